@@ -1,0 +1,121 @@
+"""The `gigawatt` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from gigawatt import catalog
+from gigawatt.scenario import ScenarioError, json_schema, load
+
+app = typer.Typer(help="gigawatt: a digital twin of LLM infrastructure.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+
+# Show a progress bar only once a run has taken this long.
+PROGRESS_AFTER_S = 2.0
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+class LazyProgress:
+    """A rich progress bar that appears only if the run outlasts PROGRESS_AFTER_S."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.start = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if done % 64 or time.perf_counter() - self.start < PROGRESS_AFTER_S:
+                return
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                TimeRemainingColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        if done % 16 == 0 or done == total:
+            self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="results folder (default results/<name>/)")] = None,
+) -> None:
+    """Simulate a scenario; print a summary and write the results folder."""
+    from gigawatt.engine import Engine
+    from gigawatt.results import write_results
+    from gigawatt.summary import summarize
+    from gigawatt.workload.serving.steady import WorkloadError
+
+    try:
+        sc = load(scenario)
+        engine = Engine(sc)
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    except (WorkloadError, catalog.CatalogError, ValueError) as exc:
+        raise fail(f"{scenario}: {exc}") from None
+    progress = LazyProgress(f"simulating {sc.name}")
+    try:
+        result = engine.run(progress)
+    finally:
+        progress.close()
+    summary = summarize(result)
+    target = write_results(result, summary, out_dir or Path("results") / sc.name)
+    _print_summary(summary)
+    out.print(f"[bold]{summary['chain']}[/]", highlight=False)
+    out.print(f"results: {target}/", highlight=False)
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    t = Table(title=f"{s['scenario']}: {s['gpus']} × {s['gpu_model']}, {s['model']} TP{s['tensor_parallel']}, "
+                    f"{s['duration_s'] / 60:g} min", show_header=True, header_style="bold")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    tf = s["throttle_fraction"]
+    rows = [
+        ("output tokens/s", f"{s['throughput_tokens_per_s']:,.0f} (demand {s['demand_tokens_per_s']:,.0f})"),
+        ("energy per output token", f"{s['energy_j_per_token']:.2f} J" if s["energy_j_per_token"] else "—"),
+        ("GPU power mean / max", f"{s['gpu_power_w']['mean']:.0f} / {s['gpu_power_w']['max']:.0f} W"),
+        ("facility power mean / max", f"{s['facility_power_kw']['mean']:.1f} / {s['facility_power_kw']['max']:.1f} kW"),
+        ("PUE", f"{s['pue']:.3f}"),
+        ("max GPU temperature", f"{s['max_gpu_temp_c']:.1f} C"),
+        ("GPU-time throttled: power / thermal / brake",
+         f"{tf['power']:.1%} / {tf['thermal']:.1%} / {tf['power_brake']:.1%}"),
+        ("errors (shutdowns, resets)", str(s["errors"])),
+    ]
+    for name, value in rows:
+        t.add_row(name, value)
+    out.print(t)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

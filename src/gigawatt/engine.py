@@ -1,0 +1,556 @@
+"""The loop: events → governor → compute → power → thermal → faults → capping → telemetry, every tick,
+for all GPUs at once as NumPy arrays (DESIGN §2). This is the only module that knows the order of the steps.
+
+Hot-path habits (the loop runs 86,400 times for a simulated day): per-GPU quantities that change only
+with events (thermal resistance, decay factors, rack caps) are cached until an event changes them;
+group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) per GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from gigawatt import catalog
+from gigawatt.allocator import keep_freed_memory
+from gigawatt.governor import (
+    HW_POWER_BRAKE_SLOWDOWN,
+    HW_SLOWDOWN,
+    HW_THERMAL_SLOWDOWN,
+    REASON_NAMES,
+    SW_POWER_CAP,
+    SW_THERMAL_SLOWDOWN,
+    HighestAtMost,
+    highest_bin_within,
+)
+from gigawatt.groups import group_min, group_sum
+from gigawatt.power.conversion import conversion_curve
+from gigawatt.power.dvfs import half_clock_index
+from gigawatt.power.supply import rides_through
+from gigawatt.scenario import CoolingEvent, Scenario, SupplyEvent
+from gigawatt.telemetry import EventLog, Recorder
+from gigawatt.thermal import cooling_unit, die
+from gigawatt.thermal.cold_plate import cold_plate
+from gigawatt.units import parse_quantity
+from gigawatt.workload.serving.steady import ServingProfile, build_profile
+
+THROTTLE_BITS = (SW_POWER_CAP, SW_THERMAL_SLOWDOWN, HW_THERMAL_SLOWDOWN, HW_POWER_BRAKE_SLOWDOWN)
+
+
+@dataclass
+class Totals:
+    """Run-wide integrals (float64 scalars)."""
+
+    it_energy_j: float = 0.0  # into the IT equipment (node PSUs, or the HVDC bus)
+    facility_energy_j: float = 0.0
+    gpu_energy_j: float = 0.0
+    heat_to_liquid_j: float = 0.0  # removed by CDUs
+    heat_to_air_j: float = 0.0  # removed by CRAHs
+    cooling_energy_j: float = 0.0
+    output_tokens: float = 0.0
+    demanded_tokens: float = 0.0
+    lost_tokens: float = 0.0
+    gpu_ticks: int = 0
+    power_capped_gpu_ticks: int = 0
+    thermal_gpu_ticks: int = 0
+    brake_gpu_ticks: int = 0
+    down_gpu_ticks: int = 0
+    gpu_power_max_w: float = 0.0
+    facility_power_max_w: float = 0.0
+    gpu_temp_max_c: float = -np.inf
+    budget_exceeded_rack_s: float = 0.0
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    profile: ServingProfile
+    totals: Totals
+    stored_heat_j: float
+    timeseries: pa.Table
+    facility: pa.Table
+    events: EventLog
+
+
+@dataclass
+class Conditions:
+    """What scheduled events impose on the tick: per cooling unit and per rack."""
+
+    capacity: np.ndarray  # fraction of rated cooling capacity
+    flow: np.ndarray  # fraction of full coolant flow
+    supply_rise: np.ndarray  # K added to the supply setpoint
+    brake: np.ndarray  # racks with the power brake asserted
+    changed: bool = True
+
+
+@dataclass
+class Schedule:
+    """Scheduled events as tick windows; conditions are rebuilt only on ticks where a window opens or closes."""
+
+    supply: list[tuple[SupplyEvent, int, int]]
+    cooling: list[tuple[CoolingEvent, int, int]]
+    change_ticks: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for _, start, end in [*self.supply, *self.cooling]:
+            self.change_ticks.update((start, end))
+
+
+class Engine:
+    def __init__(self, sc: Scenario):
+        self.sc = sc
+        cl, pw, co = sc.cluster, sc.power, sc.cooling
+        self.gpu = gpu = catalog.gpu(cl.gpu)
+        self.profile = p = build_profile(sc.workload, gpu, cl.gpus_per_node)
+        self.dt = sc.tick
+        self.n = cl.gpus
+        self.gpn = cl.gpus_per_node
+        self.npr = cl.nodes_per_rack
+        self.n_nodes, self.n_racks = cl.nodes, cl.racks
+        self.gpr = cl.gpus_per_node * cl.nodes_per_rack
+        self.tp = p.tp
+        self.n_replicas = self.n // p.tp
+
+        # Power: limits, conversion chain, governor look-ups.
+        self.limit = min(pw.gpu_power_limit or gpu.tdp, gpu.tdp)
+        self.psu = conversion_curve(pw.psu.curve)
+        chain = catalog.cooling_catalog()["power_conversion"]
+        self.ups = conversion_curve("ups-double-conversion") if chain[pw.psu.curve]["kind"] == "psu" else None
+        self.budget = np.full(self.n_racks, np.inf if pw.rack_budget is None else pw.rack_budget)
+        self.top = len(p.clocks) - 1
+        self.half = half_clock_index(p.clocks)
+        self.by_busy_power = HighestAtMost(p.busy_power)
+        self.by_energy = HighestAtMost(p.energy_per_token)
+
+        # Cooling: liquid CDUs (if any) and air zones, each a vector of units.
+        cool = catalog.cooling_catalog()
+        plant = cool["plant"]
+        self.air_cop = float(plant["air_plant_cop"]["value"])
+        self.liquid_cop = float(plant["liquid_cop"]["value"])
+        self.pump_fraction = float(plant["cdu_pump_power_fraction"]["value"])
+        self.n_zones = self.n_racks // co.air.racks_per_zone
+        self.zone_of_rack = np.arange(self.n_racks) // co.air.racks_per_zone
+        self.liquid = co.kind == "liquid"
+        if co.liquid is not None and self.liquid:
+            lq = co.liquid
+            self.n_cdus = self.n_racks // lq.racks_per_cdu
+            self.cdu_of_rack = np.arange(self.n_racks) // lq.racks_per_cdu
+            self.plate = cold_plate(lq.cold_plate)
+            fluid = cool["fluids"][cool["cold_plates"][lq.cold_plate]["fluid"]]
+            self.cp = parse_quantity(fluid["specific_heat"]["value"], "heat_capacity")  # J/(kg·K)
+            self.kg_per_l = float(fluid["density_kg_per_l"]["value"])
+            self.host_to_air = lq.heat_to_air
+            gpus_per_cdu = self.gpr * lq.racks_per_cdu
+            need = gpus_per_cdu * lq.cold_plate_flow * self.kg_per_l / 60.0
+            if need > lq.cdu.flow * 1.0001:
+                raise ValueError(
+                    f"cooling.liquid: {gpus_per_cdu} GPUs × {lq.cold_plate_flow:g} L/min of cold-plate flow need "
+                    f"{need:.1f} kg/s, more than the CDU's flow of {lq.cdu.flow:g} kg/s")
+        else:
+            self.n_cdus = 0
+            self.host_to_air = 1.0
+        self.n_units = self.n_cdus if self.liquid else self.n_zones
+        self.schedule = Schedule(
+            supply=[(e, *self._window(e.at, e.duration)) for e in pw.supply_events],
+            cooling=[(e, *self._window(e.at, e.duration)) for e in co.events],
+        )
+        self.events = EventLog()
+
+    def _window(self, at: float, duration: float) -> tuple[int, int]:
+        start = int(np.floor(at / self.dt + 1e-9))
+        return start, max(start + 1, int(np.ceil((at + duration) / self.dt - 1e-9)))
+
+    @staticmethod
+    def _select(sel: list[int] | str, count: int) -> np.ndarray:
+        return np.arange(count) if sel == "all" else np.asarray(sel, dtype=int)
+
+    # ------------------------------------------------------------------ setup
+
+    def _reset_state(self) -> None:
+        sc, gpu, n = self.sc, self.gpu, self.n
+        co, var = sc.cooling, sc.cluster.variation
+        # Part-to-part spread, drawn once from the seed, bounded to ±3 sigma.
+        rng = np.random.default_rng(sc.seed)
+        self.power_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.power
+        self.inv_power_var = 1.0 / self.power_var
+        self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
+        self.heat_cap = np.full(n, gpu.die_heat_capacity)
+
+        self.air_supply = np.full(self.n_zones, co.air.supply)
+        self.zone_mc = np.full(self.n_zones, co.air.zone_heat_capacity)
+        if self.liquid and co.liquid is not None:
+            self.cdu_setpoint = np.full(self.n_cdus, co.liquid.facility_supply + co.liquid.cdu.approach)
+            self.cdu_supply = self.cdu_setpoint.copy()
+            self.cdu_mc = np.full(self.n_cdus, co.liquid.cdu.loop_heat_capacity)
+            start_temp = float(self.cdu_setpoint[0])
+        else:
+            start_temp = co.air.supply
+        self.temp = np.full(n, start_temp)
+        self.temp0 = self.temp.copy()
+        self.power = np.full(n, gpu.idle_power)
+        self.flags = np.zeros(n, dtype=np.int64)
+        self.no_flags = np.zeros(n, dtype=np.int64)
+        self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
+        self.all_up = True
+        self.energy = np.zeros(n)
+        self.rack_cap = np.full(self.n_racks, self.limit)
+        self.power_cap = np.full(n, self.limit)
+        self.overload_s = np.zeros(self.n_racks)
+        self.backlog = np.zeros(self.n_replicas)
+        self.demand_rate = sc.workload.demand * self.profile.capacity[self.top]  # tokens/s per replica
+        self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
+        self.totals = Totals()
+        self.events = EventLog()
+        self.cond = Conditions(capacity=np.ones(self.n_units), flow=np.ones(self.n_units),
+                               supply_rise=np.zeros(self.n_units), brake=np.zeros(self.n, dtype=bool))
+
+    def _thermal_path(self) -> None:
+        """Per-GPU thermal resistance, coolant rise and RC factors; recomputed only when coolant flow changes."""
+        sc, n = self.sc, self.n
+        lq = sc.cooling.liquid
+        if self.liquid and lq is not None:
+            flow_l = lq.cold_plate_flow * np.repeat(self.cond.flow, self.gpr * lq.racks_per_cdu)
+            res = self.plate.resistance(flow_l) * self.res_var
+            m_dot = np.maximum(flow_l, 1e-3) * self.kg_per_l / 60.0
+            self.half_rise = 0.5 / (m_dot * self.cp)  # K per W: the die sees the mean of in and out
+        else:
+            res = sc.cooling.air.heat_sink_resistance * self.res_var
+            self.half_rise = np.zeros(n)
+        self.res = res
+        self.decay = die.decay(self.dt, res, self.heat_cap)
+        # power_to_hold(T) = hold_a − hold_b·T − coolant·inv_res (die.power_to_hold, expanded).
+        self.inv_res = 1.0 / res
+        self.hold_a = self.gpu.temp_max_operating / ((1.0 - self.decay) * res)
+        self.hold_b = self.decay / ((1.0 - self.decay) * res)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
+        sc = self.sc
+        keep_freed_memory()
+        self._reset_state()
+        self._thermal_path()
+        group = {"gpu": 1, "node": self.gpn, "rack": self.gpr}[sc.recording.level]
+        self.rec = Recorder(self.n, group, sc.recording.level, self.gpu.name, self.gpn)
+        self.fac_rows: list[dict[str, float]] = []
+        self.fac_acc = np.zeros(6)
+        rec_every = max(1, int(round(sc.recording.interval / self.dt)))
+        ticks = sc.ticks
+        for t in range(ticks):
+            self._step(t)
+            if (t + 1) % rec_every == 0 or t + 1 == ticks:
+                self._flush(t, (t % rec_every) + 1)
+            if progress is not None:
+                progress(t + 1, ticks)
+        return RunResult(sc, self.profile, self.totals, self._stored_heat(), self.rec.table(),
+                         pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
+                         self.events)
+
+    def _step(self, t: int) -> None:
+        now = t * self.dt
+        if t in self.schedule.change_ticks or t == 0:
+            self._apply_events(t, now)
+        self._recover(now)
+        k = self._govern()
+        served, busy = self._compute(k)
+        self._power_and_heat(k, busy)
+        self._faults(now)
+        self._capping(now)
+        self._throttle_events(now)
+        self._account(k, busy, served)
+
+    # ------------------------------------------------------------------ steps
+
+    def _apply_events(self, t: int, now: float) -> None:
+        cond, ev, lq = self.cond, self.events, self.sc.cooling.liquid
+        old_flow = cond.flow.copy()
+        cond.capacity[:] = 1.0
+        cond.flow[:] = 1.0
+        cond.supply_rise[:] = 0.0
+        brake_racks = np.zeros(self.n_racks, dtype=bool)
+        for e, start, end in self.schedule.supply:
+            racks = self._select(e.racks, self.n_racks)
+            if t == end and end < self.sc.ticks:
+                ev.add(now, f"{e.kind}_end", "rack", int(racks[0]))
+            if not start <= t < end:
+                continue
+            if e.kind == "feed_loss":
+                brake_racks[racks] = True
+                if t == start:
+                    ev.add(now, "feed_loss", "rack", int(racks[0]), f"{len(racks)} rack(s): power brake")
+            elif t == start:
+                if rides_through(e.depth, e.duration):
+                    ev.add(now, "sag_ride_through", "rack", int(racks[0]), f"{e.depth:.0%} for {e.duration:g} s")
+                else:
+                    nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
+                    self._reset_nodes(nodes, now, f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC")
+        scope = "cdu" if self.liquid else "zone"
+        for e, start, end in self.schedule.cooling:
+            units = self._select(e.units, self.n_units)
+            if t == end and end < self.sc.ticks:
+                ev.add(now, f"{e.kind}_end", scope, int(units[0]))
+            if not start <= t < end:
+                continue
+            if t == start:
+                ev.add(now, e.kind, scope, int(units[0]), f"{len(units)} unit(s) until {end * self.dt:g} s")
+            if e.kind == "capacity_loss":
+                cond.capacity[units] *= e.remaining
+            elif e.kind == "supply_temperature_rise":
+                cond.supply_rise[units] += e.rise
+            elif lq is not None and self.liquid:
+                working = max(lq.cdu.pumps - e.pumps, 0)
+                cond.flow[units] = np.minimum(cond.flow[units], min(1.0, working / lq.cdu.pumps_for_full_flow))
+            else:  # air zone: its fans stop
+                cond.capacity[units] = 0.0
+        cond.brake = np.repeat(brake_racks, self.gpr)
+        if t == 0 or not np.array_equal(old_flow, cond.flow):
+            self._thermal_path()
+
+    def _recover(self, now: float) -> None:
+        if self.all_up:
+            return
+        back = (self.up_at > 0) & (self.up_at <= now + 1e-9)
+        if back.any():
+            idx = np.flatnonzero(back)
+            self.up_at[idx] = 0.0
+            self.events.add_many(now, "recovered", "gpu", idx)
+            self.all_up = not self.up_at.any()
+
+    def _coolant(self) -> np.ndarray:
+        """Coolant (or inlet air) temperature at each die: unit supply plus half the rise across the plate."""
+        if self.liquid:
+            supply = np.repeat(self.cdu_supply, self.n // self.n_cdus)
+            return supply + self.half_rise * self.power
+        return np.repeat(self.air_supply, self.n // self.n_zones)
+
+    def _govern(self) -> np.ndarray | int:
+        """Clock bin per GPU (a scalar when all run at the top bin) and the reason flags (DESIGN §2 step 2)."""
+        gpu = self.gpu
+        self.coolant = coolant = self._coolant()
+        thermal_cap = self.hold_a - self.hold_b * self.temp - coolant * self.inv_res
+        budget = np.minimum(self.power_cap, thermal_cap)
+        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp)
+        k = highest_bin_within(budget * self.inv_power_var, work, gpu.idle_power, self.by_busy_power, self.by_energy)
+        hw_thermal = self.temp >= gpu.temp_slowdown
+        brake = self.cond.brake
+        any_hw, any_brake = hw_thermal.any(), brake.any()
+        self.thermal_bound = self.power_bound = self.hw_thermal = None
+        self.flags = self.no_flags
+        if isinstance(k, int) and not (any_hw or any_brake):
+            return k
+        k = np.clip(k, 0, self.top) if not isinstance(k, int) else np.full(self.n, k)
+        limited = k < self.top
+        thermal_bound = limited & (thermal_cap < self.power_cap)
+        power_bound = limited & ~thermal_bound
+        if any_hw or any_brake:
+            k = np.where(hw_thermal | brake, self.half[k], k)
+        flags = (power_bound * SW_POWER_CAP + thermal_bound * SW_THERMAL_SLOWDOWN
+                 + hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
+                 + brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN))
+        if not self.all_up:
+            flags *= self.up_at == 0.0
+        self.flags = flags
+        self.thermal_bound, self.power_bound, self.hw_thermal = thermal_bound, power_bound, hw_thermal
+        return k
+
+    def _compute(self, k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """A replica runs at its slowest GPU; one with a GPU down serves nothing (DESIGN §2 step 3)."""
+        cap_gpu = self.profile.capacity[k]
+        if not self.all_up:
+            cap_gpu = cap_gpu * (self.up_at == 0.0)
+        rep_cap = group_min(cap_gpu, self.tp) if np.ndim(cap_gpu) and self.tp > 1 else cap_gpu
+        wanted = self.backlog + self.demand_rate * self.dt
+        served = np.minimum(wanted, rep_cap * self.dt)
+        self.backlog = wanted - served
+        with np.errstate(divide="ignore", invalid="ignore"):
+            busy = np.repeat(served, self.tp) / (cap_gpu * self.dt)
+        if not self.all_up:
+            busy = np.nan_to_num(busy, nan=0.0, posinf=0.0)
+        return served, busy
+
+    def _power_and_heat(self, k: np.ndarray | int, busy: np.ndarray) -> None:
+        """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
+        p, dt, gpu = self.profile, self.dt, self.gpu
+        dyn = p.busy_power[k] - gpu.idle_power
+        power = (gpu.idle_power + busy * dyn) * self.power_var
+        if not self.all_up:
+            power *= self.up_at == 0.0
+        self.power = power
+        self.energy += power * dt
+        node_gpu = group_sum(power, self.gpn)
+        node_dc = node_gpu + self.host
+        node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
+        self.node_dc, self.node_wall = node_dc, node_wall
+        self.rack_wall = group_sum(node_wall, self.npr)
+
+        # Die heat to the coolant per rack from the die energy balance, P·dt − C·ΔT (heat_cap is uniform).
+        new_temp = die.step_temperature(self.temp, power, self.coolant, self.res, self.decay)
+        rise = group_sum(new_temp, self.gpr) - group_sum(self.temp, self.gpr)
+        rack_gpu_heat = group_sum(node_gpu, self.npr) - self.gpu.die_heat_capacity * rise / dt
+        self.temp = new_temp
+        rack_host = group_sum(self.host, self.npr)
+        rack_loss = group_sum(node_wall - node_dc, self.npr)
+        co = self.sc.cooling
+        cond = self.cond
+        if self.liquid and co.liquid is not None:
+            lq = co.liquid
+            to_liquid = rack_gpu_heat + rack_host * (1.0 - self.host_to_air)
+            q_in = group_sum(to_liquid, lq.racks_per_cdu)
+            self.cdu_supply, self.q_liquid = cooling_unit.step(
+                self.cdu_supply, q_in, lq.cdu.capacity * cond.capacity * cond.flow,
+                self.cdu_setpoint + cond.supply_rise, self.cdu_mc, dt)
+            air_in = group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
+            air_cap, air_set = co.air.crah_capacity, co.air.supply
+        else:
+            self.q_liquid = np.zeros(1)
+            air_in = group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
+            air_cap, air_set = co.air.crah_capacity * cond.capacity, co.air.supply + cond.supply_rise
+        self.air_supply, self.q_air = cooling_unit.step(self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt)
+
+    def _faults(self, now: float) -> None:
+        """A die at its shutdown temperature drops off the bus; its replica loses the work in flight."""
+        if self.temp.max() < self.gpu.temp_shutdown:
+            return
+        hot = (self.temp >= self.gpu.temp_shutdown) & (self.up_at == 0.0)
+        if not hot.any():
+            return
+        idx = np.flatnonzero(hot)
+        self.up_at[idx] = now + self.dt + self.sc.recovery.gpu_shutdown
+        self.all_up = False
+        self._lose_work(idx)
+        self.events.add_many(now + self.dt, "thermal_shutdown", "gpu", idx, f"die at {self.gpu.temp_shutdown:g} C")
+
+    def _lose_work(self, gpus: np.ndarray) -> None:
+        """The replicas of these GPUs lose their in-flight sequences (half done on average) and redo them."""
+        reps = np.unique(gpus // self.tp)
+        lost = self.profile.tokens_per_cycle / 2.0
+        self.backlog[reps] += lost
+        self.totals.lost_tokens += lost * len(reps)
+        self.rec.error(gpus)
+
+    def _reset_nodes(self, nodes: np.ndarray, now: float, why: str) -> None:
+        """Nodes lose power: their GPUs drop their work and come back after the node-reset recovery time."""
+        back = now + self.sc.recovery.node_reset
+        gpus = (nodes[:, None] * self.gpn + np.arange(self.gpn)).ravel()
+        live = gpus[self.up_at[gpus] == 0.0]
+        self.up_at[gpus] = np.maximum(self.up_at[gpus], back)
+        self.all_up = False
+        if len(live):
+            self._lose_work(live)
+        self.events.add_many(now, "node_reset", "node", nodes, why)
+
+    def _capping(self, now: float) -> None:
+        """Rack power capping with two thresholds and hysteresis (POLCA), and rack breakers."""
+        cpg, budget, rack_wall = self.sc.power.capping, self.budget, self.rack_wall
+        over = rack_wall > cpg.upper * budget
+        under = (rack_wall < cpg.lower * budget) & (self.rack_cap < self.limit)
+        if over.any() or under.any():
+            gpu_mean = group_sum(self.power, self.gpr) / self.gpr
+            eff = group_sum(self.node_dc, self.npr) / rack_wall
+            target = 0.5 * (cpg.upper + cpg.lower) * budget
+            cut = (rack_wall - target) * eff / self.gpr
+            lowered = np.maximum(self.gpu.power_limit_min, np.minimum(self.rack_cap, gpu_mean) - cut)
+            raised = np.minimum(self.limit, self.rack_cap + cpg.release_step * self.limit)
+            self.rack_cap = np.where(over, lowered, np.where(under, raised, self.rack_cap))
+            self.power_cap = np.minimum(self.limit, np.repeat(self.rack_cap, self.gpr))
+        exceeded = rack_wall > budget
+        if not exceeded.any() and not self.overload_s.any():
+            return
+        self.totals.budget_exceeded_rack_s += float(exceeded.sum()) * self.dt
+        self.overload_s = np.where(exceeded, self.overload_s + self.dt, 0.0)
+        tripped = self.overload_s >= cpg.trip_after
+        if tripped.any():
+            racks = np.flatnonzero(tripped)
+            self.overload_s[racks] = 0.0
+            nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
+            self._reset_nodes(nodes, now + self.dt, "rack breaker tripped: above its budget at minimum caps")
+
+    def _throttle_events(self, now: float) -> None:
+        prev = getattr(self, "_prev_flags", self.no_flags)
+        self._prev_flags = self.flags
+        if prev is self.flags:
+            return
+        changed = self.flags != prev
+        if not changed.any():
+            return
+        for bit in THROTTLE_BITS:
+            was, now_on = (prev & bit) != 0, (self.flags & bit) != 0
+            on, off = np.flatnonzero(now_on & ~was), np.flatnonzero(was & ~now_on)
+            if len(on):
+                self.events.add_many(now, "throttle_start", "gpu", on, REASON_NAMES[bit])
+            if len(off):
+                self.events.add_many(now, "throttle_stop", "gpu", off, REASON_NAMES[bit])
+
+    def _account(self, k: np.ndarray | int, busy: np.ndarray, served: np.ndarray) -> None:
+        tot, dt, n = self.totals, self.dt, self.n
+        it_w = float(self.rack_wall.sum())
+        q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
+        cooling_w = q_liquid / self.liquid_cop + q_liquid * self.pump_fraction + q_air / self.air_cop
+        rated = self.sc.power.psu.rated_per_node * self.n_nodes
+        ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
+        facility_w = it_w / ups_eff + cooling_w
+        gpu_w = float(self.power.sum())
+        out = float(served.sum())
+        tot.it_energy_j += it_w * dt
+        tot.facility_energy_j += facility_w * dt
+        tot.gpu_energy_j += gpu_w * dt
+        tot.heat_to_liquid_j += q_liquid * dt
+        tot.heat_to_air_j += q_air * dt
+        tot.cooling_energy_j += cooling_w * dt
+        tot.output_tokens += out
+        tot.demanded_tokens += self.demand_rate * dt * self.n_replicas
+        tot.gpu_ticks += n
+        up = None if self.all_up else self.up_at == 0.0
+        if self.power_bound is not None:
+            mask = (lambda a: a if up is None else a & up)
+            tot.power_capped_gpu_ticks += int(np.count_nonzero(mask(self.power_bound)))
+            tot.thermal_gpu_ticks += int(np.count_nonzero(mask(self.thermal_bound | self.hw_thermal)))
+            tot.brake_gpu_ticks += int(np.count_nonzero(mask(self.cond.brake)))
+        if up is not None:
+            tot.down_gpu_ticks += n - int(np.count_nonzero(up))
+        tot.gpu_power_max_w = max(tot.gpu_power_max_w, float(self.power.max()))
+        tot.facility_power_max_w = max(tot.facility_power_max_w, facility_w)
+        tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, float(self.temp.max()))
+
+        clock = self.profile.clocks[k]
+        if up is not None:
+            clock = clock * up
+            busy = busy * up
+        self.rec.add(self.power, clock, busy, self.temp, self.flags)
+        acc = self.fac_acc
+        acc[0] += out / dt
+        acc[1] += self.demand_rate * self.n_replicas
+        acc[2] += it_w
+        acc[3] += facility_w
+        acc[4] += gpu_w
+        acc[5] = max(acc[5], float(self.rack_wall.max()))
+
+    def _flush(self, t: int, ticks_in_interval: int) -> None:
+        now, m, acc = (t + 1) * self.dt, ticks_in_interval, self.fac_acc
+        self.rec.flush(now, self.energy)
+        finite = np.isfinite(self.budget)
+        row = {
+            "time_s": now, "output_tokens_per_s": acc[0] / m, "demand_tokens_per_s": acc[1] / m,
+            "backlog_tokens": float(self.backlog.sum()), "it_power_kw": acc[2] / m / 1e3,
+            "facility_power_kw": acc[3] / m / 1e3, "gpu_power_kw": acc[4] / m / 1e3,
+            "rack_power_max_kw": acc[5] / 1e3,
+            "rack_budget_kw": float(self.budget[finite].min()) / 1e3 if finite.any() else np.nan,
+            "gpu_temp_max_c": float(self.temp.max()), "gpus_down": float(np.count_nonzero(self.up_at)),
+        }
+        if self.liquid:
+            row.update({f"cdu{u}_supply_c": float(v) for u, v in enumerate(self.cdu_supply)})
+        row.update({f"zone{z}_supply_c": float(v) for z, v in enumerate(self.air_supply)})
+        self.fac_rows.append(row)
+        acc[:] = 0.0
+
+    def _stored_heat(self) -> float:
+        """Heat held at the end in dies, coolant loops and zone air, relative to the start (J)."""
+        co = self.sc.cooling
+        stored = float((self.heat_cap * (self.temp - self.temp0)).sum())
+        stored += float((self.zone_mc * (self.air_supply - co.air.supply)).sum())
+        if self.liquid:
+            stored += float((self.cdu_mc * (self.cdu_supply - self.cdu_setpoint)).sum())
+        return stored

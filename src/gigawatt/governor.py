@@ -1,0 +1,88 @@
+"""The clock governor: f = min(f_boost, f_power, f_thermal, f_brake), with NVML-style reason flags.
+
+The power limiter (SwPowerCap) and the software thermal limiter (SwThermalSlowdown) both pick the
+highest clock whose tick-averaged power fits a budget; the thermal budget is the power that brings the
+die exactly to its max operating temperature by the end of the tick. Hardware slowdown (die at its
+slowdown temperature) and the power brake (a lost feed or PSU) halve the clock on top.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# nvmlClocksEventReason* bit values (nvidia-ml-py).
+SW_POWER_CAP = 0x4
+HW_SLOWDOWN = 0x8
+SW_THERMAL_SLOWDOWN = 0x20
+HW_THERMAL_SLOWDOWN = 0x40
+HW_POWER_BRAKE_SLOWDOWN = 0x80
+
+REASON_NAMES = {
+    SW_POWER_CAP: "SwPowerCap",
+    HW_SLOWDOWN: "HwSlowdown",
+    SW_THERMAL_SLOWDOWN: "SwThermalSlowdown",
+    HW_THERMAL_SLOWDOWN: "HwThermalSlowdown",
+    HW_POWER_BRAKE_SLOWDOWN: "HwPowerBrakeSlowdown",
+}
+
+
+class HighestAtMost:
+    """Exact O(1) inverse of a non-decreasing table: for each query x, the highest k with table[k] <= x
+    (−1 where none).
+
+    `np.searchsorted` costs ~35 ns per query on unsorted queries (0.6 ms for 16k GPUs). Here a uniform grid
+    of cells no wider than a third of the smallest step between distinct table values is laid over the
+    table: any three neighbouring cells hold at most one step, so whatever cell rounding puts x in, the
+    answer is one of two bins split by one threshold — three gathers and a compare.
+    """
+
+    MAX_CELLS = 1 << 16
+
+    def __init__(self, table: np.ndarray):
+        table = np.asarray(table, dtype=float)
+        if np.any(np.diff(table) < 0):
+            raise ValueError("table must be non-decreasing")
+        self.table = table
+        distinct = np.unique(table)
+        gap = float(np.diff(distinct).min()) if len(distinct) > 1 else 1.0
+        width = gap / 3.0
+        cells = int(np.ceil((distinct[-1] - distinct[0]) / width)) + 3
+        self.exact = cells <= self.MAX_CELLS
+        if not self.exact:
+            return
+        self.origin, self.scale, self.cells = float(distinct[0]), 1.0 / width, cells
+        # For cell c: every bin at or below the previous cell's edge fits, and the next step is `threshold`.
+        prev_edge = self.origin + (np.arange(cells) - 1) * width
+        self.low = np.searchsorted(table, prev_edge, side="right") - 1
+        has_next = self.low + 1 < len(table)
+        self.threshold = np.where(has_next, table[np.minimum(self.low + 1, len(table) - 1)], np.inf)
+        self.high = np.searchsorted(table, self.threshold, side="right") - 1
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if not self.exact:
+            return np.searchsorted(self.table, x, side="right") - 1
+        pos = (x - self.origin) * self.scale
+        np.clip(pos, 0.0, self.cells - 1, out=pos)  # also maps ±inf to the end cells (x must not be NaN)
+        cell = pos.astype(np.int32)
+        return np.where(x >= self.threshold.take(cell), self.high.take(cell), self.low.take(cell))
+
+
+def highest_bin_within(budget_w: np.ndarray, work_tokens_per_s: np.ndarray, idle_w: float,
+                       saturated: HighestAtMost, light: HighestAtMost) -> np.ndarray | int:
+    """The highest clock bin whose tick-averaged power fits `budget_w` (−1 where none does).
+
+    At bin k a GPU asked for W tokens/s draws P_idle + min(W·E[k], P_busy[k] − P_idle): it either
+    finishes the work and idles, or is busy all tick. Both terms grow with k, so the power fits when
+    either does, and the answer is the larger of two look-ups: `saturated` inverts P_busy, `light`
+    inverts E (J per token above idle). GPUs whose budget covers P_busy at the top clock need neither;
+    when that is every GPU, the answer is the scalar top bin.
+    """
+    top = len(saturated.table) - 1
+    tight = np.flatnonzero(budget_w < saturated.table[-1])
+    if len(tight) == 0:
+        return top
+    k = np.full(len(budget_w), top)
+    budget = budget_w[tight]
+    per_token = (budget - idle_w) / np.maximum(work_tokens_per_s[tight], 1e-12)
+    k[tight] = np.maximum(saturated(budget), light(per_token))
+    return k

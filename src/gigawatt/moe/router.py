@@ -1,0 +1,111 @@
+"""The common router pipeline: select experts → backup path / GPU choice → gate weights → counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gigawatt.moe.backup import BackupPolicy, Candidates, serve
+from gigawatt.moe.routing import Routing, routing_stats
+from gigawatt.moe.scoring import ScoreFn, as_score_matrix, check_score_fn, gate_weights
+from gigawatt.moe.system import SystemView
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a router's selection step decided for a batch.
+
+    experts: (tokens, k_max) chosen experts, -1 empty.
+    gate_logits: logits the gate weights come from (unbiased; the noisy ones for noisy top-k).
+    candidates: scores that rank substitutes for the backup path.
+    """
+
+    experts: NDArray[np.int32]
+    gate_logits: NDArray[np.float32]
+    candidates: Candidates
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Slots after the backup path and any capacity limit."""
+
+    experts: NDArray[np.int32]
+    gpus: NDArray[np.int32] | None
+    overflow: int = 0
+    dropped: int = 0
+    rerouted: int = 0
+
+
+@dataclass(kw_only=True)
+class Router:
+    """Options every router shares.
+
+    k: experts per token (the most per token for routers that vary it).
+    score: how logits become scores ("softmax", "sigmoid", or "identity" for ready-made scores).
+    normalize: rescale each token's gates to sum to 1 over its chosen experts.
+    n_shared: always-on shared experts; they need no routing and appear only in the counters.
+    backup: when to steer slots away from a GPU (used when the system view has an expert map).
+    workers: threads for the top-k kernel.
+    """
+
+    name: ClassVar[str] = "router"
+
+    k: int = 8
+    score: ScoreFn = "softmax"
+    normalize: bool = True
+    n_shared: int = 0
+    backup: BackupPolicy = field(default_factory=BackupPolicy)
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        check_score_fn(self.score)
+        if self.k < 1 or self.n_shared < 0 or self.workers < 1:
+            raise ValueError(f"{self.name}: need k >= 1, n_shared >= 0, workers >= 1")
+
+    def route(
+        self,
+        logits: ArrayLike,
+        *,
+        system: SystemView | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> Routing:
+        """Route a batch of router logits (tokens × experts)."""
+        matrix = as_score_matrix(logits)
+        choice = self._select(matrix, system, rng)
+        return self._finish(choice, self._place(choice, system), system)
+
+    def _select(
+        self, logits: NDArray[np.float32], system: SystemView | None, rng: np.random.Generator | None
+    ) -> Choice:
+        raise NotImplementedError
+
+    def _place(self, choice: Choice, system: SystemView | None, first_token: int = 0) -> Placed:
+        if system is None or system.expert_map is None:
+            return Placed(choice.experts, None)
+        served = serve(
+            choice.experts, choice.candidates, system.expert_map, system.gpu_state(), self.backup, first_token
+        )
+        return Placed(served.experts, served.gpus, dropped=served.dropped, rerouted=served.rerouted)
+
+    def _finish(self, choice: Choice, placed: Placed, system: SystemView | None) -> Routing:
+        weights = gate_weights(choice.gate_logits, placed.experts, self.score, self.normalize)
+        expert_map = system.expert_map if system is not None else None
+        stats = routing_stats(
+            placed.experts,
+            placed.gpus,
+            n_experts=choice.gate_logits.shape[1],
+            n_gpus=expert_map.n_gpus if expert_map is not None else None,
+            n_shared=self.n_shared,
+            overflow=placed.overflow,
+            dropped=placed.dropped,
+            rerouted=placed.rerouted,
+        )
+        return Routing(experts=placed.experts, weights=weights, gpus=placed.gpus, stats=stats)
+
+
+def rows_of(scores: NDArray[np.float32]) -> Candidates:
+    """Candidates read straight from a (tokens, experts) score matrix."""
+    return lambda rows: scores[rows]

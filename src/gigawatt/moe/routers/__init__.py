@@ -1,0 +1,1 @@
+"""The router family; see gigawatt.moe.registry for lookup by name."""

@@ -1,0 +1,108 @@
+"""Fast row-wise top-k for router score matrices (tokens × experts).
+
+np.argpartition is slow on short rows (about 0.8 M rows/s for 256 columns), while np.sort on int32 runs
+SIMD-accelerated. So each score is turned into an order-preserving int32 key whose lowest bits are replaced
+by the column index; one int32 sort of the keys then yields values and indices together. Dropping those low
+mantissa bits can only confuse near-ties (relative gap below about 2^-(23-index_bits)); rows where that may
+have happened are detected and redone exactly. Rows are processed in chunks that stay in cache, optionally
+on several threads (NumPy releases the GIL while sorting).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numpy.typing import NDArray
+
+CHUNK_ROWS = 4096
+# Above this many index bits too little mantissa is left for the key trick to pay off.
+MAX_INDEX_BITS = 12
+
+
+def top_k(
+    scores: NDArray[np.float32], k: int, *, workers: int = 1
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """Columns of the k largest scores of each row, best first, and their scores.
+
+    Ties go to the lower column. Entries equal to -inf are never chosen: their slots come back as -1 with
+    score -inf. scores must be a 2-D float32 array; raises ValueError if a chosen score is NaN.
+    """
+    n_rows, n_cols = scores.shape
+    if not 0 < k <= n_cols:
+        raise ValueError(f"k must be within 1..{n_cols}, got {k}")
+    scores = np.ascontiguousarray(scores, dtype=np.float32)
+    index = np.empty((n_rows, k), dtype=np.int32)
+    value = np.empty((n_rows, k), dtype=np.float32)
+    starts = range(0, n_rows, CHUNK_ROWS)
+
+    def run(start: int) -> None:
+        stop = min(start + CHUNK_ROWS, n_rows)
+        index[start:stop], value[start:stop] = _top_k_chunk(scores[start:stop], k)
+
+    if workers > 1 and n_rows > CHUNK_ROWS:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for start in starts:
+            run(start)
+    if np.isnan(value).any():
+        raise ValueError("router scores contain NaN")
+    index[value == -np.inf] = -1
+    return index, value
+
+
+def _top_k_chunk(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    n_cols = scores.shape[1]
+    bits = max(1, (n_cols - 1).bit_length())
+    if bits > MAX_INDEX_BITS or k == n_cols:
+        return _top_k_exact(scores, k)
+    raw = scores.view(np.int32)
+    # Fast path: the raw bits of positive floats already sort like the floats. Rows whose k+1 best scores
+    # are not all positive (negative scores, ±0, -inf) are redone with keys that order every float.
+    index, unsure, positive = _top_k_by_keys(raw & np.int32(-(1 << bits)), k, bits)
+    rows = np.flatnonzero(~positive)
+    if rows.size:
+        sign = np.right_shift(raw[rows], 31)  # -1 for negative floats, 0 otherwise
+        keys = sign & np.int32(0x7FFFFFFF)
+        keys ^= raw[rows]  # negative floats: flip magnitude bits so signed int order matches float order
+        keys -= sign  # ... and shift them up by one so that -0.0 and +0.0 tie
+        keys &= np.int32(-(1 << bits))
+        index[rows], unsure[rows], _ = _top_k_by_keys(keys, k, bits)
+    rows = np.flatnonzero(unsure)
+    if rows.size:
+        index[rows] = _top_k_exact(scores[rows], k)[0]
+    return index, _gather(scores, index)
+
+
+def _top_k_by_keys(
+    keys: NDArray[np.int32], k: int, bits: int
+) -> tuple[NDArray[np.int32], NDArray[np.bool_], NDArray[np.bool_]]:
+    """Top-k from order-preserving keys whose low `bits` are zero; sorts `keys` in place.
+
+    Returns the columns, rows whose answer may be wrong because truncated keys tie, and rows whose k+1
+    best keys are all positive.
+    """
+    n_cols = keys.shape[1]
+    low_mask = np.int32((1 << bits) - 1)
+    # Lower columns get larger low bits so that, among equal truncated values, they sort last = win.
+    keys |= low_mask - np.arange(n_cols, dtype=np.int32)
+    keys.sort(axis=1)
+    best = keys[:, : n_cols - k - 1 : -1]
+    index = low_mask - (best & low_mask)
+    truncated = best >> bits
+    runner_up = keys[:, n_cols - k - 1] >> bits
+    unsure = (truncated[:, :-1] == truncated[:, 1:]).any(axis=1) | (truncated[:, -1] == runner_up)
+    return index, unsure, runner_up > 0
+
+
+def _top_k_exact(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    # Stable sort of the negated scores: best first, ties to the lower column; NaN sorts last.
+    index = np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int32)
+    return index, _gather(scores, index)
+
+
+def _gather(scores: NDArray[np.float32], index: NDArray[np.int32]) -> NDArray[np.float32]:
+    # Flat np.take is about twice as fast as take_along_axis for a few columns per row.
+    row_start = np.arange(0, scores.size, scores.shape[1], dtype=np.int64)[:, None]
+    return np.take(scores.ravel(), index + row_start)

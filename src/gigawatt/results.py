@@ -1,0 +1,58 @@
+"""The results folder, written atomically: everything goes to a hidden temporary folder beside the
+target, which is renamed into place only when complete, so an interrupted run leaves nothing that looks
+like finished results."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from gigawatt.engine import RunResult
+from gigawatt.report.html import write_report
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar
+        return _finite(value.item())
+    return value
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    return json.dumps(_finite(summary), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_results(result: RunResult, summary: dict[str, Any], out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        (tmp / "summary.json").write_text(summary_json(summary), encoding="utf-8")
+        pq.write_table(result.timeseries, tmp / "timeseries.parquet", compression="zstd")
+        pq.write_table(result.facility, tmp / "facility.parquet", compression="zstd")
+        pq.write_table(result.events.table(), tmp / "events.parquet", compression="zstd")
+        write_report(tmp / "report.html", summary, result.timeseries, result.facility, result.events.table())
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.replace(out_dir, old / "previous")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,399 @@
+"""Scenario files: pydantic models and a loader whose errors name the file, line, field and what is allowed.
+
+Quantities are written with units ("700 W", "45 kW", "32 C", "90 s") and parsed here, at the boundary,
+into the package's internal units (see `gigawatt.units`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from gigawatt import catalog
+from gigawatt.arch.spec import load_model
+from gigawatt.units import allowed_units, parse_quantity
+
+
+def _quantity(dimension: str, example: str) -> Any:
+    def parse(value: Any) -> float:
+        return parse_quantity(value, dimension)
+
+    schema = {"type": "string", "description": f"{dimension} with a unit ({allowed_units(dimension)})",
+              "examples": [example]}
+    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
+
+
+Power = _quantity("power", "700 W")
+Time = _quantity("time", "90 s")
+Temperature = _quantity("temperature", "32 C")
+MassFlow = _quantity("mass_flow", "20.6 kg/s")
+VolumeFlow = _quantity("volume_flow", "2 L/min")
+HeatCapacity = _quantity("heat_capacity", "4 MJ/K")
+ThermalResistance = _quantity("thermal_resistance", "0.06 K/W")
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# ---------------------------------------------------------------- cluster
+
+
+class Variation(Strict):
+    """Part-to-part spread of identical GPUs, as coefficients of variation (drawn once per run from the seed).
+
+    Identical GPUs differ: Sinha et al., SC'22 (arXiv 2208.11035) measured 8 % average (22 % max) performance
+    variation across same-SKU GPUs under power management. The defaults are assumptions of that order, not fits.
+    """
+
+    power: float = Field(0.04, ge=0.0, le=0.2, description="CoV of a GPU's power at the same clock and work")
+    thermal_resistance: float = Field(0.05, ge=0.0, le=0.3, description="CoV of die-to-coolant resistance")
+
+
+class Cluster(Strict):
+    gpu: str = Field(description="GPU type from the catalog (e.g. H100-SXM)")
+    nodes: int = Field(gt=0)
+    gpus_per_node: int = Field(8, gt=0)
+    nodes_per_rack: int = Field(4, gt=0)
+    variation: Variation = Variation()
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, name: str) -> str:
+        return catalog.gpu(name).name  # raises CatalogError naming the known GPUs
+
+    @model_validator(mode="after")
+    def _whole_racks(self) -> Cluster:
+        if self.nodes % self.nodes_per_rack:
+            raise ValueError(f"nodes ({self.nodes}) must be a multiple of nodes_per_rack ({self.nodes_per_rack})")
+        return self
+
+    @property
+    def racks(self) -> int:
+        return self.nodes // self.nodes_per_rack
+
+    @property
+    def gpus(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+
+# ---------------------------------------------------------------- power
+
+
+class SupplyEvent(Strict):
+    """A disturbance of the electrical supply of some racks.
+
+    sag: the voltage falls to `depth` × nominal for `duration`; within the ITIC curve the PSUs ride
+    through, beyond it the nodes reset. feed_loss: a rack loses one of its feeds (or PSUs) for `duration`;
+    the remaining supply asserts the GPUs' power brake (HwPowerBrakeSlowdown).
+    """
+
+    kind: Literal["sag", "feed_loss"]
+    at: Time
+    duration: Time = Field(description="how long the event lasts")
+    depth: Fraction = Field(0.0, description="sag: remaining voltage as a fraction of nominal (0 = outage)")
+    racks: list[int] | Literal["all"] = "all"
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be longer than 0 s")
+        return v
+
+
+class Psu(Strict):
+    curve: str = Field("psu-80plus-titanium-230v", description="power-conversion curve from the cooling catalog")
+    rated_per_node: Power = Field(description="rated output of the node's PSUs (sets their load fraction)")
+
+    @field_validator("rated_per_node")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0 W")
+        return v
+
+
+class Capping(Strict):
+    """Rack power capping with two thresholds and hysteresis (POLCA, arXiv 2308.12908)."""
+
+    upper: float = Field(0.98, gt=0, le=1.0, description="lower GPU caps when rack power exceeds upper × budget")
+    lower: float = Field(0.92, gt=0, le=1.0, description="raise caps again below lower × budget")
+    release_step: float = Field(0.02, gt=0, le=1.0, description="cap raised per tick, fraction of the GPU limit")
+    trip_after: Time = Field("30 s", description="a rack above its budget this long, even at minimum caps, trips")
+
+
+class PowerConfig(Strict):
+    gpu_power_limit: Power | None = Field(None, description="per-GPU power limit (default: the GPU's TDP)")
+    rack_budget: Power | None = Field(None, description="per-rack power budget at the wall; none = unlimited")
+    host_power_per_node: Power = Field(description="CPUs, DRAM, NICs, switches and fans of one node")
+    psu: Psu
+    capping: Capping = Capping()
+    supply_events: list[SupplyEvent] = []
+
+    @field_validator("rack_budget", "host_power_per_node", "gpu_power_limit")
+    @classmethod
+    def _not_negative(cls, v: float | None) -> float | None:
+        if v is not None and v < 0:
+            raise ValueError("must not be negative")
+        return v
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> PowerConfig:
+        if self.capping.lower >= self.capping.upper:
+            raise ValueError("capping.lower must be below capping.upper")
+        return self
+
+
+# ---------------------------------------------------------------- cooling
+
+
+class Cdu(Strict):
+    capacity: Power
+    approach: Temperature = Field(description="supply above facility water at rated load")
+    flow: MassFlow
+    pumps: int = Field(2, gt=0)
+    pumps_for_full_flow: int = Field(1, gt=0, description="pumps needed for full flow (1 of 2 = N+1)")
+    loop_heat_capacity: HeatCapacity = Field(description="thermal mass of the secondary loop (M·c_p)")
+
+    @field_validator("capacity", "flow", "loop_heat_capacity")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0")
+        return v
+
+    @model_validator(mode="after")
+    def _pumps(self) -> Cdu:
+        if self.pumps_for_full_flow > self.pumps:
+            raise ValueError(f"pumps_for_full_flow ({self.pumps_for_full_flow}) exceeds pumps ({self.pumps})")
+        return self
+
+
+class Liquid(Strict):
+    racks_per_cdu: int = Field(gt=0)
+    cdu: Cdu
+    facility_supply: Temperature = Field(description="facility water temperature into the CDUs")
+    cold_plate: str = Field("oam-1kW-water", description="cold-plate curve from the cooling catalog")
+    cold_plate_flow: VolumeFlow = Field(description="coolant flow through each GPU's cold plate at full flow")
+    heat_to_air: Fraction = Field(0.15, description="share of node heat (besides GPUs) left to air")
+
+
+class Air(Strict):
+    racks_per_zone: int = Field(gt=0)
+    crah_capacity: Power = Field(description="cooling capacity of one air zone's CRAHs")
+    supply: Temperature = Field(description="cold-aisle supply air temperature")
+    zone_heat_capacity: HeatCapacity = Field(description="thermal mass of a zone's air and structures")
+    heat_sink_resistance: ThermalResistance | None = Field(
+        None, description="die-to-inlet-air resistance of an air-cooled GPU (air-cooled halls only)")
+
+    @field_validator("crah_capacity", "zone_heat_capacity")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0")
+        return v
+
+
+class CoolingEvent(Strict):
+    """pump_failure: `pumps` pumps of the CDUs stop. capacity_loss: capacity falls to `remaining` × rated.
+    supply_temperature_rise: the facility water (or supply air) warms by `rise`."""
+
+    kind: Literal["pump_failure", "capacity_loss", "supply_temperature_rise"]
+    at: Time
+    duration: Time
+    units: list[int] | Literal["all"] = Field("all", description="CDU (or air zone) indices")
+    pumps: int = Field(1, gt=0)
+    remaining: Fraction = 0.5
+    rise: Temperature = "5 C"  # type: ignore[assignment]
+
+
+class CoolingConfig(Strict):
+    kind: Literal["liquid", "air"]
+    liquid: Liquid | None = None
+    air: Air
+    plant: str = Field("default", description="cooling-plant efficiency set from the cooling catalog")
+    events: list[CoolingEvent] = []
+
+    @model_validator(mode="after")
+    def _sections(self) -> CoolingConfig:
+        if self.kind == "liquid" and self.liquid is None:
+            raise ValueError("cooling.kind is liquid, so a cooling.liquid section is required")
+        if self.kind == "air" and self.air.heat_sink_resistance is None:
+            raise ValueError("cooling.kind is air, so cooling.air.heat_sink_resistance is required")
+        return self
+
+
+# ---------------------------------------------------------------- workload
+
+
+class SteadyServing(Strict):
+    """A steady LLM serving load: every replica decodes `batch_size` sequences, admitting new ones as old
+    ones finish, each with `prompt_tokens` in and `output_tokens` out (the prefill/decode mix)."""
+
+    kind: Literal["steady_serving"] = "steady_serving"
+    model: str
+    precision: Literal["bf16", "fp8"] = "bf16"
+    batch_size: int = Field(gt=0)
+    prompt_tokens: int = Field(gt=0)
+    output_tokens: int = Field(gt=0)
+    demand: float = Field(gt=0, le=2.0, description="offered load as a fraction of the unthrottled capacity")
+    tensor_parallel: int | None = Field(None, gt=0, description="GPUs per replica (default: fewest that fit)")
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        return load_model(name).name
+
+
+# ---------------------------------------------------------------- run
+
+
+class Recovery(Strict):
+    gpu_shutdown: Time = Field("10 min", description="a thermally shut-down GPU is back after this")
+    node_reset: Time = Field("5 min", description="a node reset by a supply event is back after this")
+
+
+class Recording(Strict):
+    interval: Time = Field("10 s", description="one telemetry row per GPU (or group) per interval")
+    level: Literal["gpu", "node", "rack"] = "gpu"
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = 0
+    duration: Time
+    tick: Time = "1 s"  # type: ignore[assignment]
+    cluster: Cluster
+    power: PowerConfig
+    cooling: CoolingConfig
+    workload: SteadyServing
+    recovery: Recovery = Recovery()
+    recording: Recording = Recording()
+
+    @field_validator("tick")
+    @classmethod
+    def _tick_range(cls, v: float) -> float:
+        if not 0.1 <= v <= 60.0:
+            raise ValueError("must be between 0.1 s and 60 s")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.tick > self.duration:
+            raise ValueError(f"tick ({self.tick:g} s) is longer than duration ({self.duration:g} s)")
+        if self.recording.interval < self.tick:
+            raise ValueError("recording.interval must be at least one tick")
+        racks = self.cluster.racks
+        if self.cooling.kind == "liquid" and self.cooling.liquid and racks % self.cooling.liquid.racks_per_cdu:
+            raise ValueError(f"racks ({racks}) must be a multiple of cooling.liquid.racks_per_cdu")
+        if racks % self.cooling.air.racks_per_zone:
+            raise ValueError(f"racks ({racks}) must be a multiple of cooling.air.racks_per_zone")
+        for ev in self.power.supply_events:
+            if ev.racks != "all" and any(not 0 <= r < racks for r in ev.racks):
+                raise ValueError(f"power.supply_events: rack indices must be in 0..{racks - 1}")
+        units = self.cooling_units
+        for ev in self.cooling.events:
+            if ev.units != "all" and any(not 0 <= u < units for u in ev.units):
+                raise ValueError(f"cooling.events: unit indices must be in 0..{units - 1}")
+        return self
+
+    @property
+    def ticks(self) -> int:
+        return int(math.floor(self.duration / self.tick + 1e-9))
+
+    @property
+    def cooling_units(self) -> int:
+        """CDUs (liquid) or air zones (air) that events address."""
+        if self.cooling.kind == "liquid" and self.cooling.liquid:
+            return self.cluster.racks // self.cooling.liquid.racks_per_cdu
+        return self.cluster.racks // self.cooling.air.racks_per_zone
+
+
+# ---------------------------------------------------------------- loading
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be run; the message names the file, line, field and what is allowed."""
+
+
+def load(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario ({exc.strerror})") from exc
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ScenarioError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario is a YAML mapping with name, duration, cluster, power, "
+                            "cooling and workload")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError("\n".join(_describe(path, root, err) for err in exc.errors())) from exc
+    except (catalog.CatalogError, ValueError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from exc
+
+
+def _describe(path: Path, root: yaml.Node | None, err: Any) -> str:
+    loc = [part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    line = _line_of(root, loc)
+    where = f"{path}:{line}" if line else str(path)
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        msg = "unknown key (check the spelling; `gigawatt schema` lists every allowed key)"
+    elif kind == "missing":
+        msg = "missing required field"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    elif msg.startswith("Assertion failed, "):
+        msg = msg[len("Assertion failed, "):]
+    ctx = err.get("ctx") or {}
+    if kind == "literal_error" and "expected" in ctx:
+        msg = f"must be one of {ctx['expected']}"
+    return f"{where}: {field}: {msg}"
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """The 1-based line of the YAML node at `loc` (or of its deepest existing parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                key = next((k for k, _ in node.value if k.value == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def json_schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()

@@ -1,0 +1,171 @@
+"""Headline metrics of a run and the causal chain that explains them, in numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gigawatt import catalog
+from gigawatt.engine import RunResult
+from gigawatt.power.conversion import conversion_curve
+
+
+def _window_mean(time_s: np.ndarray, values: np.ndarray, start: float, end: float) -> float | None:
+    sel = (time_s > start) & (time_s <= end)
+    return float(values[sel].mean()) if sel.any() else None
+
+
+def offered_heat_w(result: RunResult) -> dict[str, float]:
+    """Heat the load would produce unthrottled, split as the cooling sees it (per CDU / air zone)."""
+    sc, p = result.scenario, result.profile
+    gpu = catalog.gpu(sc.cluster.gpu)
+    top = len(p.clocks) - 1
+    per_gpu = gpu.idle_power + min(sc.workload.demand, 1.0) * (p.busy_power[top] - gpu.idle_power)
+    host = sc.power.host_power_per_node
+    gpus_per_rack = sc.cluster.gpus_per_node * sc.cluster.nodes_per_rack
+    rack_gpu = gpus_per_rack * per_gpu
+    rack_host = sc.cluster.nodes_per_rack * host
+    node_dc = sc.cluster.gpus_per_node * per_gpu + host
+    eff = float(conversion_curve(sc.power.psu.curve)(np.array([node_dc / sc.power.psu.rated_per_node]))[0])
+    rack_wall = (rack_gpu + rack_host) / eff
+    if sc.cooling.kind == "liquid" and sc.cooling.liquid:
+        lq = sc.cooling.liquid
+        liquid_per_unit = lq.racks_per_cdu * (rack_gpu + (1.0 - lq.heat_to_air) * rack_host)
+    else:
+        liquid_per_unit = 0.0
+    return {"gpu_w": per_gpu, "rack_wall_w": rack_wall, "liquid_per_cdu_w": liquid_per_unit}
+
+
+def summarize(result: RunResult) -> dict[str, Any]:
+    sc, tot, p = result.scenario, result.totals, result.profile
+    gpu = catalog.gpu(sc.cluster.gpu)
+    dur = sc.ticks * sc.tick
+    fac = result.facility.to_pydict()
+    gpu_ticks = max(tot.gpu_ticks, 1)
+    throughput = tot.output_tokens / dur
+    demand = tot.demanded_tokens / dur
+    ev = result.events
+    errors = ev.count("thermal_shutdown") + ev.count("node_reset")
+    balance = tot.it_energy_j - (tot.heat_to_liquid_j + tot.heat_to_air_j + result.stored_heat_j)
+    summary: dict[str, Any] = {
+        "scenario": sc.name,
+        "description": sc.description,
+        "seed": sc.seed,
+        "duration_s": dur,
+        "tick_s": sc.tick,
+        "gpus": sc.cluster.gpus,
+        "gpu_model": gpu.name,
+        "model": p.model.name,
+        "precision": sc.workload.precision,
+        "tensor_parallel": p.tp,
+        "replicas": sc.cluster.gpus // p.tp,
+        "throughput_tokens_per_s": throughput,
+        "demand_tokens_per_s": demand,
+        "input_tokens_per_s": throughput * p.input_per_output,
+        "served_fraction": throughput / demand if demand else 1.0,
+        "backlog_tokens_end": float(fac["backlog_tokens"][-1]),
+        "lost_tokens": tot.lost_tokens,
+        "energy_j_per_token": tot.it_energy_j / tot.output_tokens if tot.output_tokens else None,
+        "gpu_power_w": {"mean": tot.gpu_energy_j / dur / sc.cluster.gpus, "max": tot.gpu_power_max_w},
+        "it_power_kw": {"mean": tot.it_energy_j / dur / 1e3, "max": float(np.max(fac["it_power_kw"]))},
+        "facility_power_kw": {"mean": tot.facility_energy_j / dur / 1e3, "max": tot.facility_power_max_w / 1e3},
+        "pue": tot.facility_energy_j / tot.it_energy_j,
+        "max_gpu_temp_c": tot.gpu_temp_max_c,
+        "throttle_fraction": {
+            "power": tot.power_capped_gpu_ticks / gpu_ticks,
+            "thermal": tot.thermal_gpu_ticks / gpu_ticks,
+            "power_brake": tot.brake_gpu_ticks / gpu_ticks,
+        },
+        "down_fraction": tot.down_gpu_ticks / gpu_ticks,
+        "errors": errors,
+        "error_kinds": {"thermal_shutdown": ev.count("thermal_shutdown"), "node_reset": ev.count("node_reset")},
+        "energy_kwh": {
+            "it": tot.it_energy_j / 3.6e6, "facility": tot.facility_energy_j / 3.6e6,
+            "gpu": tot.gpu_energy_j / 3.6e6, "cooling": tot.cooling_energy_j / 3.6e6,
+        },
+        "heat_kwh": {
+            "to_liquid": tot.heat_to_liquid_j / 3.6e6, "to_air": tot.heat_to_air_j / 3.6e6,
+            "stored": result.stored_heat_j / 3.6e6,
+        },
+        "energy_balance_relative_error": balance / tot.it_energy_j,
+        "rack_budget_exceeded_s": tot.budget_exceeded_rack_s,
+        "limits": {
+            "gpu_power_limit_w": min(sc.power.gpu_power_limit or gpu.tdp, gpu.tdp),
+            "rack_budget_kw": sc.power.rack_budget / 1e3 if sc.power.rack_budget is not None else None,
+            "temp_max_operating_c": gpu.temp_max_operating,
+            "temp_slowdown_c": gpu.temp_slowdown,
+            "temp_shutdown_c": gpu.temp_shutdown,
+        },
+        "phases": _phases(result, fac),
+    }
+    summary["chain"] = chain(result, summary)
+    return summary
+
+
+def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Throughput before, during and after each scheduled event."""
+    sc = result.scenario
+    t = np.asarray(fac["time_s"])
+    tok = np.asarray(fac["output_tokens_per_s"])
+    temp = np.asarray(fac["gpu_temp_max_c"])
+    out = []
+    for e in [*sc.power.supply_events, *sc.cooling.events]:
+        start, end = e.at, e.at + e.duration
+        out.append({
+            "event": e.kind, "start_s": start, "end_s": end,
+            "tokens_per_s": {"before": _window_mean(t, tok, 0.0, start), "during": _window_mean(t, tok, start, end),
+                             "after": _window_mean(t, tok, end, float(t[-1]))},
+            "max_gpu_temp_c": {"before": _max(t, temp, 0.0, start), "during": _max(t, temp, start, end),
+                               "after": _max(t, temp, end, float(t[-1]))},
+        })
+    return out
+
+
+def _max(t: np.ndarray, v: np.ndarray, start: float, end: float) -> float | None:
+    sel = (t > start) & (t <= end)
+    return float(v[sel].max()) if sel.any() else None
+
+
+def chain(result: RunResult, s: dict[str, Any]) -> str:
+    """The run's cause → effect chain in numbers, e.g.
+    "cooling 43% of heat → 31% GPU-time thermally throttled → −18% tokens/s → 3 shutdowns"."""
+    sc = result.scenario
+    offered = offered_heat_w(result)
+    causes: list[str] = []
+    if sc.power.rack_budget is not None and sc.power.rack_budget < offered["rack_wall_w"]:
+        causes.append(f"rack budget {sc.power.rack_budget / 1e3:.1f} kW = "
+                      f"{sc.power.rack_budget / offered['rack_wall_w']:.0%} of demand")
+    if sc.cooling.kind == "liquid" and sc.cooling.liquid:
+        cdu = sc.cooling.liquid.cdu
+        share = cdu.capacity / offered["liquid_per_cdu_w"]
+        if share < 1.0:
+            causes.append(f"cooling {share:.0%} of heat")
+        for e in sc.cooling.events:
+            what = {"pump_failure": f"{e.pumps} pump(s) failed", "capacity_loss": f"capacity to {e.remaining:.0%}",
+                    "supply_temperature_rise": f"facility water +{e.rise:g} C"}[e.kind]
+            causes.append(f"CDU {what} at {e.at / 60:g} min for {e.duration / 60:g} min")
+    for e in sc.power.supply_events:
+        causes.append(f"supply {e.kind} to {e.depth:.0%} for {e.duration:g} s" if e.kind == "sag"
+                      else f"feed loss for {e.duration:g} s")
+    tf = s["throttle_fraction"]
+    effects = []
+    if tf["power"] > 0.0005:
+        effects.append(f"{tf['power']:.0%} GPU-time power-throttled")
+    if tf["thermal"] > 0.0005:
+        effects.append(f"{tf['thermal']:.0%} GPU-time thermally throttled")
+    if tf["power_brake"] > 0.0005:
+        effects.append(f"{tf['power_brake']:.0%} GPU-time power-braked")
+    if not effects:
+        effects.append("no throttling")
+    delta = s["served_fraction"] - 1.0
+    tokens = f"{delta:+.0%} tokens/s vs demand".replace("-", "−") if abs(delta) >= 0.005 else "tokens/s meet demand"
+    kinds = s["error_kinds"]
+    errors = []
+    if kinds["thermal_shutdown"]:
+        errors.append(f"{kinds['thermal_shutdown']} thermal shutdown(s)")
+    if kinds["node_reset"]:
+        errors.append(f"{kinds['node_reset']} node reset(s)")
+    parts = [", ".join(causes) if causes else "power and cooling to spare", ", ".join(effects), tokens,
+             ", ".join(errors) if errors else "no errors"]
+    return " → ".join(parts)
