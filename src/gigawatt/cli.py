@@ -108,9 +108,60 @@ def _print_summary(s: dict[str, Any]) -> None:
 
 
 @app.command()
+def model(
+    name: Annotated[str, typer.Argument(help="catalog model name, any case (e.g. deepseek-v3)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    context: Annotated[int, typer.Option(help="context length (tokens) for FLOPs per token", min=1)] = 4096,
+) -> None:
+    """Parameters, KV-cache bytes and FLOPs per token of a catalog model."""
+    from gigawatt.arch.describe import describe
+    from gigawatt.arch.spec import load_model
+
+    try:
+        info = describe(load_model(name), context)
+    except catalog.CatalogError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    t = Table(title=f"{info['name']} ({info['attention'].upper()} attention, {info['ffn']} FFN)", header_style="bold")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    pub = info["published"]
+    t.add_row("parameters, total", f"{info['params_total'] / 1e9:,.2f} B"
+              + (f"  (published {pub['total'] / 1e9:g} B)" if pub["total"] else ""))
+    t.add_row("parameters, active per token", f"{info['params_active'] / 1e9:,.2f} B"
+              + (f"  (published {pub['active'] / 1e9:g} B)" if pub["active"] else ""))
+    t.add_row("  without the input-embedding lookup", f"{info['params_active_without_input_embedding'] / 1e9:,.2f} B")
+    for p in ("bf16", "fp8"):
+        t.add_row(f"KV cache per token, {p}", f"{info['kv_bytes_per_token'][p] / 1024:,.1f} KiB"
+                  f"  (MHA-equivalent {info['kv_bytes_per_token_mha_equivalent'][p] / 1024:,.1f} KiB)")
+    t.add_row("KV reduction vs MHA", f"{info['kv_reduction_vs_mha']:.1f}×")
+    f = info["flops_per_token"]
+    t.add_row(f"FLOPs per token, prefill of {context}", f"{f['prefill'] / 1e9:,.1f} GFLOP")
+    t.add_row(f"FLOPs per token, decode at {context}", f"{f['decode'] / 1e9:,.1f} GFLOP")
+    if "moe" in info:
+        mo = info["moe"]
+        t.add_row("experts", f"{mo['shared_experts']} shared + {mo['routed_experts']} routed, top-{mo['top_k']}")
+    out.print(t)
+    out.print(f"shapes: {info['source']}", highlight=False)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+def _mount_subcommands() -> None:
+    from gigawatt.calibration.cli import app as validate_app
+    from gigawatt.moe.cli import app as moe_app
+
+    app.add_typer(moe_app, name="moe")
+    app.add_typer(validate_app, name="validate")
+
+
+_mount_subcommands()
 
 
 def main() -> None:

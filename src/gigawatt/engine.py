@@ -199,7 +199,8 @@ class Engine:
         self.rack_cap = np.full(self.n_racks, self.limit)
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
-        self.backlog = np.zeros(self.n_replicas)
+        self.backlog = np.zeros(self.n_replicas)  # tokens waiting, new demand and rework alike
+        self.rework = np.zeros(self.n_replicas)  # the part of the backlog that redoes lost work
         self.demand_rate = sc.workload.demand * self.profile.capacity[self.top]  # tokens/s per replica
         self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
         self.totals = Totals()
@@ -208,17 +209,20 @@ class Engine:
                                supply_rise=np.zeros(self.n_units), brake=np.zeros(self.n, dtype=bool))
 
     def _thermal_path(self) -> None:
-        """Per-GPU thermal resistance, coolant rise and RC factors; recomputed only when coolant flow changes."""
+        """Per-GPU thermal resistance and RC factors; recomputed only when coolant flow changes.
+
+        Liquid: die to loop supply is the cold plate's resistance at its flow plus the coolant's own rise,
+        1/(2·ṁ·c_p) (the die sees the mean of inlet and outlet). As flow stops, the resistance and the time
+        constant grow together, so the die heats at P/C, as a die with no heat sink does.
+        """
         sc, n = self.sc, self.n
         lq = sc.cooling.liquid
         if self.liquid and lq is not None:
             flow_l = lq.cold_plate_flow * np.repeat(self.cond.flow, self.gpr * lq.racks_per_cdu)
-            res = self.plate.resistance(flow_l) * self.res_var
-            m_dot = np.maximum(flow_l, 1e-3) * self.kg_per_l / 60.0
-            self.half_rise = 0.5 / (m_dot * self.cp)  # K per W: the die sees the mean of in and out
+            m_dot = np.maximum(flow_l, 1e-6) * self.kg_per_l / 60.0
+            res = self.plate.resistance(flow_l) * self.res_var + 0.5 / (m_dot * self.cp)
         else:
             res = sc.cooling.air.heat_sink_resistance * self.res_var
-            self.half_rise = np.zeros(n)
         self.res = res
         self.decay = die.decay(self.dt, res, self.heat_cap)
         # power_to_hold(T) = hold_a − hold_b·T − coolant·inv_res (die.power_to_hold, expanded).
@@ -320,10 +324,9 @@ class Engine:
             self.all_up = not self.up_at.any()
 
     def _coolant(self) -> np.ndarray:
-        """Coolant (or inlet air) temperature at each die: unit supply plus half the rise across the plate."""
+        """Loop supply (or inlet air) temperature at each die."""
         if self.liquid:
-            supply = np.repeat(self.cdu_supply, self.n // self.n_cdus)
-            return supply + self.half_rise * self.power
+            return np.repeat(self.cdu_supply, self.n // self.n_cdus)
         return np.repeat(self.air_supply, self.n // self.n_zones)
 
     def _govern(self) -> np.ndarray | int:
@@ -365,6 +368,10 @@ class Engine:
         wanted = self.backlog + self.demand_rate * self.dt
         served = np.minimum(wanted, rep_cap * self.dt)
         self.backlog = wanted - served
+        if self.totals.lost_tokens:  # lost work is redone first and is not new output
+            redone = np.minimum(self.rework, served)
+            self.rework -= redone
+            served = served - redone
         with np.errstate(divide="ignore", invalid="ignore"):
             busy = np.repeat(served, self.tp) / (cap_gpu * self.dt)
         if not self.all_up:
@@ -428,6 +435,7 @@ class Engine:
         reps = np.unique(gpus // self.tp)
         lost = self.profile.tokens_per_cycle / 2.0
         self.backlog[reps] += lost
+        self.rework[reps] += lost
         self.totals.lost_tokens += lost * len(reps)
         self.rec.error(gpus)
 

@@ -139,27 +139,31 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
     if sc.cooling.kind == "liquid" and sc.cooling.liquid:
         cdu = sc.cooling.liquid.cdu
         share = cdu.capacity / offered["liquid_per_cdu_w"]
-        if share < 1.0:
+        if share < 1.0 and not sc.cooling.events:
             causes.append(f"cooling {share:.0%} of heat")
         for e in sc.cooling.events:
-            what = {"pump_failure": f"{e.pumps} pump(s) failed", "capacity_loss": f"capacity to {e.remaining:.0%}",
+            remaining = {"pump_failure": min(1.0, max(cdu.pumps - e.pumps, 0) / cdu.pumps_for_full_flow),
+                         "capacity_loss": e.remaining, "supply_temperature_rise": 1.0}[e.kind]
+            what = {"pump_failure": f"{e.pumps} CDU pump(s) failed", "capacity_loss": "CDU capacity loss",
                     "supply_temperature_rise": f"facility water +{e.rise:g} C"}[e.kind]
-            causes.append(f"CDU {what} at {e.at / 60:g} min for {e.duration / 60:g} min")
+            causes.append(f"{what} at {e.at / 60:g} min for {e.duration / 60:g} min "
+                          f"(cooling {share * remaining:.0%} of heat)")
     for e in sc.power.supply_events:
         causes.append(f"supply {e.kind} to {e.depth:.0%} for {e.duration:g} s" if e.kind == "sag"
                       else f"feed loss for {e.duration:g} s")
     tf = s["throttle_fraction"]
-    effects = []
-    if tf["power"] > 0.0005:
-        effects.append(f"{tf['power']:.0%} GPU-time power-throttled")
-    if tf["thermal"] > 0.0005:
-        effects.append(f"{tf['thermal']:.0%} GPU-time thermally throttled")
-    if tf["power_brake"] > 0.0005:
-        effects.append(f"{tf['power_brake']:.0%} GPU-time power-braked")
+    effects = [f"{_share(tf[key])} GPU-time {label}" for key, label in
+               (("power", "power-throttled"), ("thermal", "thermally throttled"), ("power_brake", "power-braked"))
+               if tf[key] > 0.0]
     if not effects:
         effects.append("no throttling")
     delta = s["served_fraction"] - 1.0
     tokens = f"{delta:+.0%} tokens/s vs demand".replace("-", "−") if abs(delta) >= 0.005 else "tokens/s meet demand"
+    for phase in s["phases"]:
+        rates = phase["tokens_per_s"]
+        if rates["during"] is not None and rates["before"]:
+            change = rates["during"] / rates["before"] - 1.0
+            tokens += f", {change:+.0%} during the {phase['event'].replace('_', ' ')}".replace("-", "−")
     kinds = s["error_kinds"]
     errors = []
     if kinds["thermal_shutdown"]:
@@ -169,3 +173,7 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
     parts = [", ".join(causes) if causes else "power and cooling to spare", ", ".join(effects), tokens,
              ", ".join(errors) if errors else "no errors"]
     return " → ".join(parts)
+
+
+def _share(fraction: float) -> str:
+    return f"{fraction:.0%}" if fraction >= 0.01 else f"{fraction:.2%}"

@@ -36,9 +36,12 @@ class ParamCounts:
     embedding: int  # input embedding + LM head (counted once when tied)
     per_expert: int
 
+    input_embedding: int = 0
+
     @property
-    def non_embedding_active(self) -> int:
-        return self.active - self.embedding
+    def active_without_input_embedding(self) -> int:
+        """Active parameters that take part in matmuls (the input embedding is a row lookup)."""
+        return self.active - self.input_embedding
 
 
 def count_params(m: ModelSpec) -> ParamCounts:
@@ -56,4 +59,5 @@ def count_params(m: ModelSpec) -> ParamCounts:
         common = attn + norms + router + f.shared_experts * per_expert
         total += m.moe_layers * (common + f.routed_experts * per_expert)
         active += m.moe_layers * (common + f.top_k * per_expert)
-    return ParamCounts(total=total, active=active, embedding=embedding, per_expert=per_expert)
+    return ParamCounts(total=total, active=active, embedding=embedding, per_expert=per_expert,
+                       input_embedding=0 if m.tied_embeddings else m.vocab * h)

@@ -53,6 +53,7 @@ class ModelSpec:
     published_total: float | None = None
     published_active: float | None = None
     published_source: str = ""
+    published_active_counts: str = "embedding_and_lm_head"
 
     @property
     def moe_layers(self) -> int:
@@ -89,7 +90,13 @@ def _parse(key: str, entry: dict[str, Any]) -> ModelSpec:
         ffn=ffn,
         tied_embeddings=bool(entry.get("tied_embeddings", False)),
         source=entry["source"],
-        published_total=published.get("total"),
-        published_active=published.get("active"),
+        published_total=_number(published.get("total")),
+        published_active=_number(published.get("active")),
         published_source=published.get("source", ""),
+        published_active_counts=published.get("active_counts", "embedding_and_lm_head"),
     )
+
+
+def _number(value: Any) -> float | None:
+    """YAML 1.1 reads `671e9` (no decimal point) as a string; accept both spellings."""
+    return None if value is None else float(value)

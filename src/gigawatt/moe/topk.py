@@ -26,7 +26,8 @@ def top_k(
     """Columns of the k largest scores of each row, best first, and their scores.
 
     Ties go to the lower column. Entries equal to -inf are never chosen: their slots come back as -1 with
-    score -inf. scores must be a 2-D float32 array; raises ValueError if a chosen score is NaN.
+    score -inf. scores must be a 2-D float32 array. NaN scores raise ValueError (a NaN with its sign bit set
+    ranks lowest and may go unnoticed).
     """
     n_rows, n_cols = scores.shape
     if not 0 < k <= n_cols:
@@ -97,9 +98,22 @@ def _top_k_by_keys(
 
 
 def _top_k_exact(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-    # Stable sort of the negated scores: best first, ties to the lower column; NaN sorts last.
-    index = np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int32)
-    return index, _gather(scores, index)
+    """Exact top-k in O(columns) per row: threshold at the k-th largest, fill ties by lowest column."""
+    if np.isnan(scores).any():
+        raise ValueError("router scores contain NaN")
+    n_cols = scores.shape[1]
+    threshold = np.partition(scores, n_cols - k, axis=1)[:, n_cols - k, None]
+    above = scores > threshold
+    tied = scores == threshold
+    keep = above | tied
+    crowded = np.flatnonzero(keep.sum(axis=1) > k)  # rows with ties at the threshold: lowest columns win
+    if crowded.size:
+        room = k - above[crowded].sum(axis=1, keepdims=True)
+        keep[crowded] = above[crowded] | (tied[crowded] & (np.cumsum(tied[crowded], axis=1) <= room))
+    index = (np.flatnonzero(keep) % n_cols).reshape(-1, k).astype(np.int32)  # k per row, column order
+    value = _gather(scores, index)
+    best_first = np.argsort(-value, axis=1, kind="stable")  # stable: equal scores stay in column order
+    return np.take_along_axis(index, best_first, axis=1), np.take_along_axis(value, best_first, axis=1)
 
 
 def _gather(scores: NDArray[np.float32], index: NDArray[np.int32]) -> NDArray[np.float32]:

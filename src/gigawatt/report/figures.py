@@ -21,12 +21,10 @@ QUANTILE_COLORS = {"max": "#d62728", "p95": "#ff7f0e", "median": "#2ca02c", "p5"
                    "min": "#1f77b4", "mean": "#111111"}
 REASON_COLORS = {"SwPowerCap": "#ff7f0e", "HwSlowdown": "#8c564b", "SwThermalSlowdown": "#e377c2",
                  "HwThermalSlowdown": "#d62728", "HwPowerBrakeSlowdown": "#7f7f7f"}
-# (summary key, label, colour, label anchor): labels sit in the right margin; slowdown and shutdown are a few
-# degrees apart, so one label goes above its line and the other below.
-LIMIT_LINES = (("temp_max_operating_c", "max operating", "#ff7f0e", "middle"),
-               ("temp_slowdown_c", "slowdown", "#d62728", "top"),
-               ("temp_shutdown_c", "shutdown", "#000000", "bottom"))
-LIMIT_LABEL_MARGIN = 130  # px right of the plot for the limit labels
+# Limits are legend entries rather than text on the plot: they can sit a degree or two apart.
+LIMIT_LINES = (("temp_max_operating_c", "max operating", "#ff7f0e"),
+               ("temp_slowdown_c", "slowdown", "#d62728"),
+               ("temp_shutdown_c", "shutdown", "#000000"))
 
 
 @dataclass(frozen=True)
@@ -80,14 +78,14 @@ def temperature_figure(fleet: FleetSeries, facility: dict[str, np.ndarray], limi
         fig.add_trace(go.Scatter(x=x, y=values, name=f"die {name}", line={"color": QUANTILE_COLORS[name]}))
     for name, values in supply_series(facility).items():
         fig.add_trace(go.Scatter(x=axis(facility["time_s"]), y=values, name=name, line={"dash": "dash"}))
-    for key, label, color, anchor in LIMIT_LINES:
+    span = x[[0, -1]] if len(x) else np.array([0.0, 1.0])
+    for key, label, color in LIMIT_LINES:
         if limits.get(key) is not None:
-            fig.add_hline(y=limits[key], line={"color": color, "dash": "dot", "width": 1})
-            fig.add_annotation(text=f"{label} {limits[key]:g} °C", x=1.0, xref="paper", xanchor="left",
-                               y=limits[key], yanchor=anchor, showarrow=False,
-                               font={"color": color, "size": 11})
+            fig.add_trace(go.Scatter(x=span, y=[limits[key]] * 2, name=f"{label} {limits[key]:g} °C",
+                                     mode="lines", hoverinfo="skip",
+                                     line={"color": color, "dash": "dot", "width": 1.5}))
     fig.update_yaxes(title_text="°C")
-    return _styled(fig, axis).update_layout(margin_r=LIMIT_LABEL_MARGIN)
+    return _styled(fig, axis)
 
 
 def clocks_figure(fleet: FleetSeries, axis: TimeAxis) -> go.Figure:
@@ -95,7 +93,8 @@ def clocks_figure(fleet: FleetSeries, axis: TimeAxis) -> go.Figure:
     x = axis(fleet.time_s)
     for name, values in fleet.clock_mhz.items():
         mean = name == "mean"
-        line = {"color": QUANTILE_COLORS[name], "width": 2.5 if mean else 1.2, "dash": "solid" if mean else "dot"}
+        line = {"color": QUANTILE_COLORS[name], "width": 2.5 if mean else 1.2,
+                "dash": "solid" if mean else "dot"}
         fig.add_trace(go.Scatter(x=x, y=values, name=f"SM clock {name}", line=line), row=1, col=1)
     for name, share in fleet.reason_share.items():
         fig.add_trace(go.Scatter(x=x, y=100 * share, name=name, fill="tozeroy",
@@ -132,7 +131,7 @@ def _top(*series: np.ndarray) -> float:
 
 def _add_fault_marks(fig: go.Figure, marks: list[FaultMarks], axis: TimeAxis, top: float,
                      row: int | None = None, legend: bool = True) -> None:
-    """Each fault bin as a vertical line from zero to `top`, labelled on hover; one legend entry per kind."""
+    """Fault bins as vertical lines from zero to `top`, labelled on hover; one legend entry per category."""
     for mark in marks:
         x = np.column_stack([mark.time_s, mark.time_s, np.full(len(mark.time_s), np.nan)]).ravel()
         y = np.tile([0.0, top, np.nan], len(mark.time_s))

@@ -69,7 +69,8 @@ CAPTIONS = {
     "temperature": "Look for the hottest dies reaching the max-operating line (thermal throttling starts) "
                    "or the slowdown and shutdown lines, and for supply temperatures rising before they do.",
     "clocks": "Look for dips in the SM clock and the reason beside them: SwPowerCap is the power limit, "
-              "thermal reasons point at cooling, HwPowerBrakeSlowdown at a lost power feed.",
+              "thermal reasons point at cooling, HwPowerBrakeSlowdown at a lost power feed; a clock of 0 is "
+              "a GPU that is down.",
     "throughput": "Look for output falling below demand — the shortfall piles up as backlog (grey, right "
                   "axis) — and whether it lines up with a fault marker.",
 }
@@ -214,9 +215,11 @@ def _table_html(table: pa.Table) -> str:
 
 
 def _cell_html(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f'<td class="num">{_text(_format(value))}</td>'
-    return f"<td>{_text(value)}</td>"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"<td>{_text(value)}</td>"
+    number = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"  # one decimal: times line up
+    return f'<td class="num">{number}</td>'
+
 
 
 _MISSING = object()

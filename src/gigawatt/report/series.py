@@ -77,6 +77,8 @@ def telemetry_unit(timeseries: pa.Table) -> str:
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
+    if table.num_rows == 0 and name not in table.column_names:
+        return np.empty(0)  # a run too short to record an interval has only a time_s column
     return table.column(name).to_numpy(zero_copy_only=False)
 
 

@@ -26,7 +26,7 @@ class ColdPlate:
     source: str
 
     def resistance(self, flow_l_per_min: np.ndarray | float) -> np.ndarray:
-        q = np.maximum(np.asarray(flow_l_per_min, dtype=float), 1e-3)
+        q = np.maximum(np.asarray(flow_l_per_min, dtype=float), 1e-6)
         return self.conduction + self.convection * q**FLOW_EXPONENT
 
 

@@ -28,14 +28,16 @@ class TwoStageRouter(Router):
       token would wait on the GPU (its best replica's GPU), so 1 is the most available GPU; alpha = 0 is
       plain top-K. Experts with no live GPU are never chosen.
     Tokens are decided in waves of `wave` tokens; the routed-so-far load is updated between waves, so later
-    waves see the load the earlier ones created. With `k_min` set, K adapts to system load as in
-    AdaptiveKRouter. The backup path then applies, with substitutes taken from the shortlist.
+    waves see the load the earlier ones created (plus half of what the current wave would add under plain
+    top-K). Waves much smaller than the batch keep the feedback smooth; large ones make load oscillate.
+    With `k_min` set, K adapts to system load as in AdaptiveKRouter. The backup path then applies, with
+    substitutes taken from the shortlist.
     """
 
     name = "two_stage"
     shortlist: int = 16
     alpha: float = 0.3
-    wave: int = 4096
+    wave: int = 1024
     k_min: int | None = None
     queue_full: float | None = None
 
@@ -81,7 +83,11 @@ class TwoStageRouter(Router):
             if expert_map is None or gpu_state is None:
                 available = np.ones(n_experts, dtype=np.float32)
             else:
-                available = expert_availability(expert_map, gpu_state, routed)
+                # Count half of the load this wave would add under plain top-K, so that a whole wave does
+                # not herd onto the GPU that looked idlest at its start.
+                plain_top_k = np.maximum(shortlist[wave, :k_now], 0)  # -1 only for -inf logits
+                planned = np.bincount(expert_map.replica_gpu[plain_top_k, 0].ravel(), minlength=routed.size)
+                available = expert_availability(expert_map, gpu_state, routed + 0.5 * planned)
             mixed = (1.0 - self.alpha) * skill[wave] + self.alpha * available[shortlist[wave]]
             mixed[(shortlist[wave] < 0) | (available[shortlist[wave]] <= 0)] = -np.inf
             pick, _ = top_k(mixed.astype(np.float32), k_now)
