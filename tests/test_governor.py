@@ -11,8 +11,15 @@ def test_highest_at_most_equals_searchsorted(seed):
     if seed % 3 == 0:
         table = np.repeat(table, rng.integers(1, 4))  # flat stretches
     lookup = HighestAtMost(table)
-    x = np.concatenate([rng.uniform(-0.2, 1.2, 4000) * table.max(), table, np.nextafter(table, -np.inf),
-                        np.nextafter(table, np.inf), [np.inf, -np.inf]])
+    x = np.concatenate(
+        [
+            rng.uniform(-0.2, 1.2, 4000) * table.max(),
+            table,
+            np.nextafter(table, -np.inf),
+            np.nextafter(table, np.inf),
+            [np.inf, -np.inf],
+        ]
+    )
     assert np.array_equal(lookup(x), np.searchsorted(table, x, side="right") - 1)
 
 
@@ -42,6 +49,7 @@ def test_highest_bin_within_matches_brute_force():
 
 def test_every_gpu_unconstrained_gives_the_top_bin_as_a_scalar():
     busy = np.array([100.0, 200.0, 300.0])
-    got = highest_bin_within(np.full(10, 700.0), np.ones(10), 75.0, HighestAtMost(busy),
-                             HighestAtMost(np.array([0.1, 0.2, 0.3])))
+    got = highest_bin_within(
+        np.full(10, 700.0), np.ones(10), 75.0, HighestAtMost(busy), HighestAtMost(np.array([0.1, 0.2, 0.3]))
+    )
     assert got == 2

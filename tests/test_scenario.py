@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from gigawatt.cli import app
 from gigawatt.scenario import ScenarioError, load
-
 from helpers import EXAMPLES, example_dict, with_changes
 
 
@@ -37,10 +36,16 @@ BAD = [
     ({"cooling.kind": "immersion"}, "cooling.kind", "'liquid' or 'air'"),
     ({"cluster.nodes": 6}, "cluster", "multiple of nodes_per_rack"),
     ({"power.capping.lower": 0.99}, "power", "lower must be below"),
-    ({"cooling.events": [{"kind": "pump_failure", "at": "1 min", "duration": "1 min", "units": [3]}]},
-     "(top level)", "unit indices must be in 0..0"),
-    ({"power.supply_events": [{"kind": "sag", "at": "1 min", "duration": "0 s", "depth": 0.5}]},
-     "power.supply_events.0.duration", "longer than 0 s"),
+    (
+        {"cooling.events": [{"kind": "pump_failure", "at": "1 min", "duration": "1 min", "units": [3]}]},
+        "(top level)",
+        "unit indices must be in 0..0",
+    ),
+    (
+        {"power.supply_events": [{"kind": "sag", "at": "1 min", "duration": "0 s", "depth": 0.5}]},
+        "power.supply_events.0.duration",
+        "longer than 0 s",
+    ),
 ]
 
 
@@ -56,7 +61,11 @@ def test_bad_values_name_file_field_and_allowed(tmp_path, changes, field, hint):
 
 
 def test_unknown_key_names_its_line(tmp_path):
-    text = (EXAMPLES / "balanced.yaml").read_text().replace("  gpus_per_node: 8\n", "  gpus_per_node: 8\n  gpu_per_rack: 3\n")
+    text = (
+        (EXAMPLES / "balanced.yaml")
+        .read_text()
+        .replace("  gpus_per_node: 8\n", "  gpus_per_node: 8\n  gpu_per_rack: 3\n")
+    )
     path = write(tmp_path, text)
     with pytest.raises(ScenarioError) as exc:
         load(path)
@@ -71,11 +80,14 @@ def test_missing_field_is_named(tmp_path):
         load(write(tmp_path, data))
 
 
-@pytest.mark.parametrize(("text", "hint"), [
-    ("name: x\n  bad: [indent", "not valid YAML"),
-    ("- just\n- a list\n", "a scenario is a YAML mapping"),
-    ("", "a scenario is a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("name: x\n  bad: [indent", "not valid YAML"),
+        ("- just\n- a list\n", "a scenario is a YAML mapping"),
+        ("", "a scenario is a YAML mapping"),
+    ],
+)
 def test_not_a_scenario(tmp_path, text, hint):
     with pytest.raises(ScenarioError, match=re.escape(hint)):
         load(write(tmp_path, text))
@@ -86,8 +98,14 @@ def test_missing_file():
         load("/nonexistent/scenario.yaml")
 
 
-@pytest.mark.parametrize("changes", [{"cluster.gpu": "H900"}, {"workload.batch_size": 100000},
-                                     {"cooling.liquid.cold_plate_flow": "200 L/min"}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"cluster.gpu": "H900"},
+        {"workload.batch_size": 100000},
+        {"cooling.liquid.cold_plate_flow": "200 L/min"},
+    ],
+)
 def test_cli_exits_2_without_traceback_or_results(tmp_path, changes):
     path = write(tmp_path, with_changes(example_dict("balanced"), **changes))
     out = tmp_path / "out"
@@ -115,4 +133,6 @@ def test_every_example_loads():
 def test_schema_lists_sections():
     result = CliRunner().invoke(app, ["schema"])
     assert result.exit_code == 0
-    assert {"cluster", "power", "cooling", "workload"} <= set(__import__("json").loads(result.output)["properties"])
+    assert {"cluster", "power", "cooling", "workload"} <= set(
+        __import__("json").loads(result.output)["properties"]
+    )

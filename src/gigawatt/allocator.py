@@ -27,4 +27,6 @@ def keep_freed_memory(threshold_bytes: int = 1 << 27) -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(mallopt(_M_MMAP_THRESHOLD, threshold_bytes)) and bool(mallopt(_M_TRIM_THRESHOLD, threshold_bytes))
+    return bool(mallopt(_M_MMAP_THRESHOLD, threshold_bytes)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, threshold_bytes)
+    )

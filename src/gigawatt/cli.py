@@ -16,8 +16,12 @@ from rich.table import Table
 from gigawatt import catalog
 from gigawatt.scenario import ScenarioError, json_schema, load
 
-app = typer.Typer(help="gigawatt: a digital twin of LLM infrastructure.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="gigawatt: a digital twin of LLM infrastructure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -43,8 +47,14 @@ class LazyProgress:
         if self.bar is None:
             if done % 64 or time.perf_counter() - self.start < PROGRESS_AFTER_S:
                 return
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                TimeRemainingColumn(), console=err, transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
         if done % 16 == 0 or done == total:
@@ -58,7 +68,9 @@ class LazyProgress:
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="results folder (default results/<name>/)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="results folder (default results/<name>/)")
+    ] = None,
 ) -> None:
     """Simulate a scenario; print a summary and write the results folder."""
     from gigawatt.engine import Engine
@@ -86,8 +98,12 @@ def run(
 
 
 def _print_summary(s: dict[str, Any]) -> None:
-    t = Table(title=f"{s['scenario']}: {s['gpus']} × {s['gpu_model']}, {s['model']} TP{s['tensor_parallel']}, "
-                    f"{s['duration_s'] / 60:g} min", show_header=True, header_style="bold")
+    t = Table(
+        title=f"{s['scenario']}: {s['gpus']} × {s['gpu_model']}, {s['model']} TP{s['tensor_parallel']}, "
+        f"{s['duration_s'] / 60:g} min",
+        show_header=True,
+        header_style="bold",
+    )
     t.add_column("metric")
     t.add_column("value", justify="right")
     tf = s["throttle_fraction"]
@@ -95,11 +111,16 @@ def _print_summary(s: dict[str, Any]) -> None:
         ("output tokens/s", f"{s['throughput_tokens_per_s']:,.0f} (demand {s['demand_tokens_per_s']:,.0f})"),
         ("energy per output token", f"{s['energy_j_per_token']:.2f} J" if s["energy_j_per_token"] else "—"),
         ("GPU power mean / max", f"{s['gpu_power_w']['mean']:.0f} / {s['gpu_power_w']['max']:.0f} W"),
-        ("facility power mean / max", f"{s['facility_power_kw']['mean']:.1f} / {s['facility_power_kw']['max']:.1f} kW"),
+        (
+            "facility power mean / max",
+            f"{s['facility_power_kw']['mean']:.1f} / {s['facility_power_kw']['max']:.1f} kW",
+        ),
         ("PUE", f"{s['pue']:.3f}"),
         ("max GPU temperature", f"{s['max_gpu_temp_c']:.1f} C"),
-        ("GPU-time throttled: power / thermal / brake",
-         f"{tf['power']:.1%} / {tf['thermal']:.1%} / {tf['power_brake']:.1%}"),
+        (
+            "GPU-time throttled: power / thermal / brake",
+            f"{tf['power']:.1%} / {tf['thermal']:.1%} / {tf['power_brake']:.1%}",
+        ),
         ("errors (shutdowns, resets)", str(s["errors"])),
     ]
     for name, value in rows:
@@ -124,25 +145,42 @@ def model(
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         return
-    t = Table(title=f"{info['name']} ({info['attention'].upper()} attention, {info['ffn']} FFN)", header_style="bold")
+    t = Table(
+        title=f"{info['name']} ({info['attention'].upper()} attention, {info['ffn']} FFN)",
+        header_style="bold",
+    )
     t.add_column("quantity")
     t.add_column("value", justify="right")
     pub = info["published"]
-    t.add_row("parameters, total", f"{info['params_total'] / 1e9:,.2f} B"
-              + (f"  (published {pub['total'] / 1e9:g} B)" if pub["total"] else ""))
-    t.add_row("parameters, active per token", f"{info['params_active'] / 1e9:,.2f} B"
-              + (f"  (published {pub['active'] / 1e9:g} B)" if pub["active"] else ""))
-    t.add_row("  without the input-embedding lookup", f"{info['params_active_without_input_embedding'] / 1e9:,.2f} B")
+    t.add_row(
+        "parameters, total",
+        f"{info['params_total'] / 1e9:,.2f} B"
+        + (f"  (published {pub['total'] / 1e9:g} B)" if pub["total"] else ""),
+    )
+    t.add_row(
+        "parameters, active per token",
+        f"{info['params_active'] / 1e9:,.2f} B"
+        + (f"  (published {pub['active'] / 1e9:g} B)" if pub["active"] else ""),
+    )
+    t.add_row(
+        "  without the input-embedding lookup",
+        f"{info['params_active_without_input_embedding'] / 1e9:,.2f} B",
+    )
     for p in ("bf16", "fp8"):
-        t.add_row(f"KV cache per token, {p}", f"{info['kv_bytes_per_token'][p] / 1024:,.1f} KiB"
-                  f"  (MHA-equivalent {info['kv_bytes_per_token_mha_equivalent'][p] / 1024:,.1f} KiB)")
+        t.add_row(
+            f"KV cache per token, {p}",
+            f"{info['kv_bytes_per_token'][p] / 1024:,.1f} KiB"
+            f"  (MHA-equivalent {info['kv_bytes_per_token_mha_equivalent'][p] / 1024:,.1f} KiB)",
+        )
     t.add_row("KV reduction vs MHA", f"{info['kv_reduction_vs_mha']:.1f}×")
     f = info["flops_per_token"]
     t.add_row(f"FLOPs per token, prefill of {context}", f"{f['prefill'] / 1e9:,.1f} GFLOP")
     t.add_row(f"FLOPs per token, decode at {context}", f"{f['decode'] / 1e9:,.1f} GFLOP")
     if "moe" in info:
         mo = info["moe"]
-        t.add_row("experts", f"{mo['shared_experts']} shared + {mo['routed_experts']} routed, top-{mo['top_k']}")
+        t.add_row(
+            "experts", f"{mo['shared_experts']} shared + {mo['routed_experts']} routed, top-{mo['top_k']}"
+        )
     out.print(t)
     out.print(f"shapes: {info['source']}", highlight=False)
 

@@ -88,7 +88,7 @@ class Conditions:
 
 @dataclass
 class Schedule:
-    """Scheduled events as tick windows; conditions are rebuilt only on ticks where a window opens or closes."""
+    """Scheduled events as tick windows; conditions are rebuilt only where a window opens or closes."""
 
     supply: list[tuple[SupplyEvent, int, int]]
     cooling: list[tuple[CoolingEvent, int, int]]
@@ -147,8 +147,10 @@ class Engine:
             need = gpus_per_cdu * lq.cold_plate_flow * self.kg_per_l / 60.0
             if need > lq.cdu.flow * 1.0001:
                 raise ValueError(
-                    f"cooling.liquid: {gpus_per_cdu} GPUs × {lq.cold_plate_flow:g} L/min of cold-plate flow need "
-                    f"{need:.1f} kg/s, more than the CDU's flow of {lq.cdu.flow:g} kg/s")
+                    f"cooling.liquid: {gpus_per_cdu} GPUs × {lq.cold_plate_flow:g} L/min of cold-plate flow "
+                    f"need "
+                    f"{need:.1f} kg/s, more than the CDU's flow of {lq.cdu.flow:g} kg/s"
+                )
         else:
             self.n_cdus = 0
             self.host_to_air = 1.0
@@ -205,8 +207,12 @@ class Engine:
         self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
         self.totals = Totals()
         self.events = EventLog()
-        self.cond = Conditions(capacity=np.ones(self.n_units), flow=np.ones(self.n_units),
-                               supply_rise=np.zeros(self.n_units), brake=np.zeros(self.n, dtype=bool))
+        self.cond = Conditions(
+            capacity=np.ones(self.n_units),
+            flow=np.ones(self.n_units),
+            supply_rise=np.zeros(self.n_units),
+            brake=np.zeros(self.n, dtype=bool),
+        )
 
     def _thermal_path(self) -> None:
         """Per-GPU thermal resistance and RC factors; recomputed only when coolant flow changes.
@@ -215,7 +221,7 @@ class Engine:
         1/(2·ṁ·c_p) (the die sees the mean of inlet and outlet). As flow stops, the resistance and the time
         constant grow together, so the die heats at P/C, as a die with no heat sink does.
         """
-        sc, n = self.sc, self.n
+        sc = self.sc
         lq = sc.cooling.liquid
         if self.liquid and lq is not None:
             flow_l = lq.cold_plate_flow * np.repeat(self.cond.flow, self.gpr * lq.racks_per_cdu)
@@ -241,7 +247,7 @@ class Engine:
         self.rec = Recorder(self.n, group, sc.recording.level, self.gpu.name, self.gpn)
         self.fac_rows: list[dict[str, float]] = []
         self.fac_acc = np.zeros(6)
-        rec_every = max(1, int(round(sc.recording.interval / self.dt)))
+        rec_every = max(1, round(sc.recording.interval / self.dt))
         ticks = sc.ticks
         for t in range(ticks):
             self._step(t)
@@ -249,9 +255,15 @@ class Engine:
                 self._flush(t, (t % rec_every) + 1)
             if progress is not None:
                 progress(t + 1, ticks)
-        return RunResult(sc, self.profile, self.totals, self._stored_heat(), self.rec.table(),
-                         pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
-                         self.events)
+        return RunResult(
+            sc,
+            self.profile,
+            self.totals,
+            self._stored_heat(),
+            self.rec.table(),
+            pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
+            self.events,
+        )
 
     def _step(self, t: int) -> None:
         now = t * self.dt
@@ -287,7 +299,9 @@ class Engine:
                     ev.add(now, "feed_loss", "rack", int(racks[0]), f"{len(racks)} rack(s): power brake")
             elif t == start:
                 if rides_through(e.depth, e.duration):
-                    ev.add(now, "sag_ride_through", "rack", int(racks[0]), f"{e.depth:.0%} for {e.duration:g} s")
+                    ev.add(
+                        now, "sag_ride_through", "rack", int(racks[0]), f"{e.depth:.0%} for {e.duration:g} s"
+                    )
                 else:
                     nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
                     self._reset_nodes(nodes, now, f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC")
@@ -306,7 +320,9 @@ class Engine:
                 cond.supply_rise[units] += e.rise
             elif lq is not None and self.liquid:
                 working = max(lq.cdu.pumps - e.pumps, 0)
-                cond.flow[units] = np.minimum(cond.flow[units], min(1.0, working / lq.cdu.pumps_for_full_flow))
+                cond.flow[units] = np.minimum(
+                    cond.flow[units], min(1.0, working / lq.cdu.pumps_for_full_flow)
+                )
             else:  # air zone: its fans stop
                 cond.capacity[units] = 0.0
         cond.brake = np.repeat(brake_racks, self.gpr)
@@ -330,13 +346,15 @@ class Engine:
         return np.repeat(self.air_supply, self.n // self.n_zones)
 
     def _govern(self) -> np.ndarray | int:
-        """Clock bin per GPU (a scalar when all run at the top bin) and the reason flags (DESIGN §2 step 2)."""
+        """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
         self.coolant = coolant = self._coolant()
         thermal_cap = self.hold_a - self.hold_b * self.temp - coolant * self.inv_res
         budget = np.minimum(self.power_cap, thermal_cap)
         work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp)
-        k = highest_bin_within(budget * self.inv_power_var, work, gpu.idle_power, self.by_busy_power, self.by_energy)
+        k = highest_bin_within(
+            budget * self.inv_power_var, work, gpu.idle_power, self.by_busy_power, self.by_energy
+        )
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
@@ -350,9 +368,12 @@ class Engine:
         power_bound = limited & ~thermal_bound
         if any_hw or any_brake:
             k = np.where(hw_thermal | brake, self.half[k], k)
-        flags = (power_bound * SW_POWER_CAP + thermal_bound * SW_THERMAL_SLOWDOWN
-                 + hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
-                 + brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN))
+        flags = (
+            power_bound * SW_POWER_CAP
+            + thermal_bound * SW_THERMAL_SLOWDOWN
+            + hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
+            + brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN)
+        )
         if not self.all_up:
             flags *= self.up_at == 0.0
         self.flags = flags
@@ -407,15 +428,22 @@ class Engine:
             to_liquid = rack_gpu_heat + rack_host * (1.0 - self.host_to_air)
             q_in = group_sum(to_liquid, lq.racks_per_cdu)
             self.cdu_supply, self.q_liquid = cooling_unit.step(
-                self.cdu_supply, q_in, lq.cdu.capacity * cond.capacity * cond.flow,
-                self.cdu_setpoint + cond.supply_rise, self.cdu_mc, dt)
+                self.cdu_supply,
+                q_in,
+                lq.cdu.capacity * cond.capacity * cond.flow,
+                self.cdu_setpoint + cond.supply_rise,
+                self.cdu_mc,
+                dt,
+            )
             air_in = group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
             air_cap, air_set = co.air.crah_capacity, co.air.supply
         else:
             self.q_liquid = np.zeros(1)
             air_in = group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
             air_cap, air_set = co.air.crah_capacity * cond.capacity, co.air.supply + cond.supply_rise
-        self.air_supply, self.q_air = cooling_unit.step(self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt)
+        self.air_supply, self.q_air = cooling_unit.step(
+            self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
+        )
 
     def _faults(self, now: float) -> None:
         """A die at its shutdown temperature drops off the bus; its replica loses the work in flight."""
@@ -428,7 +456,9 @@ class Engine:
         self.up_at[idx] = now + self.dt + self.sc.recovery.gpu_shutdown
         self.all_up = False
         self._lose_work(idx)
-        self.events.add_many(now + self.dt, "thermal_shutdown", "gpu", idx, f"die at {self.gpu.temp_shutdown:g} C")
+        self.events.add_many(
+            now + self.dt, "thermal_shutdown", "gpu", idx, f"die at {self.gpu.temp_shutdown:g} C"
+        )
 
     def _lose_work(self, gpus: np.ndarray) -> None:
         """The replicas of these GPUs lose their in-flight sequences (half done on average) and redo them."""
@@ -513,10 +543,10 @@ class Engine:
         tot.gpu_ticks += n
         up = None if self.all_up else self.up_at == 0.0
         if self.power_bound is not None:
-            mask = (lambda a: a if up is None else a & up)
-            tot.power_capped_gpu_ticks += int(np.count_nonzero(mask(self.power_bound)))
-            tot.thermal_gpu_ticks += int(np.count_nonzero(mask(self.thermal_bound | self.hw_thermal)))
-            tot.brake_gpu_ticks += int(np.count_nonzero(mask(self.cond.brake)))
+            live = (lambda a: a) if up is None else (lambda a: a & up)
+            tot.power_capped_gpu_ticks += int(np.count_nonzero(live(self.power_bound)))
+            tot.thermal_gpu_ticks += int(np.count_nonzero(live(self.thermal_bound | self.hw_thermal)))
+            tot.brake_gpu_ticks += int(np.count_nonzero(live(self.cond.brake)))
         if up is not None:
             tot.down_gpu_ticks += n - int(np.count_nonzero(up))
         tot.gpu_power_max_w = max(tot.gpu_power_max_w, float(self.power.max()))
@@ -541,12 +571,17 @@ class Engine:
         self.rec.flush(now, self.energy)
         finite = np.isfinite(self.budget)
         row = {
-            "time_s": now, "output_tokens_per_s": acc[0] / m, "demand_tokens_per_s": acc[1] / m,
-            "backlog_tokens": float(self.backlog.sum()), "it_power_kw": acc[2] / m / 1e3,
-            "facility_power_kw": acc[3] / m / 1e3, "gpu_power_kw": acc[4] / m / 1e3,
+            "time_s": now,
+            "output_tokens_per_s": acc[0] / m,
+            "demand_tokens_per_s": acc[1] / m,
+            "backlog_tokens": float(self.backlog.sum()),
+            "it_power_kw": acc[2] / m / 1e3,
+            "facility_power_kw": acc[3] / m / 1e3,
+            "gpu_power_kw": acc[4] / m / 1e3,
             "rack_power_max_kw": acc[5] / 1e3,
             "rack_budget_kw": float(self.budget[finite].min()) / 1e3 if finite.any() else np.nan,
-            "gpu_temp_max_c": float(self.temp.max()), "gpus_down": float(np.count_nonzero(self.up_at)),
+            "gpu_temp_max_c": float(self.temp.max()),
+            "gpus_down": float(np.count_nonzero(self.up_at)),
         }
         if self.liquid:
             row.update({f"cdu{u}_supply_c": float(v) for u, v in enumerate(self.cdu_supply)})

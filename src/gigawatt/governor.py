@@ -67,8 +67,13 @@ class HighestAtMost:
         return np.where(x >= self.threshold.take(cell), self.high.take(cell), self.low.take(cell))
 
 
-def highest_bin_within(budget_w: np.ndarray, work_tokens_per_s: np.ndarray, idle_w: float,
-                       saturated: HighestAtMost, light: HighestAtMost) -> np.ndarray | int:
+def highest_bin_within(
+    budget_w: np.ndarray,
+    work_tokens_per_s: np.ndarray,
+    idle_w: float,
+    saturated: HighestAtMost,
+    light: HighestAtMost,
+) -> np.ndarray | int:
     """The highest clock bin whose tick-averaged power fits `budget_w` (−1 where none does).
 
     At bin k a GPU asked for W tokens/s draws P_idle + min(W·E[k], P_busy[k] − P_idle): it either

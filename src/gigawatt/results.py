@@ -39,6 +39,9 @@ def write_results(result: RunResult, summary: dict[str, Any], out_dir: Path) -> 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are an ordinary folder
     try:
         (tmp / "summary.json").write_text(summary_json(summary), encoding="utf-8")
         pq.write_table(result.timeseries, tmp / "timeseries.parquet", compression="zstd")

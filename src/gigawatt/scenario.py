@@ -31,8 +31,11 @@ def _quantity(dimension: str, example: str) -> Any:
     def parse(value: Any) -> float:
         return parse_quantity(value, dimension)
 
-    schema = {"type": "string", "description": f"{dimension} with a unit ({allowed_units(dimension)})",
-              "examples": [example]}
+    schema = {
+        "type": "string",
+        "description": f"{dimension} with a unit ({allowed_units(dimension)})",
+        "examples": [example],
+    }
     return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
 
 
@@ -57,8 +60,9 @@ class Strict(BaseModel):
 class Variation(Strict):
     """Part-to-part spread of identical GPUs, as coefficients of variation (drawn once per run from the seed).
 
-    Identical GPUs differ: Sinha et al., SC'22 (arXiv 2208.11035) measured 8 % average (22 % max) performance
-    variation across same-SKU GPUs under power management. The defaults are assumptions of that order, not fits.
+    Identical GPUs differ: Sinha et al., SC'22 (arXiv 2208.11035) measured 8 % average (22 % max)
+    performance variation across same-SKU GPUs under power management. The defaults are assumptions of
+    that order, not fits.
     """
 
     power: float = Field(0.04, ge=0.0, le=0.2, description="CoV of a GPU's power at the same clock and work")
@@ -80,7 +84,9 @@ class Cluster(Strict):
     @model_validator(mode="after")
     def _whole_racks(self) -> Cluster:
         if self.nodes % self.nodes_per_rack:
-            raise ValueError(f"nodes ({self.nodes}) must be a multiple of nodes_per_rack ({self.nodes_per_rack})")
+            raise ValueError(
+                f"nodes ({self.nodes}) must be a multiple of nodes_per_rack ({self.nodes_per_rack})"
+            )
         return self
 
     @property
@@ -118,7 +124,9 @@ class SupplyEvent(Strict):
 
 
 class Psu(Strict):
-    curve: str = Field("psu-80plus-titanium-230v", description="power-conversion curve from the cooling catalog")
+    curve: str = Field(
+        "psu-80plus-titanium-230v", description="power-conversion curve from the cooling catalog"
+    )
     rated_per_node: Power = Field(description="rated output of the node's PSUs (sets their load fraction)")
 
     @field_validator("rated_per_node")
@@ -132,10 +140,16 @@ class Psu(Strict):
 class Capping(Strict):
     """Rack power capping with two thresholds and hysteresis (POLCA, arXiv 2308.12908)."""
 
-    upper: float = Field(0.98, gt=0, le=1.0, description="lower GPU caps when rack power exceeds upper × budget")
+    upper: float = Field(
+        0.98, gt=0, le=1.0, description="lower GPU caps when rack power exceeds upper × budget"
+    )
     lower: float = Field(0.92, gt=0, le=1.0, description="raise caps again below lower × budget")
-    release_step: float = Field(0.02, gt=0, le=1.0, description="cap raised per tick, fraction of the GPU limit")
-    trip_after: Time = Field("30 s", description="a rack above its budget this long, even at minimum caps, trips")
+    release_step: float = Field(
+        0.02, gt=0, le=1.0, description="cap raised per tick, fraction of the GPU limit"
+    )
+    trip_after: Time = Field(
+        "30 s", description="a rack above its budget this long, even at minimum caps, trips"
+    )
 
 
 class PowerConfig(Strict):
@@ -200,7 +214,8 @@ class Air(Strict):
     supply: Temperature = Field(description="cold-aisle supply air temperature")
     zone_heat_capacity: HeatCapacity = Field(description="thermal mass of a zone's air and structures")
     heat_sink_resistance: ThermalResistance | None = Field(
-        None, description="die-to-inlet-air resistance of an air-cooled GPU (air-cooled halls only)")
+        None, description="die-to-inlet-air resistance of an air-cooled GPU (air-cooled halls only)"
+    )
 
     @field_validator("crah_capacity", "zone_heat_capacity")
     @classmethod
@@ -301,7 +316,11 @@ class Scenario(Strict):
         if self.recording.interval < self.tick:
             raise ValueError("recording.interval must be at least one tick")
         racks = self.cluster.racks
-        if self.cooling.kind == "liquid" and self.cooling.liquid and racks % self.cooling.liquid.racks_per_cdu:
+        if (
+            self.cooling.kind == "liquid"
+            and self.cooling.liquid
+            and racks % self.cooling.liquid.racks_per_cdu
+        ):
             raise ValueError(f"racks ({racks}) must be a multiple of cooling.liquid.racks_per_cdu")
         if racks % self.cooling.air.racks_per_zone:
             raise ValueError(f"racks ({racks}) must be a multiple of cooling.air.racks_per_zone")
@@ -316,7 +335,7 @@ class Scenario(Strict):
 
     @property
     def ticks(self) -> int:
-        return int(math.floor(self.duration / self.tick + 1e-9))
+        return math.floor(self.duration / self.tick + 1e-9)
 
     @property
     def cooling_units(self) -> int:
@@ -347,8 +366,9 @@ def load(path: str | Path) -> Scenario:
         where = f":{mark.line + 1}" if mark else ""
         raise ScenarioError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario is a YAML mapping with name, duration, cluster, power, "
-                            "cooling and workload")
+        raise ScenarioError(
+            f"{path}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -368,9 +388,9 @@ def _describe(path: Path, root: yaml.Node | None, err: Any) -> str:
     elif kind == "missing":
         msg = "missing required field"
     elif msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     elif msg.startswith("Assertion failed, "):
-        msg = msg[len("Assertion failed, "):]
+        msg = msg[len("Assertion failed, ") :]
     ctx = err.get("ctx") or {}
     if kind == "literal_error" and "expected" in ctx:
         msg = f"must be one of {ctx['expected']}"

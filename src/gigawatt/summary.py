@@ -69,7 +69,10 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "energy_j_per_token": tot.it_energy_j / tot.output_tokens if tot.output_tokens else None,
         "gpu_power_w": {"mean": tot.gpu_energy_j / dur / sc.cluster.gpus, "max": tot.gpu_power_max_w},
         "it_power_kw": {"mean": tot.it_energy_j / dur / 1e3, "max": float(np.max(fac["it_power_kw"]))},
-        "facility_power_kw": {"mean": tot.facility_energy_j / dur / 1e3, "max": tot.facility_power_max_w / 1e3},
+        "facility_power_kw": {
+            "mean": tot.facility_energy_j / dur / 1e3,
+            "max": tot.facility_power_max_w / 1e3,
+        },
         "pue": tot.facility_energy_j / tot.it_energy_j,
         "max_gpu_temp_c": tot.gpu_temp_max_c,
         "throttle_fraction": {
@@ -79,13 +82,19 @@ def summarize(result: RunResult) -> dict[str, Any]:
         },
         "down_fraction": tot.down_gpu_ticks / gpu_ticks,
         "errors": errors,
-        "error_kinds": {"thermal_shutdown": ev.count("thermal_shutdown"), "node_reset": ev.count("node_reset")},
+        "error_kinds": {
+            "thermal_shutdown": ev.count("thermal_shutdown"),
+            "node_reset": ev.count("node_reset"),
+        },
         "energy_kwh": {
-            "it": tot.it_energy_j / 3.6e6, "facility": tot.facility_energy_j / 3.6e6,
-            "gpu": tot.gpu_energy_j / 3.6e6, "cooling": tot.cooling_energy_j / 3.6e6,
+            "it": tot.it_energy_j / 3.6e6,
+            "facility": tot.facility_energy_j / 3.6e6,
+            "gpu": tot.gpu_energy_j / 3.6e6,
+            "cooling": tot.cooling_energy_j / 3.6e6,
         },
         "heat_kwh": {
-            "to_liquid": tot.heat_to_liquid_j / 3.6e6, "to_air": tot.heat_to_air_j / 3.6e6,
+            "to_liquid": tot.heat_to_liquid_j / 3.6e6,
+            "to_air": tot.heat_to_air_j / 3.6e6,
             "stored": result.stored_heat_j / 3.6e6,
         },
         "energy_balance_relative_error": balance / tot.it_energy_j,
@@ -112,13 +121,23 @@ def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, An
     out = []
     for e in [*sc.power.supply_events, *sc.cooling.events]:
         start, end = e.at, e.at + e.duration
-        out.append({
-            "event": e.kind, "start_s": start, "end_s": end,
-            "tokens_per_s": {"before": _window_mean(t, tok, 0.0, start), "during": _window_mean(t, tok, start, end),
-                             "after": _window_mean(t, tok, end, float(t[-1]))},
-            "max_gpu_temp_c": {"before": _max(t, temp, 0.0, start), "during": _max(t, temp, start, end),
-                               "after": _max(t, temp, end, float(t[-1]))},
-        })
+        out.append(
+            {
+                "event": e.kind,
+                "start_s": start,
+                "end_s": end,
+                "tokens_per_s": {
+                    "before": _window_mean(t, tok, 0.0, start),
+                    "during": _window_mean(t, tok, start, end),
+                    "after": _window_mean(t, tok, end, float(t[-1])),
+                },
+                "max_gpu_temp_c": {
+                    "before": _max(t, temp, 0.0, start),
+                    "during": _max(t, temp, start, end),
+                    "after": _max(t, temp, end, float(t[-1])),
+                },
+            }
+        )
     return out
 
 
@@ -134,31 +153,54 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
     offered = offered_heat_w(result)
     causes: list[str] = []
     if sc.power.rack_budget is not None and sc.power.rack_budget < offered["rack_wall_w"]:
-        causes.append(f"rack budget {sc.power.rack_budget / 1e3:.1f} kW = "
-                      f"{sc.power.rack_budget / offered['rack_wall_w']:.0%} of demand")
+        causes.append(
+            f"rack budget {sc.power.rack_budget / 1e3:.1f} kW = "
+            f"{sc.power.rack_budget / offered['rack_wall_w']:.0%} of demand"
+        )
     if sc.cooling.kind == "liquid" and sc.cooling.liquid:
         cdu = sc.cooling.liquid.cdu
         share = cdu.capacity / offered["liquid_per_cdu_w"]
         if share < 1.0 and not sc.cooling.events:
             causes.append(f"cooling {share:.0%} of heat")
         for e in sc.cooling.events:
-            remaining = {"pump_failure": min(1.0, max(cdu.pumps - e.pumps, 0) / cdu.pumps_for_full_flow),
-                         "capacity_loss": e.remaining, "supply_temperature_rise": 1.0}[e.kind]
-            what = {"pump_failure": f"{e.pumps} CDU pump(s) failed", "capacity_loss": "CDU capacity loss",
-                    "supply_temperature_rise": f"facility water +{e.rise:g} C"}[e.kind]
-            causes.append(f"{what} at {e.at / 60:g} min for {e.duration / 60:g} min "
-                          f"(cooling {share * remaining:.0%} of heat)")
+            remaining = {
+                "pump_failure": min(1.0, max(cdu.pumps - e.pumps, 0) / cdu.pumps_for_full_flow),
+                "capacity_loss": e.remaining,
+                "supply_temperature_rise": 1.0,
+            }[e.kind]
+            what = {
+                "pump_failure": f"{e.pumps} CDU pump(s) failed",
+                "capacity_loss": "CDU capacity loss",
+                "supply_temperature_rise": f"facility water +{e.rise:g} C",
+            }[e.kind]
+            causes.append(
+                f"{what} at {e.at / 60:g} min for {e.duration / 60:g} min "
+                f"(cooling {share * remaining:.0%} of heat)"
+            )
     for e in sc.power.supply_events:
-        causes.append(f"supply {e.kind} to {e.depth:.0%} for {e.duration:g} s" if e.kind == "sag"
-                      else f"feed loss for {e.duration:g} s")
+        causes.append(
+            f"supply {e.kind} to {e.depth:.0%} for {e.duration:g} s"
+            if e.kind == "sag"
+            else f"feed loss for {e.duration:g} s"
+        )
     tf = s["throttle_fraction"]
-    effects = [f"{_share(tf[key])} GPU-time {label}" for key, label in
-               (("power", "power-throttled"), ("thermal", "thermally throttled"), ("power_brake", "power-braked"))
-               if tf[key] > 0.0]
+    effects = [
+        f"{_share(tf[key])} GPU-time {label}"
+        for key, label in (
+            ("power", "power-throttled"),
+            ("thermal", "thermally throttled"),
+            ("power_brake", "power-braked"),
+        )
+        if tf[key] > 0.0
+    ]
     if not effects:
         effects.append("no throttling")
     delta = s["served_fraction"] - 1.0
-    tokens = f"{delta:+.0%} tokens/s vs demand".replace("-", "−") if abs(delta) >= 0.005 else "tokens/s meet demand"
+    tokens = (
+        f"{delta:+.0%} tokens/s vs demand".replace("-", "−")
+        if abs(delta) >= 0.005
+        else "tokens/s meet demand"
+    )
     for phase in s["phases"]:
         rates = phase["tokens_per_s"]
         if rates["during"] is not None and rates["before"]:
@@ -170,8 +212,12 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
         errors.append(f"{kinds['thermal_shutdown']} thermal shutdown(s)")
     if kinds["node_reset"]:
         errors.append(f"{kinds['node_reset']} node reset(s)")
-    parts = [", ".join(causes) if causes else "power and cooling to spare", ", ".join(effects), tokens,
-             ", ".join(errors) if errors else "no errors"]
+    parts = [
+        ", ".join(causes) if causes else "power and cooling to spare",
+        ", ".join(effects),
+        tokens,
+        ", ".join(errors) if errors else "no errors",
+    ]
     return " → ".join(parts)
 
 

@@ -39,8 +39,9 @@ class Recorder:
         self._ticks = 0
         self._chunks: list[dict[str, np.ndarray]] = []
 
-    def add(self, power: np.ndarray, clock: np.ndarray, active: np.ndarray, temp: np.ndarray,
-            flags: np.ndarray) -> None:
+    def add(
+        self, power: np.ndarray, clock: np.ndarray, active: np.ndarray, temp: np.ndarray, flags: np.ndarray
+    ) -> None:
         self._power += power
         self._clock += clock
         self._active += active
@@ -91,10 +92,11 @@ class Recorder:
             host = None
         if host is not None:
             columns["Hostname"] = pa.DictionaryArray.from_arrays(
-                pa.array(host, pa.int32()),
-                pa.array([f"node-{i:05d}" for i in range(int(host.max()) + 1)]))
+                pa.array(host, pa.int32()), pa.array([f"node-{i:05d}" for i in range(int(host.max()) + 1)])
+            )
         columns["modelName"] = pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(n * repeats, dtype=np.int32)), pa.array([self.gpu_model]))
+            pa.array(np.zeros(n * repeats, dtype=np.int32)), pa.array([self.gpu_model])
+        )
         return pa.table(columns)
 
 
@@ -127,10 +129,12 @@ class EventLog:
         return sum(1 for k in self.kind if k == kind)
 
     def table(self) -> pa.Table:
-        return pa.table({
-            "time_s": pa.array(self.time_s, pa.float64()),
-            "kind": pa.array(self.kind, pa.string()),
-            "scope": pa.array(self.scope, pa.string()),
-            "index": pa.array(self.index, pa.int64()),
-            "detail": pa.array(self.detail, pa.string()),
-        })
+        return pa.table(
+            {
+                "time_s": pa.array(self.time_s, pa.float64()),
+                "kind": pa.array(self.kind, pa.string()),
+                "scope": pa.array(self.scope, pa.string()),
+                "index": pa.array(self.index, pa.int64()),
+                "detail": pa.array(self.detail, pa.string()),
+            }
+        )

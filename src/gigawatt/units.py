@@ -18,14 +18,28 @@ _UNITS: dict[str, dict[str, float]] = {
     "power": {"W": 1.0, "kW": 1e3, "MW": 1e6, "mW": 1e-3},
     "energy": {"J": 1.0, "kJ": 1e3, "MJ": 1e6, "GJ": 1e9, "Wh": 3600.0, "kWh": 3.6e6, "MWh": 3.6e9},
     "time": {
-        "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0,
-        "h": 3600.0, "d": 86400.0,
+        "ns": 1e-9,
+        "us": 1e-6,
+        "µs": 1e-6,
+        "ms": 1e-3,
+        "s": 1.0,
+        "min": 60.0,
+        "h": 3600.0,
+        "d": 86400.0,
     },
     "frequency": {"MHz": 1.0, "GHz": 1e3},
     "temperature": {"C": 1.0, "°C": 1.0, "degC": 1.0, "K": 1.0},
     "bytes": {
-        "B": 1.0, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-        "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3, "TiB": 1024.0**4,
+        "B": 1.0,
+        "kB": 1e3,
+        "KB": 1e3,
+        "MB": 1e6,
+        "GB": 1e9,
+        "TB": 1e12,
+        "KiB": 1024.0,
+        "MiB": 1024.0**2,
+        "GiB": 1024.0**3,
+        "TiB": 1024.0**4,
     },
     "bandwidth": {"B/s": 1.0, "MB/s": 1e6, "GB/s": 1e9, "TB/s": 1e12, "Gb/s": 1e9 / 8, "Tb/s": 1e12 / 8},
     "compute": {"FLOP/s": 1.0, "GFLOP/s": 1e9, "TFLOP/s": 1e12, "PFLOP/s": 1e15},
@@ -64,5 +78,7 @@ def parse_quantity(text: str | int | float, dimension: str) -> float:
         raise UnitError(f"{text!r} has no unit; write it with one of: {allowed_units(dimension)}")
     scale = _UNITS[dimension].get(unit.strip())
     if scale is None:
-        raise UnitError(f"{text!r}: unit {unit.strip()!r} is not a {dimension} unit ({allowed_units(dimension)})")
+        raise UnitError(
+            f"{text!r}: unit {unit.strip()!r} is not a {dimension} unit ({allowed_units(dimension)})"
+        )
     return float(number) * scale

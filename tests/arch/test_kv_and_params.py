@@ -5,19 +5,30 @@ import math
 import pytest
 
 from gigawatt.arch.describe import describe
-from gigawatt.arch.kv import kv_bytes_per_token, kv_elements_per_token_layer, mha_equivalent_kv_bytes_per_token
+from gigawatt.arch.kv import (
+    kv_bytes_per_token,
+    kv_elements_per_token_layer,
+    mha_equivalent_kv_bytes_per_token,
+)
 from gigawatt.arch.params import count_params
 from gigawatt.arch.spec import Attention, load_model
 from gigawatt.catalog import model_names
 
 
-@pytest.mark.parametrize(("att", "elements"), [
-    (Attention("mha", heads=32, kv_heads=32, head_dim=128), 2 * 32 * 128),
-    (Attention("gqa", heads=64, kv_heads=8, head_dim=128), 2 * 8 * 128),
-    (Attention("mqa", heads=64, kv_heads=1, head_dim=128), 2 * 128),
-    (Attention("mla", heads=128, kv_lora_rank=512, qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128),
-     512 + 64),
-])
+@pytest.mark.parametrize(
+    ("att", "elements"),
+    [
+        (Attention("mha", heads=32, kv_heads=32, head_dim=128), 2 * 32 * 128),
+        (Attention("gqa", heads=64, kv_heads=8, head_dim=128), 2 * 8 * 128),
+        (Attention("mqa", heads=64, kv_heads=1, head_dim=128), 2 * 128),
+        (
+            Attention(
+                "mla", heads=128, kv_lora_rank=512, qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128
+            ),
+            512 + 64,
+        ),
+    ],
+)
 def test_kv_elements_per_token_per_layer(att, elements):
     assert kv_elements_per_token_layer(att) == elements
 
@@ -40,7 +51,10 @@ def _consistent(ours: float, published: float) -> bool:
     exponent = math.floor(math.log10(published))
     digits = next(d for d in range(1, 6) if float(f"{published:.{d - 1}e}") == published)
     unit = 10.0 ** (exponent - digits + 1)
-    return published in (pytest.approx(round(ours / unit) * unit), pytest.approx(math.floor(ours / unit) * unit))
+    return published in (
+        pytest.approx(round(ours / unit) * unit),
+        pytest.approx(math.floor(ours / unit) * unit),
+    )
 
 
 @pytest.mark.parametrize("name", model_names())
@@ -69,4 +83,6 @@ def test_model_names_are_case_insensitive_and_unknown_names_suggest():
 def test_describe_reports_flops_per_token():
     info = describe(load_model("llama-3.1-8b"), context=1)
     # At context 1, a token's forward FLOPs are ~2 × the parameters it multiplies by.
-    assert info["flops_per_token"]["decode"] == pytest.approx(2 * count_params(load_model("llama-3.1-8b")).active_without_input_embedding, rel=0.02)
+    assert info["flops_per_token"]["decode"] == pytest.approx(
+        2 * count_params(load_model("llama-3.1-8b")).active_without_input_embedding, rel=0.02
+    )

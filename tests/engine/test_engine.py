@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-from helpers import scenario
 
 from gigawatt.engine import Engine
 from gigawatt.results import summary_json
 from gigawatt.summary import summarize
+from helpers import scenario
 
 
 def run(name: str = "balanced", **changes):
@@ -16,29 +18,43 @@ def run(name: str = "balanced", **changes):
     return result, summarize(result)
 
 
-@pytest.mark.parametrize(("name", "changes"), [
-    ("balanced", {}),
-    ("cooling-starved", {}),
-    ("cdu-pump-failure", {}),
-    ("power-starved", {"power.psu.curve": "hvdc-800v"}),
-    ("balanced", {"cooling.kind": "air", "cooling.air.heat_sink_resistance": "0.06 K/W",
-                  "cooling.air.crah_capacity": "30 kW", "tick": "7 s"}),
-])
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("balanced", {}),
+        ("cooling-starved", {}),
+        ("cdu-pump-failure", {}),
+        ("power-starved", {"power.psu.curve": "hvdc-800v"}),
+        (
+            "balanced",
+            {
+                "cooling.kind": "air",
+                "cooling.air.heat_sink_resistance": "0.06 K/W",
+                "cooling.air.crah_capacity": "30 kW",
+                "tick": "7 s",
+            },
+        ),
+    ],
+)
 def test_energy_balance(name, changes):
     """∫P dt at the IT input = heat to liquid + heat to air + heat stored, to 0.1 %."""
     result, s = run(name, **changes)
     tot = result.totals
     assert tot.it_energy_j > 0
-    assert abs(tot.it_energy_j - (tot.heat_to_liquid_j + tot.heat_to_air_j + result.stored_heat_j)) \
+    assert (
+        abs(tot.it_energy_j - (tot.heat_to_liquid_j + tot.heat_to_air_j + result.stored_heat_j))
         <= 1e-3 * tot.it_energy_j
+    )
     assert abs(s["energy_balance_relative_error"]) < 1e-9
 
 
 def test_less_cooling_capacity_never_lowers_temperatures():
     maxima, means = [], []
     for capacity in ("60 kW", "24 kW", "16 kW", "12 kW"):
-        result, s = run("balanced", **{"cooling.liquid.cdu.capacity": capacity, "workload.demand": 0.9,
-                                       "duration": "40 min"})
+        result, s = run(
+            "balanced",
+            **{"cooling.liquid.cdu.capacity": capacity, "workload.demand": 0.9, "duration": "40 min"},
+        )
         temps = np.asarray(result.timeseries.column("DCGM_FI_DEV_GPU_TEMP"))
         maxima.append(s["max_gpu_temp_c"])
         means.append(temps.mean())
@@ -47,9 +63,11 @@ def test_less_cooling_capacity_never_lowers_temperatures():
 
 
 def test_lower_power_budget_never_raises_throughput():
-    rates = [run("balanced", **{"power.rack_budget": b, "workload.demand": 0.9})[1]["throughput_tokens_per_s"]
-             for b in ("45 kW", "24 kW", "21 kW", "19 kW")]
-    assert all(a >= b - 1e-6 for a, b in zip(rates, rates[1:], strict=False))
+    rates = [
+        run("balanced", **{"power.rack_budget": b, "workload.demand": 0.9})[1]["throughput_tokens_per_s"]
+        for b in ("45 kW", "24 kW", "21 kW", "19 kW")
+    ]
+    assert all(a >= b - 1e-6 for a, b in itertools.pairwise(rates))
     assert rates[-1] < 0.8 * rates[0]
 
 
@@ -101,19 +119,27 @@ def test_pump_failure_example_is_balanced_before_and_recovers_after():
 
 
 def test_total_pump_loss_shuts_gpus_down_and_they_return():
-    result, s = run("balanced", **{"cooling.events": [
-        {"kind": "pump_failure", "at": "5 min", "duration": "10 min", "pumps": 2}],
-        "recovery.gpu_shutdown": "12 min"})  # back after the pumps are
+    result, s = run(
+        "balanced",
+        **{
+            "cooling.events": [{"kind": "pump_failure", "at": "5 min", "duration": "10 min", "pumps": 2}],
+            "recovery.gpu_shutdown": "12 min",
+        },
+    )  # back after the pumps are
     assert s["error_kinds"]["thermal_shutdown"] == 32
     assert result.events.count("recovered") == 32
     assert s["max_gpu_temp_c"] < 100  # adiabatic heating at P/C overshoots 92 C by at most one tick's rise
 
 
 def test_sag_outside_itic_resets_nodes_inside_rides_through():
-    _, inside = run("balanced", **{"power.supply_events": [{"kind": "sag", "at": "5 min", "duration": "0.3 s",
-                                                            "depth": 0.75}]})
-    result, outside = run("balanced", **{"power.supply_events": [{"kind": "sag", "at": "5 min",
-                                                                  "duration": "2 s", "depth": 0.5}]})
+    _, inside = run(
+        "balanced",
+        **{"power.supply_events": [{"kind": "sag", "at": "5 min", "duration": "0.3 s", "depth": 0.75}]},
+    )
+    result, outside = run(
+        "balanced",
+        **{"power.supply_events": [{"kind": "sag", "at": "5 min", "duration": "2 s", "depth": 0.5}]},
+    )
     assert inside["errors"] == 0
     assert outside["error_kinds"]["node_reset"] == 4
     assert outside["lost_tokens"] > 0  # the backlog (and the redone work) is served by the end: 30 % headroom
@@ -124,8 +150,9 @@ def test_sag_outside_itic_resets_nodes_inside_rides_through():
 
 
 def test_feed_loss_asserts_power_brake_and_halves_clocks():
-    result, s = run("balanced", **{"power.supply_events": [{"kind": "feed_loss", "at": "5 min",
-                                                            "duration": "2 min"}]})
+    result, s = run(
+        "balanced", **{"power.supply_events": [{"kind": "feed_loss", "at": "5 min", "duration": "2 min"}]}
+    )
     assert s["throttle_fraction"]["power_brake"] == pytest.approx(120 / 1800, rel=0.02)
     flags = np.asarray(result.timeseries.column("DCGM_FI_DEV_CLOCKS_EVENT_REASONS"))
     clock = np.asarray(result.timeseries.column("DCGM_FI_DEV_SM_CLOCK"))
@@ -141,23 +168,34 @@ def test_rack_below_its_minimum_draw_trips_its_breaker():
 
 
 def test_tensor_parallel_replica_runs_at_its_slowest_gpu():
-    # With a spread in thermal resistance, a hot GPU throttles and drags its whole replica.
-    result, s = run("cooling-starved", **{"cluster.variation.thermal_resistance": 0.15})
-    clocks = np.asarray(result.timeseries.column("DCGM_FI_DEV_SM_CLOCK")).reshape(-1, 32)
-    active = np.asarray(result.timeseries.column("DCGM_FI_PROF_GR_ENGINE_ACTIVE")).reshape(-1, 32)
-    late = slice(len(clocks) // 2, None)
-    # GPUs of a replica run different clocks but the faster ones wait: busy share differs accordingly.
-    spread = clocks[late].reshape(-1, 8, 4).std(axis=2).mean()
-    assert spread > 0
-    assert np.all(active <= 1.0 + 1e-9)
+    # With a spread in thermal resistance, GPUs of one replica throttle to different clocks; the replica
+    # runs at its slowest, so the faster ones finish early and wait: less busy at a higher clock.
+    result, _ = run("cooling-starved", **{"cluster.variation.thermal_resistance": 0.15, "duration": "50 min"})
+    clocks = np.asarray(result.timeseries.column("DCGM_FI_DEV_SM_CLOCK")).reshape(-1, 8, 4)
+    active = np.asarray(result.timeseries.column("DCGM_FI_PROF_GR_ENGINE_ACTIVE")).reshape(-1, 8, 4)
+    rows, reps = np.nonzero(clocks.max(2) - clocks.min(2) > 100)  # intervals where a replica's clocks differ
+    assert len(rows) > 10
+    fast = clocks[rows, reps].argmax(1)
+    slow = clocks[rows, reps].argmin(1)
+    i = np.arange(len(rows))
+    assert np.all(active[rows, reps][i, fast] < active[rows, reps][i, slow])
 
 
 def test_telemetry_columns_and_recording_levels():
     result, _ = run("balanced", **{"recording.interval": "60 s"})
     cols = set(result.timeseries.column_names)
-    assert {"DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_SM_CLOCK",
-            "DCGM_FI_DEV_CLOCKS_EVENT_REASONS", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
-            "DCGM_FI_PROF_GR_ENGINE_ACTIVE", "DCGM_FI_DEV_XID_ERRORS", "gpu", "Hostname", "modelName"} <= cols
+    assert {
+        "DCGM_FI_DEV_POWER_USAGE",
+        "DCGM_FI_DEV_GPU_TEMP",
+        "DCGM_FI_DEV_SM_CLOCK",
+        "DCGM_FI_DEV_CLOCKS_EVENT_REASONS",
+        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+        "DCGM_FI_PROF_GR_ENGINE_ACTIVE",
+        "DCGM_FI_DEV_XID_ERRORS",
+        "gpu",
+        "Hostname",
+        "modelName",
+    } <= cols
     assert result.timeseries.num_rows == 32 * 30
     energy_mj = np.asarray(result.timeseries.column("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"))[-32:].sum()
     assert energy_mj / 1e3 == pytest.approx(result.totals.gpu_energy_j, rel=1e-9)

@@ -18,7 +18,9 @@ def test_clock_grid_spans_idle_to_boost_in_steps():
 def test_voltage_and_dynamic_power_rise_with_clock():
     grid = clock_grid(H100)
     assert voltage(H100, grid)[0] == pytest.approx(0.725)
-    assert np.all(np.diff(dynamic_scale(H100, grid)) > 0) and dynamic_scale(H100, grid)[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(dynamic_scale(H100, grid)) > 0) and dynamic_scale(H100, grid)[-1] == pytest.approx(
+        1.0
+    )
 
 
 def test_idle_and_full_activity_anchors():
@@ -38,9 +40,18 @@ def test_gemm_at_700w_settles_near_1_7_ghz_and_decode_draws_about_300w():
     assert 250 <= decode[0] <= 330
 
 
-@pytest.mark.parametrize(("depth", "duration", "ok"), [
-    (0.0, 0.015, True), (0.0, 0.05, False), (0.7, 0.5, True), (0.7, 0.6, False), (0.5, 0.3, False),
-    (0.8, 10.0, True), (0.8, 11.0, False), (0.9, 3600.0, True),
-])
+@pytest.mark.parametrize(
+    ("depth", "duration", "ok"),
+    [
+        (0.0, 0.015, True),
+        (0.0, 0.05, False),
+        (0.7, 0.5, True),
+        (0.7, 0.6, False),
+        (0.5, 0.3, False),
+        (0.8, 10.0, True),
+        (0.8, 11.0, False),
+        (0.9, 3600.0, True),
+    ],
+)
 def test_itic_ride_through(depth, duration, ok):
     assert rides_through(depth, duration) is ok

@@ -6,7 +6,13 @@ from gigawatt.thermal import die
 
 def test_exact_rc_matches_analytic_solution_for_any_tick():
     # C dT/dt = P - (T - T_in)/R has T(t) = T_ss + (T0 - T_ss) exp(-t/RC); stepping must land on it exactly.
-    r, c, p, t_in, t0 = np.array([0.02]), np.array([80.0]), np.array([700.0]), np.array([35.0]), np.array([35.0])
+    r, c, p, t_in, t0 = (
+        np.array([0.02]),
+        np.array([80.0]),
+        np.array([700.0]),
+        np.array([35.0]),
+        np.array([35.0]),
+    )
     t_ss = t_in + p * r
     for dt in (0.1, 1.0, 7.0, 60.0):
         temp, e = t0.copy(), die.decay(dt, r, c)
@@ -39,6 +45,13 @@ def test_power_to_hold_lands_exactly_on_the_limit():
 def test_h100_at_700w_sits_about_14k_above_its_coolant():
     # DESIGN §4.3: an H100 at 700 W with R ≈ 0.02 K/W sits ≈ 14 K above its coolant inlet.
     r = np.array([0.02])
-    new, _ = die.step(np.array([30.0]), np.array([700.0]), np.array([30.0]), r, np.array([80.0]), 1e4,
-                      die.decay(1e4, r, np.array([80.0])))
+    new, _ = die.step(
+        np.array([30.0]),
+        np.array([700.0]),
+        np.array([30.0]),
+        r,
+        np.array([80.0]),
+        1e4,
+        die.decay(1e4, r, np.array([80.0])),
+    )
     assert new - 30.0 == pytest.approx([14.0])

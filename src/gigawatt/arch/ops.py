@@ -109,7 +109,9 @@ def forward_ops(m: ModelSpec, batch: Batch, tp: int, precision: str) -> list[Op]
 
 def _mlp(name: str, t: int, h: int, width: int, gated: bool, tp: int, w: int, a: int, n: int) -> list[Op]:
     up = _matmul(f"{name}_up", t, h, (2 if gated else 1) * width, tp, w, a, n)
-    act = Op(f"{name}_act", (4.0 if gated else 2.0) * t * width / tp, (3 if gated else 2) * t * width / tp * a, n)
+    act = Op(
+        f"{name}_act", (4.0 if gated else 2.0) * t * width / tp, (3 if gated else 2) * t * width / tp * a, n
+    )
     down = _matmul(f"{name}_down", t, h, width, tp, w, a, n)  # row-parallel
     return [up, act, down]
 

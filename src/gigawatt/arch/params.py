@@ -59,5 +59,10 @@ def count_params(m: ModelSpec) -> ParamCounts:
         common = attn + norms + router + f.shared_experts * per_expert
         total += m.moe_layers * (common + f.routed_experts * per_expert)
         active += m.moe_layers * (common + f.top_k * per_expert)
-    return ParamCounts(total=total, active=active, embedding=embedding, per_expert=per_expert,
-                       input_embedding=0 if m.tied_embeddings else m.vocab * h)
+    return ParamCounts(
+        total=total,
+        active=active,
+        embedding=embedding,
+        per_expert=per_expert,
+        input_embedding=0 if m.tied_embeddings else m.vocab * h,
+    )

@@ -98,7 +98,9 @@ class GpuSpec:
         """Dense tensor-core peak for a precision ("bf16" or "fp8")."""
         peak = self.peak_bf16_dense if precision == "bf16" else self.peak_fp8_dense
         if peak is None:
-            raise CatalogError(f"{self.name} has no {precision} tensor cores ({self.sources['peak_fp8_dense']})")
+            raise CatalogError(
+                f"{self.name} has no {precision} tensor cores ({self.sources['peak_fp8_dense']})"
+            )
         return peak
 
 

@@ -25,8 +25,9 @@ class Link:
     efficiency: float = 1.0  # achieved / nominal bus bandwidth
 
 
-def ring_all_reduce_time(size_bytes: float | np.ndarray, n: int | np.ndarray,
-                         link: Link) -> float | np.ndarray:
+def ring_all_reduce_time(
+    size_bytes: float | np.ndarray, n: int | np.ndarray, link: Link
+) -> float | np.ndarray:
     """Ring all-reduce: 2(n-1)/n · S / BW + 2(n-1) · latency; sizes and n may be arrays (broadcast)."""
     if np.ndim(size_bytes) == 0 and np.ndim(n) == 0:
         if n <= 1:
@@ -80,4 +81,6 @@ def nvlink_link(gpu_name: str, nvlink_bandwidth: float, tp: int, gpus_per_node: 
             return fitted_link(setup, tp, gpus_per_node)
         except CatalogError:
             pass
-    return Link(bandwidth=nvlink_bandwidth / 2.0, latency=NVLINK_LATENCY_S, efficiency=NVLINK_EFFICIENCY_UNMEASURED)
+    return Link(
+        bandwidth=nvlink_bandwidth / 2.0, latency=NVLINK_LATENCY_S, efficiency=NVLINK_EFFICIENCY_UNMEASURED
+    )

@@ -38,7 +38,9 @@ class Efficiency:
 
 # Used for a GPU without a calibration entry; stated, not fitted.
 DEFAULT_EFFICIENCY = Efficiency(
-    compute=0.70, memory=0.80, launch_s=5e-6,
+    compute=0.70,
+    memory=0.80,
+    launch_s=5e-6,
     source="assumption: typical large-GEMM and streaming efficiencies; no fit for this GPU",
 )
 
@@ -53,8 +55,10 @@ def efficiency(gpu_name: str) -> Efficiency:
     if entry is None:
         return DEFAULT_EFFICIENCY
     return Efficiency(
-        compute=float(entry["compute"]), memory=float(entry["memory"]),
-        launch_s=float(entry["launch_s"]), source=str(entry["source"]),
+        compute=float(entry["compute"]),
+        memory=float(entry["memory"]),
+        launch_s=float(entry["launch_s"]),
+        source=str(entry["source"]),
         overlap_p=float(entry.get("overlap_p", math.inf)),
     )
 
@@ -68,8 +72,14 @@ class OpTiming:
     memory_busy: np.ndarray  # s HBM is streaming
 
 
-def op_times(flops: np.ndarray, traffic: np.ndarray, gpu: GpuSpec, precision: str,
-             clocks_mhz: np.ndarray | float, eff: Efficiency) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def op_times(
+    flops: np.ndarray,
+    traffic: np.ndarray,
+    gpu: GpuSpec,
+    precision: str,
+    clocks_mhz: np.ndarray | float,
+    eff: Efficiency,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-operator (time, t_c, t_m) in s; flops, traffic and clocks broadcast against each other."""
     f = np.asarray(clocks_mhz, dtype=float)
     t_c = np.asarray(flops, dtype=float) / (eff.compute * gpu.peak_flops(precision) * f / gpu.clock_boost)
@@ -88,8 +98,9 @@ def soft_max(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
     return hi * (1.0 + ratio**p) ** (1.0 / p)
 
 
-def time_ops(ops: list[Op], gpu: GpuSpec, precision: str, clocks_mhz: np.ndarray,
-             eff: Efficiency | None = None) -> OpTiming:
+def time_ops(
+    ops: list[Op], gpu: GpuSpec, precision: str, clocks_mhz: np.ndarray, eff: Efficiency | None = None
+) -> OpTiming:
     """Time a list of operators at each clock in `clocks_mhz` (vectorised over clocks and operators)."""
     eff = eff or efficiency(gpu.name)
     flops = np.array([op.flops for op in ops], dtype=float)

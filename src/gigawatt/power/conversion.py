@@ -26,5 +26,9 @@ def conversion_curve(name: str) -> ConversionCurve:
     if name not in curves:
         raise CatalogError(f"unknown power-conversion curve {name!r}; known: {', '.join(curves)}")
     entry = curves[name]
-    return ConversionCurve(name=name, load=np.asarray(entry["load"], dtype=float),
-                           efficiency=np.asarray(entry["efficiency"], dtype=float), source=str(entry["source"]))
+    return ConversionCurve(
+        name=name,
+        load=np.asarray(entry["load"], dtype=float),
+        efficiency=np.asarray(entry["efficiency"], dtype=float),
+        source=str(entry["source"]),
+    )

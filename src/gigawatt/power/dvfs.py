@@ -9,7 +9,7 @@ from gigawatt.catalog import GpuSpec
 
 def clock_grid(gpu: GpuSpec) -> np.ndarray:
     """Supported SM clocks (MHz), lowest first, in the GPU's clock steps up to its boost clock."""
-    steps = int(round((gpu.clock_boost - gpu.clock_min) / gpu.clock_step))
+    steps = round((gpu.clock_boost - gpu.clock_min) / gpu.clock_step)
     return gpu.clock_min + gpu.clock_step * np.arange(steps + 1)
 
 

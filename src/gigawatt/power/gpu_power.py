@@ -14,8 +14,9 @@ from gigawatt.catalog import GpuSpec
 from gigawatt.power.dvfs import dynamic_scale
 
 
-def gpu_power(gpu: GpuSpec, clocks_mhz: np.ndarray, compute_activity: np.ndarray,
-              memory_activity: np.ndarray) -> np.ndarray:
+def gpu_power(
+    gpu: GpuSpec, clocks_mhz: np.ndarray, compute_activity: np.ndarray, memory_activity: np.ndarray
+) -> np.ndarray:
     w_m = gpu.memory_power_fraction
     dynamic = (1.0 - w_m) * compute_activity * dynamic_scale(gpu, clocks_mhz) + w_m * memory_activity
     return gpu.idle_power + (gpu.power_full_activity - gpu.idle_power) * dynamic

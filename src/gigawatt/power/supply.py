@@ -8,7 +8,12 @@ from __future__ import annotations
 
 # (minimum remaining voltage, longest tolerated duration in s), from the ITIC (CBEMA) curve,
 # Information Technology Industry Council, 2000 revision.
-ITIC_LOWER_ENVELOPE: tuple[tuple[float, float], ...] = ((0.0, 0.02), (0.7, 0.5), (0.8, 10.0), (0.9, float("inf")))
+ITIC_LOWER_ENVELOPE: tuple[tuple[float, float], ...] = (
+    (0.0, 0.02),
+    (0.7, 0.5),
+    (0.8, 10.0),
+    (0.9, float("inf")),
+)
 
 
 def rides_through(depth: float, duration_s: float) -> bool:

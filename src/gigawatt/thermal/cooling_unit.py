@@ -10,8 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def step(supply: np.ndarray, heat_in_w: np.ndarray, capacity_w: np.ndarray, setpoint: np.ndarray,
-         heat_capacity: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+def step(
+    supply: np.ndarray,
+    heat_in_w: np.ndarray,
+    capacity_w: np.ndarray,
+    setpoint: np.ndarray,
+    heat_capacity: np.ndarray,
+    dt: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Advance the supply temperatures one tick; return (new supply temperature, heat removed in W).
 
     The unit removes what arrives plus whatever brings the loop back to its setpoint within the tick,

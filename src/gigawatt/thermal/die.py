@@ -15,8 +15,15 @@ def decay(dt: float, resistance: np.ndarray, capacity: np.ndarray) -> np.ndarray
     return np.exp(-dt / (resistance * capacity))
 
 
-def step(temp: np.ndarray, power: np.ndarray, coolant: np.ndarray, resistance: np.ndarray,
-         capacity: np.ndarray, dt: float, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def step(
+    temp: np.ndarray,
+    power: np.ndarray,
+    coolant: np.ndarray,
+    resistance: np.ndarray,
+    capacity: np.ndarray,
+    dt: float,
+    e: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Advance die temperatures by one tick; return (new temperature, heat passed to the coolant in J).
 
     The heat out follows from the energy balance of the die, P·dt − C·ΔT, so energy is conserved to
@@ -28,14 +35,16 @@ def step(temp: np.ndarray, power: np.ndarray, coolant: np.ndarray, resistance: n
     return new, heat_out
 
 
-def step_temperature(temp: np.ndarray, power: np.ndarray, coolant: np.ndarray, resistance: np.ndarray,
-                     e: np.ndarray) -> np.ndarray:
+def step_temperature(
+    temp: np.ndarray, power: np.ndarray, coolant: np.ndarray, resistance: np.ndarray, e: np.ndarray
+) -> np.ndarray:
     """`step` without the heat flow, for callers that take the die energy balance in aggregate."""
     steady = coolant + power * resistance
     return steady + (temp - steady) * e
 
 
-def power_to_hold(temp: np.ndarray, limit: float, coolant: np.ndarray, resistance: np.ndarray,
-                  e: np.ndarray) -> np.ndarray:
+def power_to_hold(
+    temp: np.ndarray, limit: float, coolant: np.ndarray, resistance: np.ndarray, e: np.ndarray
+) -> np.ndarray:
     """The constant power that brings the die exactly to `limit` by the end of the tick."""
     return ((limit - temp * e) / (1.0 - e) - coolant) / resistance

@@ -65,8 +65,10 @@ def choose_tp(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) 
     if w.tensor_parallel is not None:
         tp = w.tensor_parallel
         if gpus_per_node % tp:
-            raise WorkloadError(f"workload.tensor_parallel ({tp}) must divide cluster.gpus_per_node "
-                                f"({gpus_per_node}): tensor parallelism stays inside a node")
+            raise WorkloadError(
+                f"workload.tensor_parallel ({tp}) must divide cluster.gpus_per_node "
+                f"({gpus_per_node}): tensor parallelism stays inside a node"
+            )
         need = _memory_per_gpu(m, w, tp)
         if need > usable:
             raise WorkloadError(_does_not_fit(m, w, gpu, gpus_per_node, tp, need, usable))
@@ -78,14 +80,20 @@ def choose_tp(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) 
     raise WorkloadError(_does_not_fit(m, w, gpu, gpus_per_node, tp, _memory_per_gpu(m, w, tp), usable))
 
 
-def _does_not_fit(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpn: int, tp: int, need: float,
-                  usable: float) -> str:
+def _does_not_fit(
+    m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpn: int, tp: int, need: float, usable: float
+) -> str:
     fits = [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if _memory_per_gpu(m, w, t) <= usable]
-    hint = (f"tensor_parallel {fits[0]} would fit, which needs {fits[0]} GPUs per node (cluster has {gpn})"
-            if fits else "no tensor-parallel degree up to 72 fits: lower batch_size or the context")
-    return (f"{m.name} in {w.precision} with batch {w.batch_size} × {w.prompt_tokens + w.output_tokens} "
-            f"tokens needs {need / 1e9:.1f} GB per GPU at tensor_parallel {tp}, but a {gpu.name} offers "
-            f"{usable / 1e9:.1f} GB ({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {hint}")
+    hint = (
+        f"tensor_parallel {fits[0]} would fit, which needs {fits[0]} GPUs per node (cluster has {gpn})"
+        if fits
+        else "no tensor-parallel degree up to 72 fits: lower batch_size or the context"
+    )
+    return (
+        f"{m.name} in {w.precision} with batch {w.batch_size} × {w.prompt_tokens + w.output_tokens} "
+        f"tokens needs {need / 1e9:.1f} GB per GPU at tensor_parallel {tp}, but a {gpu.name} offers "
+        f"{usable / 1e9:.1f} GB ({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {hint}"
+    )
 
 
 def build_profile(w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) -> ServingProfile:
@@ -112,8 +120,17 @@ def build_profile(w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) -> Serving
     busy = gpu_power(gpu, clocks, a_c, a_m)
     capacity = b * lo / cycle
     return ServingProfile(
-        model=m, tp=tp, clocks=clocks, cycle_time=cycle, capacity=capacity, busy_power=busy,
-        energy_per_token=(busy - gpu.idle_power) / capacity, compute_activity=a_c, memory_activity=a_m,
-        prefill_share=(t_pre.time + comm(b * lp)) / cycle, tokens_per_cycle=b * lo,
-        input_per_output=lp / lo, memory_per_gpu=_memory_per_gpu(m, w, tp),
+        model=m,
+        tp=tp,
+        clocks=clocks,
+        cycle_time=cycle,
+        capacity=capacity,
+        busy_power=busy,
+        energy_per_token=(busy - gpu.idle_power) / capacity,
+        compute_activity=a_c,
+        memory_activity=a_m,
+        prefill_share=(t_pre.time + comm(b * lp)) / cycle,
+        tokens_per_cycle=b * lo,
+        input_per_output=lp / lo,
+        memory_per_gpu=_memory_per_gpu(m, w, tp),
     )

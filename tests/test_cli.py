@@ -1,0 +1,100 @@
+"""`gigawatt run` end to end: the results folder, its keys, determinism and atomic writing."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import gigawatt.results
+from gigawatt.cli import app
+from helpers import EXAMPLES
+
+SUMMARY_KEYS = {
+    "throughput_tokens_per_s",
+    "energy_j_per_token",
+    "gpu_power_w",
+    "facility_power_kw",
+    "pue",
+    "max_gpu_temp_c",
+    "throttle_fraction",
+    "errors",
+    "duration_s",
+    "seed",
+}
+
+
+def test_run_writes_complete_results(tmp_path):
+    out = tmp_path / "res"
+    result = CliRunner().invoke(app, ["run", str(EXAMPLES / "power-starved.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "power-throttled" in result.output and "tokens/s" in result.output
+    assert {p.name for p in out.iterdir()} == {
+        "summary.json",
+        "timeseries.parquet",
+        "facility.parquet",
+        "events.parquet",
+        "report.html",
+    }
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) >= SUMMARY_KEYS
+    assert set(summary["gpu_power_w"]) == {"mean", "max"} and set(summary["facility_power_kw"]) == {
+        "mean",
+        "max",
+    }
+    assert set(summary["throttle_fraction"]) == {"power", "thermal", "power_brake"}
+    assert pq.read_table(out / "timeseries.parquet").num_rows == 32 * 180
+    assert pq.read_table(out / "events.parquet").column_names == [
+        "time_s",
+        "kind",
+        "scope",
+        "index",
+        "detail",
+    ]
+    html = (out / "report.html").read_text()
+    assert "Power vs budget" in html and "<script src=" not in html
+
+
+def test_same_scenario_gives_byte_identical_summary_through_the_cli(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert (
+            CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(out)]).exit_code
+            == 0
+        )
+        runs.append((out / "summary.json").read_bytes())
+    assert runs[0] == runs[1]
+
+
+def test_interrupted_write_leaves_nothing_that_looks_complete(tmp_path, monkeypatch):
+    def broken_report(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gigawatt.results, "write_report", broken_report)
+    out = tmp_path / "res"
+    result = CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(out)])
+    assert result.exit_code != 0  # Ctrl-C while writing
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_replaces_previous_results(tmp_path):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    assert CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(out)]).exit_code == 0
+    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+def test_model_command_json():
+    result = CliRunner().invoke(app, ["model", "deepseek-v3", "--json"])
+    assert result.exit_code == 0
+    info = json.loads(result.output)
+    assert info["params_total"] == pytest.approx(671e9, rel=0.01)
+    assert set(info["kv_bytes_per_token"]) == {"bf16", "fp8"}
+    assert info["kv_bytes_per_token"]["bf16"] == 70272
+    bad = CliRunner().invoke(app, ["model", "gpt-17"])
+    assert bad.exit_code == 2 and "unknown model" in bad.output
