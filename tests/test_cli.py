@@ -98,3 +98,28 @@ def test_model_command_json():
     assert info["kv_bytes_per_token"]["bf16"] == 70272
     bad = CliRunner().invoke(app, ["model", "gpt-17"])
     assert bad.exit_code == 2 and "unknown model" in bad.output
+
+
+def test_variants_are_run_side_by_side(tmp_path):
+    scenario = tmp_path / "v.yaml"
+    text = (EXAMPLES / "balanced.yaml").read_text().replace("duration: 30 min", "duration: 5 min")
+    scenario.write_text(text + 'variants:\n  - {label: tight, set: {power.rack_budget: "20 kW"}}\n')
+    out = tmp_path / "res"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "variants side by side" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    labels = [row["label"] for row in summary["variants"]]
+    assert labels == ["base", "tight"]
+    assert summary["variants"][1]["set"] == {"power.rack_budget": "20 kW"}
+    assert (out / "variants" / "tight" / "summary.json").exists()
+    assert "Variants side by side" in (out / "report.html").read_text()
+
+
+def test_bad_variant_names_the_variant(tmp_path):
+    scenario = tmp_path / "v.yaml"
+    text = (EXAMPLES / "balanced.yaml").read_text()
+    scenario.write_text(text + 'variants:\n  - {label: bad, set: {power.rack_budget: "20 kg"}}\n')
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "variants.0.set: power.rack_budget" in result.output and "not a power unit" in result.output

@@ -72,29 +72,62 @@ def run(
         Path | None, typer.Option("--out", help="results folder (default results/<name>/)")
     ] = None,
 ) -> None:
-    """Simulate a scenario; print a summary and write the results folder."""
+    """Simulate a scenario (and its variants); print a summary and write the results folder."""
     from gigawatt.engine import Engine
+    from gigawatt.report.compare import comparison_section
     from gigawatt.results import write_results
-    from gigawatt.summary import summarize
+    from gigawatt.scenario import variant_scenarios
+    from gigawatt.summary import comparison, summarize
     from gigawatt.workload.serving.steady import WorkloadError
 
     try:
         sc = load(scenario)
-        engine = Engine(sc)
+        engines = [(label, Engine(v)) for label, v in variant_scenarios(sc)]
     except ScenarioError as exc:
         raise fail(str(exc)) from None
     except (WorkloadError, catalog.CatalogError, ValueError) as exc:
         raise fail(f"{scenario}: {exc}") from None
-    progress = LazyProgress(f"simulating {sc.name}")
-    try:
-        result = engine.run(progress)
-    finally:
-        progress.close()
-    summary = summarize(result)
-    target = write_results(result, summary, out_dir or Path("results") / sc.name)
-    _print_summary(summary)
-    out.print(f"[bold]{summary['chain']}[/]", highlight=False)
+    runs = []
+    for label, engine in engines:
+        progress = LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if len(engines) > 1 else ""))
+        try:
+            result = engine.run(progress)
+        finally:
+            progress.close()
+        runs.append((label, result, summarize(result)))
+    base_summary = runs[0][2]
+    sections = []
+    if len(runs) > 1:
+        rows = comparison([(label, s) for label, _, s in runs], {v.label: v.set for v in sc.variants})
+        base_summary["variants"] = rows
+        sections.append(comparison_section(rows))
+    target = write_results(out_dir or Path("results") / sc.name, runs, sections)
+    _print_summary(base_summary)
+    out.print(f"[bold]{base_summary['chain']}[/]", highlight=False)
+    if len(runs) > 1:
+        _print_comparison(base_summary["variants"])
     out.print(f"results: {target}/", highlight=False)
+
+
+def _print_comparison(rows: list[dict[str, Any]]) -> None:
+    from gigawatt.summary import COMPARED
+
+    t = Table(title="variants side by side", header_style="bold")
+    t.add_column("variant")
+    shown = [(key, label) for key, label, _ in COMPARED if any(r[key] is not None for r in rows)]
+    for _, label in shown:
+        t.add_column(label, justify="right")
+    for r in rows:
+        t.add_row(r["label"], *[_fmt(r[key]) for key, _ in shown])
+    out.print(t)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _print_summary(s: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from gigawatt.telemetry import EventLog, Recorder
 from gigawatt.thermal import cooling_unit, die
 from gigawatt.thermal.cold_plate import cold_plate
 from gigawatt.units import parse_quantity
+from gigawatt.workload.serving.expert_load import ExpertLoad
 from gigawatt.workload.serving.steady import ServingProfile, build_profile
 
 THROTTLE_BITS = (SW_POWER_CAP, SW_THERMAL_SLOWDOWN, HW_THERMAL_SLOWDOWN, HW_POWER_BRAKE_SLOWDOWN)
@@ -73,6 +74,10 @@ class RunResult:
     timeseries: pa.Table
     facility: pa.Table
     events: EventLog
+    routing: list[
+        tuple[float, float, int, int]
+    ]  # MoE routing samples: (time, balancedness, dropped, rerouted)
+    gpu_load: np.ndarray | None  # MoE: each GPU's routed-expert load over the mean, at the end
 
 
 @dataclass
@@ -82,8 +87,8 @@ class Conditions:
     capacity: np.ndarray  # fraction of rated cooling capacity
     flow: np.ndarray  # fraction of full coolant flow
     supply_rise: np.ndarray  # K added to the supply setpoint
-    brake: np.ndarray  # racks with the power brake asserted
-    changed: bool = True
+    brake: np.ndarray  # GPUs with the power brake asserted
+    interface: np.ndarray  # per-GPU multiplier on the die-to-coolant resistance
 
 
 @dataclass
@@ -155,6 +160,11 @@ class Engine:
             self.n_cdus = 0
             self.host_to_air = 1.0
         self.n_units = self.n_cdus if self.liquid else self.n_zones
+        moe = sc.workload.moe
+        self.experts = (
+            ExpertLoad(p.model, moe, self.n_replicas, cl.gpus_per_node, sc.seed) if moe is not None else None
+        )
+        self.routing_every = max(1, round(moe.routing_interval / self.dt)) if moe is not None else 0
         self.schedule = Schedule(
             supply=[(e, *self._window(e.at, e.duration)) for e in pw.supply_events],
             cooling=[(e, *self._window(e.at, e.duration)) for e in co.events],
@@ -203,15 +213,25 @@ class Engine:
         self.overload_s = np.zeros(self.n_racks)
         self.backlog = np.zeros(self.n_replicas)  # tokens waiting, new demand and rework alike
         self.rework = np.zeros(self.n_replicas)  # the part of the backlog that redoes lost work
-        self.demand_rate = sc.workload.demand * self.profile.capacity[self.top]  # tokens/s per replica
+        w = sc.workload
+        self.demand_rate = (  # output tokens/s offered to each replica
+            w.demand * self.profile.capacity[self.top]
+            if w.demand is not None
+            else w.demand_tokens_per_s / self.n_replicas
+        )
         self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
         self.totals = Totals()
         self.events = EventLog()
+        self.load: np.ndarray | None = None  # routed-expert load over the mean, per GPU (MoE only)
+        self._last_k: np.ndarray | int = self.top
+        self.work_scale: np.ndarray | float = 1.0
+        self.routing: list[tuple[float, float, int, int]] = []  # (time, balancedness, dropped, rerouted)
         self.cond = Conditions(
             capacity=np.ones(self.n_units),
             flow=np.ones(self.n_units),
             supply_rise=np.zeros(self.n_units),
             brake=np.zeros(self.n, dtype=bool),
+            interface=np.ones(self.n),
         )
 
     def _thermal_path(self) -> None:
@@ -226,9 +246,9 @@ class Engine:
         if self.liquid and lq is not None:
             flow_l = lq.cold_plate_flow * np.repeat(self.cond.flow, self.gpr * lq.racks_per_cdu)
             m_dot = np.maximum(flow_l, 1e-6) * self.kg_per_l / 60.0
-            res = self.plate.resistance(flow_l) * self.res_var + 0.5 / (m_dot * self.cp)
+            res = self.plate.resistance(flow_l) * self.res_var * self.cond.interface + 0.5 / (m_dot * self.cp)
         else:
-            res = sc.cooling.air.heat_sink_resistance * self.res_var
+            res = sc.cooling.air.heat_sink_resistance * self.res_var * self.cond.interface
         self.res = res
         self.decay = die.decay(self.dt, res, self.heat_cap)
         # power_to_hold(T) = hold_a − hold_b·T − coolant·inv_res (die.power_to_hold, expanded).
@@ -263,6 +283,8 @@ class Engine:
             self.rec.table(),
             pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
             self.events,
+            self.routing,
+            self.load,
         )
 
     def _step(self, t: int) -> None:
@@ -270,6 +292,8 @@ class Engine:
         if t in self.schedule.change_ticks or t == 0:
             self._apply_events(t, now)
         self._recover(now)
+        if self.experts is not None and t % self.routing_every == 0:
+            self._route(now)
         k = self._govern()
         served, busy = self._compute(k)
         self._power_and_heat(k, busy)
@@ -306,15 +330,21 @@ class Engine:
                     nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
                     self._reset_nodes(nodes, now, f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC")
         scope = "cdu" if self.liquid else "zone"
+        old_interface = cond.interface.copy()
+        cond.interface[:] = 1.0
         for e, start, end in self.schedule.cooling:
             units = self._select(e.units, self.n_units)
+            where_ = ("gpu", e.gpus[0]) if e.gpus else (scope, int(units[0]))
             if t == end and end < self.sc.ticks:
-                ev.add(now, f"{e.kind}_end", scope, int(units[0]))
+                ev.add(now, f"{e.kind}_end", *where_)
             if not start <= t < end:
                 continue
             if t == start:
-                ev.add(now, e.kind, scope, int(units[0]), f"{len(units)} unit(s) until {end * self.dt:g} s")
-            if e.kind == "capacity_loss":
+                what = f"{len(e.gpus)} GPU(s)" if e.gpus else f"{len(units)} unit(s)"
+                ev.add(now, e.kind, *where_, f"{what} until {end * self.dt:g} s")
+            if e.kind == "thermal_interface_degradation":
+                cond.interface[e.gpus] *= e.factor
+            elif e.kind == "capacity_loss":
                 cond.capacity[units] *= e.remaining
             elif e.kind == "supply_temperature_rise":
                 cond.supply_rise[units] += e.rise
@@ -326,7 +356,9 @@ class Engine:
             else:  # air zone: its fans stop
                 cond.capacity[units] = 0.0
         cond.brake = np.repeat(brake_racks, self.gpr)
-        if t == 0 or not np.array_equal(old_flow, cond.flow):
+        if t == 0 or not (
+            np.array_equal(old_flow, cond.flow) and np.array_equal(old_interface, cond.interface)
+        ):
             self._thermal_path()
 
     def _recover(self, now: float) -> None:
@@ -338,6 +370,19 @@ class Engine:
             self.up_at[idx] = 0.0
             self.events.add_many(now, "recovered", "gpu", idx)
             self.all_up = not self.up_at.any()
+
+    def _route(self, now: float) -> None:
+        """Re-sample the routed-expert load of every GPU from its current speed (MoE serving)."""
+        assert self.experts is not None
+        p = self.profile
+        k = self._last_k
+        speed = p.capacity[k] / p.capacity[self.top] * (self.up_at == 0.0)
+        sample = self.experts.sample(np.broadcast_to(speed, (self.n,)).reshape(self.n_replicas, self.tp))
+        self.load = sample.load.ravel()
+        # Work of a loaded GPU in units of a mean GPU's (the ratio at the top clock, for the power governor).
+        top = self.top
+        self.work_scale = (p.cycle_time[top] + (self.load - 1.0) * p.cycle_expert[top]) / p.cycle_time[top]
+        self.routing.append((now, sample.balancedness, sample.dropped, sample.rerouted))
 
     def _coolant(self) -> np.ndarray:
         """Loop supply (or inlet air) temperature at each die."""
@@ -351,7 +396,7 @@ class Engine:
         self.coolant = coolant = self._coolant()
         thermal_cap = self.hold_a - self.hold_b * self.temp - coolant * self.inv_res
         budget = np.minimum(self.power_cap, thermal_cap)
-        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp)
+        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp) * self.work_scale
         k = highest_bin_within(
             budget * self.inv_power_var, work, gpu.idle_power, self.by_busy_power, self.by_energy
         )
@@ -382,7 +427,12 @@ class Engine:
 
     def _compute(self, k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
         """A replica runs at its slowest GPU; one with a GPU down serves nothing (DESIGN §2 step 3)."""
-        cap_gpu = self.profile.capacity[k]
+        p = self.profile
+        if self.load is None:
+            cap_gpu = p.capacity[k]
+        else:  # a GPU's cycle stretches with its share of routed-expert work
+            cap_gpu = p.tokens_per_cycle / (p.cycle_time[k] + (self.load - 1.0) * p.cycle_expert[k])
+        self._last_k = k
         if not self.all_up:
             cap_gpu = cap_gpu * (self.up_at == 0.0)
         rep_cap = group_min(cap_gpu, self.tp) if np.ndim(cap_gpu) and self.tp > 1 else cap_gpu

@@ -9,13 +9,14 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from gigawatt.engine import RunResult
-from gigawatt.report.html import write_report
+from gigawatt.report.html import Section, write_report
 
 
 def _finite(value: Any) -> Any:
@@ -35,7 +36,22 @@ def summary_json(summary: dict[str, Any]) -> str:
     return json.dumps(_finite(summary), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_results(result: RunResult, summary: dict[str, Any], out_dir: Path) -> Path:
+def _write_run(
+    folder: Path, result: RunResult, summary: dict[str, Any], extra_sections: Sequence[Section] = ()
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").write_text(summary_json(summary), encoding="utf-8")
+    pq.write_table(result.timeseries, folder / "timeseries.parquet", compression="zstd")
+    pq.write_table(result.facility, folder / "facility.parquet", compression="zstd")
+    events = result.events.table()
+    pq.write_table(events, folder / "events.parquet", compression="zstd")
+    write_report(folder / "report.html", summary, result.timeseries, result.facility, events, extra_sections)
+
+
+def write_results(
+    out_dir: Path, runs: list[tuple[str, RunResult, dict[str, Any]]], extra_sections: Sequence[Section] = ()
+) -> Path:
+    """Write the first run (the scenario itself) into `out_dir`, and any variants into out_dir/variants/."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
@@ -43,11 +59,10 @@ def write_results(result: RunResult, summary: dict[str, Any], out_dir: Path) -> 
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are an ordinary folder
     try:
-        (tmp / "summary.json").write_text(summary_json(summary), encoding="utf-8")
-        pq.write_table(result.timeseries, tmp / "timeseries.parquet", compression="zstd")
-        pq.write_table(result.facility, tmp / "facility.parquet", compression="zstd")
-        pq.write_table(result.events.table(), tmp / "events.parquet", compression="zstd")
-        write_report(tmp / "report.html", summary, result.timeseries, result.facility, result.events.table())
+        (_, base, base_summary), *variants = runs
+        _write_run(tmp, base, base_summary, extra_sections)
+        for label, result, summary in variants:
+            _write_run(tmp / "variants" / label, result, summary)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
             os.replace(out_dir, old / "previous")

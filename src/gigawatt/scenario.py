@@ -6,6 +6,7 @@ into the package's internal units (see `gigawatt.units`).
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     WithJsonSchema,
     field_validator,
@@ -227,12 +229,16 @@ class Air(Strict):
 
 class CoolingEvent(Strict):
     """pump_failure: `pumps` pumps of the CDUs stop. capacity_loss: capacity falls to `remaining` × rated.
-    supply_temperature_rise: the facility water (or supply air) warms by `rise`."""
+    supply_temperature_rise: the facility water (or supply air) warms by `rise`.
+    thermal_interface_degradation: the die-to-coolant resistance of `gpus` grows by `factor` (a dried-out
+    or badly seated thermal interface; "thermal interface/sensor" is a failure class in the Llama 3 paper)."""
 
-    kind: Literal["pump_failure", "capacity_loss", "supply_temperature_rise"]
+    kind: Literal["pump_failure", "capacity_loss", "supply_temperature_rise", "thermal_interface_degradation"]
     at: Time
     duration: Time
     units: list[int] | Literal["all"] = Field("all", description="CDU (or air zone) indices")
+    gpus: list[int] = Field([], description="thermal_interface_degradation: GPU indices")
+    factor: float = Field(3.0, gt=1.0, description="thermal_interface_degradation: resistance multiplier")
     pumps: int = Field(1, gt=0)
     remaining: Fraction = 0.5
     rise: Temperature = "5 C"  # type: ignore[assignment]
@@ -257,6 +263,21 @@ class CoolingConfig(Strict):
 # ---------------------------------------------------------------- workload
 
 
+class ExpertParallel(Strict):
+    """Serve a mixture-of-experts model with data-parallel attention and expert-parallel MoE layers
+    (the DeepSeek-V3 deployment): each GPU attends for its own `batch_size` sequences, and the routed
+    experts are spread over the replica's `expert_parallel` GPUs by `placement`."""
+
+    expert_parallel: int = Field(gt=1, description="GPUs that share one copy of the experts (one replica)")
+    router: str = Field("topk", description="router from the MoE registry (topk, two_stage, ...)")
+    router_options: dict[str, Any] = Field({}, description="keyword options passed to the router")
+    placement: Literal["hierarchical", "global", "locality"] = "hierarchical"
+    redundant_experts: int = Field(0, ge=0, description="extra replicas of hot experts (EPLB)")
+    skew: float = Field(1.0, ge=0.0, description="Zipf exponent of expert popularity in the routed tokens")
+    routing_interval: Time = Field("10 s", description="how often routing is re-sampled from the live state")
+    routing_tokens: int = Field(4096, gt=0, description="tokens routed per sample")
+
+
 class SteadyServing(Strict):
     """A steady LLM serving load: every replica decodes `batch_size` sequences, admitting new ones as old
     ones finish, each with `prompt_tokens` in and `output_tokens` out (the prefill/decode mix)."""
@@ -267,13 +288,33 @@ class SteadyServing(Strict):
     batch_size: int = Field(gt=0)
     prompt_tokens: int = Field(gt=0)
     output_tokens: int = Field(gt=0)
-    demand: float = Field(gt=0, le=2.0, description="offered load as a fraction of the unthrottled capacity")
+    demand: float | None = Field(
+        None, gt=0, le=2.0, description="offered load as a fraction of the unthrottled capacity"
+    )
+    demand_tokens_per_s: float | None = Field(
+        None, gt=0, description="offered load in output tokens/s for the whole cluster (instead of demand)"
+    )
     tensor_parallel: int | None = Field(None, gt=0, description="GPUs per replica (default: fewest that fit)")
+    moe: ExpertParallel | None = Field(
+        None, description="expert-parallel serving of a mixture-of-experts model"
+    )
 
     @field_validator("model")
     @classmethod
     def _known_model(cls, name: str) -> str:
         return load_model(name).name
+
+    @model_validator(mode="after")
+    def _moe_fits_model(self) -> SteadyServing:
+        if (self.demand is None) == (self.demand_tokens_per_s is None):
+            raise ValueError("give exactly one of workload.demand and workload.demand_tokens_per_s")
+        m = load_model(self.model)
+        if self.moe is not None:
+            if m.ffn.kind != "moe":
+                raise ValueError(f"workload.moe is set but {m.name} is a dense model")
+            if self.tensor_parallel not in (None, 1):
+                raise ValueError("workload.moe uses data-parallel attention: leave tensor_parallel unset")
+        return self
 
 
 # ---------------------------------------------------------------- run
@@ -289,6 +330,15 @@ class Recording(Strict):
     level: Literal["gpu", "node", "rack"] = "gpu"
 
 
+class Variant(Strict):
+    """A named copy of the scenario with some fields changed, run beside it for comparison."""
+
+    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    set: dict[str, Any] = Field(
+        description="dotted field paths and their new values, e.g. workload.moe.router"
+    )
+
+
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -301,6 +351,21 @@ class Scenario(Strict):
     workload: SteadyServing
     recovery: Recovery = Recovery()
     recording: Recording = Recording()
+    variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_input(cls, data: Any, handler: Any) -> Scenario:
+        """Keep the input as written: variants are applied to it, units and all, and validated afresh."""
+        sc = handler(data)
+        if isinstance(data, dict):
+            sc._raw = copy.deepcopy(data)
+        return sc
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self._raw
 
     @field_validator("tick")
     @classmethod
@@ -331,7 +396,25 @@ class Scenario(Strict):
         for ev in self.cooling.events:
             if ev.units != "all" and any(not 0 <= u < units for u in ev.units):
                 raise ValueError(f"cooling.events: unit indices must be in 0..{units - 1}")
+            if any(not 0 <= g < self.cluster.gpus for g in ev.gpus):
+                raise ValueError(f"cooling.events: GPU indices must be in 0..{self.cluster.gpus - 1}")
+            if ev.kind == "thermal_interface_degradation" and not ev.gpus:
+                raise ValueError("cooling.events: thermal_interface_degradation needs the gpus it affects")
+        moe = self.workload.moe
+        if moe is not None and self.cluster.gpus % moe.expert_parallel:
+            raise ValueError(
+                f"workload.moe.expert_parallel ({moe.expert_parallel}) must divide the "
+                f"cluster's {self.cluster.gpus} GPUs"
+            )
         return self
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_labels(cls, variants: list[Variant]) -> list[Variant]:
+        labels = [v.label for v in variants]
+        if len(set(labels)) != len(labels) or "base" in labels:
+            raise ValueError("variant labels must be unique and not 'base'")
+        return variants
 
     @property
     def ticks(self) -> int:
@@ -369,17 +452,53 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{path}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
         )
+    base = _validate(path, root, data)
+    for i, variant in enumerate(base.variants):
+        _validate(path, None, _with_variant(data, variant), prefix=["variants", i, "set"])
+    return base
+
+
+def variant_scenarios(sc: Scenario) -> list[tuple[str, Scenario]]:
+    """The scenario itself (labelled "base") and each of its variants, ready to run."""
+    runs = [("base", sc)]
+    for variant in sc.variants:
+        runs.append((variant.label, Scenario.model_validate(_with_variant(sc.raw, variant))))
+    return runs
+
+
+def _with_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
+    """The scenario's input with the variant's changes applied (and no variants of its own)."""
+    changes = variant.set
+    out = copy.deepcopy({k: v for k, v in data.items() if k != "variants"})
+    for path, value in changes.items():
+        node = out
+        *parents, leaf = str(path).split(".")
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[leaf] = value
+    return out
+
+
+def _validate(
+    path: Path, root: yaml.Node | None, data: dict[str, Any], prefix: list[Any] | None = None
+) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError("\n".join(_describe(path, root, err) for err in exc.errors())) from exc
+        raise ScenarioError("\n".join(_describe(path, root, err, prefix) for err in exc.errors())) from exc
     except (catalog.CatalogError, ValueError) as exc:
-        raise ScenarioError(f"{path}: {exc}") from exc
+        where = f" ({'.'.join(map(str, prefix))})" if prefix else ""
+        raise ScenarioError(f"{path}{where}: {exc}") from exc
+    return sc
 
 
-def _describe(path: Path, root: yaml.Node | None, err: Any) -> str:
+def _describe(path: Path, root: yaml.Node | None, err: Any, prefix: list[Any] | None = None) -> str:
     loc = [part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     field = ".".join(str(p) for p in loc) or "(top level)"
+    if prefix:
+        field = f"{'.'.join(map(str, prefix))}: {field}"
     line = _line_of(root, loc)
     where = f"{path}:{line}" if line else str(path)
     kind, msg = err["type"], err["msg"]

@@ -21,7 +21,12 @@ def offered_heat_w(result: RunResult) -> dict[str, float]:
     sc, p = result.scenario, result.profile
     gpu = catalog.gpu(sc.cluster.gpu)
     top = len(p.clocks) - 1
-    per_gpu = gpu.idle_power + min(sc.workload.demand, 1.0) * (p.busy_power[top] - gpu.idle_power)
+    demand = (
+        sc.workload.demand
+        if sc.workload.demand is not None
+        else sc.workload.demand_tokens_per_s / (sc.cluster.gpus // p.tp) / p.capacity[top]
+    )
+    per_gpu = gpu.idle_power + min(demand, 1.0) * (p.busy_power[top] - gpu.idle_power)
     host = sc.power.host_power_per_node
     gpus_per_rack = sc.cluster.gpus_per_node * sc.cluster.nodes_per_rack
     rack_gpu = gpus_per_rack * per_gpu
@@ -58,7 +63,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "gpu_model": gpu.name,
         "model": p.model.name,
         "precision": sc.workload.precision,
-        "tensor_parallel": p.tp,
+        "tensor_parallel": p.tp if sc.workload.moe is None else 1,
+        "expert_parallel": sc.workload.moe.expert_parallel if sc.workload.moe is not None else None,
         "replicas": sc.cluster.gpus // p.tp,
         "throughput_tokens_per_s": throughput,
         "demand_tokens_per_s": demand,
@@ -108,8 +114,60 @@ def summarize(result: RunResult) -> dict[str, Any]:
         },
         "phases": _phases(result, fac),
     }
+    moe = sc.workload.moe
+    if moe is not None and result.routing:
+        _, balanced, dropped, rerouted = zip(*result.routing, strict=True)
+        load = result.gpu_load
+        summary["moe"] = {
+            "router": moe.router,
+            "placement": moe.placement,
+            "expert_parallel": moe.expert_parallel,
+            "redundant_experts": moe.redundant_experts,
+            "routing_samples": len(result.routing),
+            "balancedness_mean": float(np.mean(balanced)),
+            "balancedness_min": float(np.min(balanced)),
+            "dropped_assignments": int(sum(dropped)),
+            "rerouted_assignments": int(sum(rerouted)),
+            "max_gpu_load_over_mean_end": float(load.max()) if load is not None else None,
+        }
     summary["chain"] = chain(result, summary)
     return summary
+
+
+# Headline figures a variant comparison shows, in order, with how to read them.
+COMPARED = (
+    ("throughput_tokens_per_s", "tok/s", "higher is better"),
+    ("energy_j_per_token", "J/tok", "lower is better"),
+    ("max_gpu_temp_c", "max °C", "lower is better"),
+    ("throttle_fraction.thermal", "thermal", "share of GPU-time thermally throttled"),
+    ("throttle_fraction.power", "power", "share of GPU-time power-throttled"),
+    ("errors", "errors", "shutdowns and resets"),
+    ("moe.balancedness_mean", "balance", "mean/max GPU expert load, 1 = even"),
+)
+
+
+def headline(summary: dict[str, Any], key: str) -> float | None:
+    value: Any = summary
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def comparison(
+    runs: list[tuple[str, dict[str, Any]]], sets: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One row per run (base first) with the compared headline figures and what the variant changed."""
+    return [
+        {
+            "label": label,
+            "set": sets.get(label, {}),
+            "chain": s["chain"],
+            **{key: headline(s, key) for key, _, _ in COMPARED},
+        }
+        for label, s in runs
+    ]
 
 
 def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, Any]]:
@@ -163,6 +221,10 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
         if share < 1.0 and not sc.cooling.events:
             causes.append(f"cooling {share:.0%} of heat")
         for e in sc.cooling.events:
+            when = f"at {e.at / 60:g} min for {e.duration / 60:g} min"
+            if e.kind == "thermal_interface_degradation":
+                causes.append(f"thermal interface of GPU {', '.join(map(str, e.gpus))} ×{e.factor:g} {when}")
+                continue
             remaining = {
                 "pump_failure": min(1.0, max(cdu.pumps - e.pumps, 0) / cdu.pumps_for_full_flow),
                 "capacity_loss": e.remaining,
@@ -173,10 +235,7 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
                 "capacity_loss": "CDU capacity loss",
                 "supply_temperature_rise": f"facility water +{e.rise:g} C",
             }[e.kind]
-            causes.append(
-                f"{what} at {e.at / 60:g} min for {e.duration / 60:g} min "
-                f"(cooling {share * remaining:.0%} of heat)"
-            )
+            causes.append(f"{what} {when} (cooling {share * remaining:.0%} of heat)")
     for e in sc.power.supply_events:
         causes.append(
             f"supply {e.kind} to {e.depth:.0%} for {e.duration:g} s"
@@ -195,6 +254,11 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
     ]
     if not effects:
         effects.append("no throttling")
+    if "moe" in s:
+        effects.append(
+            f"expert load balancedness {s['moe']['balancedness_mean']:.2f} ({s['moe']['router']} router, "
+            f"{s['moe']['placement']} placement)"
+        )
     delta = s["served_fraction"] - 1.0
     tokens = (
         f"{delta:+.0%} tokens/s vs demand".replace("-", "−")

@@ -12,6 +12,8 @@ from gigawatt.arch.kv import BYTES_PER_ELEMENT
 from gigawatt.arch.params import mlp_params
 from gigawatt.arch.spec import ModelSpec
 
+ROUTED_EXPERTS = "routed_experts"  # the operator whose per-GPU share the router and placement decide
+
 
 @dataclass(frozen=True)
 class Op:
@@ -96,7 +98,7 @@ def forward_ops(m: ModelSpec, batch: Batch, tp: int, precision: str) -> list[Op]
         expert_weights = hit * mlp_params(h, ffn.expert_intermediate, ffn.gated) / tp
         flops = 2.0 * assignments * mlp_params(h, ffn.expert_intermediate, ffn.gated) / tp
         traffic = expert_weights * w + assignments * (2 * h) * a
-        ops.append(Op("routed_experts", flops, traffic, m.moe_layers))
+        ops.append(Op(ROUTED_EXPERTS, flops, traffic, m.moe_layers))
 
     # Memory-bound elementwise work per layer: two RMSNorms (read and write the hidden state) and two
     # residual adds (read two, write one); measured at 8-15 % of a layer's time on A100/A40/H100 (vidur).

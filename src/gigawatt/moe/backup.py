@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gigawatt.moe.rowwise import row_max
 from gigawatt.moe.system import ExpertMap, GpuState
 from gigawatt.moe.topk import top_k
 
@@ -76,6 +77,10 @@ def serve(
 
     chosen = experts >= 0
     expert = np.where(chosen, experts, 0)
+    if table.shape[1] == 1:
+        # One replica each: a slot that kept its expert stays on that expert's only (alive) GPU.
+        gpu = np.where(chosen, table[expert, 0], -1).astype(np.int32)
+        return Served(experts=experts, gpus=gpu, rerouted=int(substituted.sum()), dropped=dropped)
     turn = np.arange(first_token, first_token + experts.shape[0])[:, None] + np.arange(experts.shape[1])
     planned = table[expert, turn % present.sum(axis=1)[expert]]
     # Usable replicas first, then alive ones; a slot takes its turn among the best class available.
@@ -99,9 +104,9 @@ def _substitute_blocked(
     chosen = experts >= 0
     blocked = chosen & ~expert_usable[np.where(chosen, experts, 0)]
     substituted = np.zeros_like(blocked)
-    rows = np.flatnonzero(blocked.any(axis=1))
-    if rows.size == 0:
+    if not blocked.any():
         return experts, substituted, 0
+    rows = np.flatnonzero(row_max(blocked))
     experts = experts.copy()
     row_experts = experts[rows]
     row_blocked = blocked[rows]

@@ -21,11 +21,13 @@ class Choice:
     experts: (tokens, k_max) chosen experts, -1 empty.
     gate_logits: logits the gate weights come from (unbiased; the noisy ones for noisy top-k).
     candidates: scores that rank substitutes for the backup path.
+    picked: gate_logits at `experts`, when the selection step already has them.
     """
 
     experts: NDArray[np.int32]
     gate_logits: NDArray[np.float32]
     candidates: Candidates
+    picked: NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ class Router:
         return Placed(served.experts, served.gpus, dropped=served.dropped, rerouted=served.rerouted)
 
     def _finish(self, choice: Choice, placed: Placed, system: SystemView | None) -> Routing:
-        weights = gate_weights(choice.gate_logits, placed.experts, self.score, self.normalize)
+        # Reuse the chosen logits unless a backup or capacity step changed the experts.
+        picked = choice.picked if placed.experts is choice.experts else None
+        weights = gate_weights(choice.gate_logits, placed.experts, self.score, self.normalize, picked)
         expert_map = system.expert_map if system is not None else None
         stats = routing_stats(
             placed.experts,

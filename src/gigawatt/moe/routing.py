@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gigawatt.moe.rowwise import row_count
+
 
 @dataclass(frozen=True)
 class RoutingStats:
@@ -86,6 +88,6 @@ def routing_stats(
         overflow=int(overflow),
         dropped=int(dropped),
         rerouted=int(rerouted),
-        k_hist=np.bincount((experts >= 0).sum(axis=1), minlength=k_max + 1),
+        k_hist=np.bincount(row_count(experts >= 0), minlength=k_max + 1),
         balancedness=float(per_unit.mean() / peak) if peak > 0 else 1.0,
     )

@@ -7,6 +7,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gigawatt.moe.rowwise import row_max, row_sum
+
 # softmax (Mixtral, Switch), sigmoid (DeepSeek-V3), identity: the input already holds scores.
 ScoreFn = Literal["softmax", "sigmoid", "identity"]
 SCORE_FNS: tuple[ScoreFn, ...] = ("softmax", "sigmoid", "identity")
@@ -38,21 +40,30 @@ def activate(logits: NDArray[np.float32], score: ScoreFn) -> NDArray[np.float32]
 
 
 def gate_weights(
-    logits: NDArray[np.float32], experts: NDArray[np.int32], score: ScoreFn, normalize: bool
+    logits: NDArray[np.float32],
+    experts: NDArray[np.int32],
+    score: ScoreFn,
+    normalize: bool,
+    picked: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
     """Gate weight of each chosen expert (0 where experts == -1).
 
     normalize=True rescales the gates of a token to sum to 1 over its chosen experts (Mixtral's softmax over
     the top-K logits; DeepSeek-V3's sigmoid gates divided by their sum). normalize=False keeps the raw
-    score (softmax probability over all experts, or the sigmoid).
+    score (softmax probability over all experts, or the sigmoid). picked: the chosen logits, when the
+    caller already has them (saves a gather).
     """
     chosen = experts >= 0
-    row_start = np.arange(0, logits.size, logits.shape[1], dtype=np.int64)[:, None]
-    picked = np.take(logits.ravel(), np.where(chosen, experts, 0) + row_start)
+    every_slot = bool(chosen.all())  # the common case needs no masking
+    if picked is None:
+        row_start = np.arange(0, logits.size, logits.shape[1], dtype=np.int64)[:, None]
+        picked = np.take(
+            logits.ravel(), (experts if every_slot else np.where(chosen, experts, 0)) + row_start
+        )
     if score == "softmax":
         if normalize:
-            top = np.where(chosen, picked, -np.inf).max(axis=1, keepdims=True)
-            reference = np.where(np.isfinite(top), top, 0.0)
+            reference = row_max(picked if every_slot else np.where(chosen, picked, -np.inf))
+            reference = np.where(np.isfinite(reference), reference, 0.0)[:, None]
         else:
             reference = _log_sum_exp(logits)
         gates = np.exp(picked - reference)
@@ -60,9 +71,11 @@ def gate_weights(
         gates = _sigmoid(picked)
     else:
         gates = picked.copy()
-    gates = np.where(chosen, gates, np.float32(0.0)).astype(np.float32, copy=False)
+    gates = gates.astype(np.float32, copy=False)
+    if not every_slot:
+        gates[~chosen] = 0.0
     if normalize:
-        total = gates.sum(axis=1, keepdims=True)
+        total = row_sum(gates)[:, None]
         np.divide(gates, total, out=gates, where=total > 0)
     return gates
 

@@ -2,10 +2,10 @@
 
 np.argpartition is slow on short rows (about 0.8 M rows/s for 256 columns), while np.sort on int32 runs
 SIMD-accelerated. So each score is turned into an order-preserving int32 key whose lowest bits are replaced
-by the column index; one int32 sort of the keys then yields values and indices together. Dropping those low
-mantissa bits can only confuse near-ties (relative gap below about 2^-(23-index_bits)); rows where that may
-have happened are detected and redone exactly. Rows are processed in chunks that stay in cache, optionally
-on several threads (NumPy releases the GIL while sorting).
+by the column index; one int32 sort of the keys then yields the order and the indices together. Dropping
+those low mantissa bits can only confuse near-ties (relative gap below about 2^-(23-index_bits)); rows
+where that may have happened are detected and redone exactly. Rows are processed in chunks that stay in
+cache, optionally on several threads (NumPy releases the GIL while sorting).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import NDArray
+
+from gigawatt.moe.rowwise import row_max, take_rows
 
 CHUNK_ROWS = 4096
 # Above this many index bits too little mantissa is left for the key trick to pay off.
@@ -59,30 +61,22 @@ def _top_k_chunk(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32]
     if bits > MAX_INDEX_BITS or k == n_cols:
         return _top_k_exact(scores, k)
     raw = scores.view(np.int32)
-    # Fast path: the raw bits of positive floats already sort like the floats. Rows whose k+1 best scores
-    # are not all positive (negative scores, ±0, -inf) are redone with keys that order every float.
-    index, unsure, positive = _top_k_by_keys(raw & np.int32(-(1 << bits)), k, bits)
-    rows = np.flatnonzero(~positive)
-    if rows.size:
-        sign = np.right_shift(raw[rows], 31)  # -1 for negative floats, 0 otherwise
-        keys = sign & np.int32(0x7FFFFFFF)
-        keys ^= raw[rows]  # negative floats: flip magnitude bits so signed int order matches float order
-        keys -= sign  # ... and shift them up by one so that -0.0 and +0.0 tie
-        keys &= np.int32(-(1 << bits))
-        index[rows], unsure[rows], _ = _top_k_by_keys(keys, k, bits)
+    keys = np.right_shift(raw, 31)  # -1 for negative floats, 0 otherwise
+    keys &= np.int32(0x7FFFFFFF)
+    keys ^= raw  # negative floats: flip magnitude bits so that signed int order matches float order
+    keys &= np.int32(-(1 << bits))
+    index, unsure = _top_k_by_keys(keys, k, bits)
     rows = np.flatnonzero(unsure)
     if rows.size:
         index[rows] = _top_k_exact(scores[rows], k)[0]
-    return index, _gather(scores, index)
+    return index, take_rows(scores, index)
 
 
-def _top_k_by_keys(
-    keys: NDArray[np.int32], k: int, bits: int
-) -> tuple[NDArray[np.int32], NDArray[np.bool_], NDArray[np.bool_]]:
+def _top_k_by_keys(keys: NDArray[np.int32], k: int, bits: int) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:
     """Top-k from order-preserving keys whose low `bits` are zero; sorts `keys` in place.
 
-    Returns the columns, rows whose answer may be wrong because truncated keys tie, and rows whose k+1
-    best keys are all positive.
+    Returns the columns and the rows whose answer may be wrong: two truncated keys tie, or -0.0 (truncated
+    key -1) meets +0.0 (truncated key 0), which are equal but have different keys.
     """
     n_cols = keys.shape[1]
     low_mask = np.int32((1 << bits) - 1)
@@ -91,10 +85,10 @@ def _top_k_by_keys(
     keys.sort(axis=1)
     best = keys[:, : n_cols - k - 1 : -1]
     index = low_mask - (best & low_mask)
-    truncated = best >> bits
-    runner_up = keys[:, n_cols - k - 1] >> bits
-    unsure = (truncated[:, :-1] == truncated[:, 1:]).any(axis=1) | (truncated[:, -1] == runner_up)
-    return index, unsure, runner_up > 0
+    # The k + 1 best truncated keys, ascending; compare neighbours.
+    tail = keys[:, n_cols - k - 1 :] >> bits
+    lower, upper = tail[:, :-1], tail[:, 1:]
+    return index, row_max((lower == upper) | ((lower == -1) & (upper == 0)))
 
 
 def _top_k_exact(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
@@ -111,12 +105,6 @@ def _top_k_exact(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32]
         room = k - above[crowded].sum(axis=1, keepdims=True)
         keep[crowded] = above[crowded] | (tied[crowded] & (np.cumsum(tied[crowded], axis=1) <= room))
     index = (np.flatnonzero(keep) % n_cols).reshape(-1, k).astype(np.int32)  # k per row, column order
-    value = _gather(scores, index)
+    value = take_rows(scores, index)
     best_first = np.argsort(-value, axis=1, kind="stable")  # stable: equal scores stay in column order
     return np.take_along_axis(index, best_first, axis=1), np.take_along_axis(value, best_first, axis=1)
-
-
-def _gather(scores: NDArray[np.float32], index: NDArray[np.int32]) -> NDArray[np.float32]:
-    # Flat np.take is about twice as fast as take_along_axis for a few columns per row.
-    row_start = np.arange(0, scores.size, scores.shape[1], dtype=np.int64)[:, None]
-    return np.take(scores.ravel(), index + row_start)

@@ -41,9 +41,17 @@ def synthetic_logits(
     zipf_exponent: float = 1.0,
     repeat_prob: float | None = None,
     shuffle: bool = True,
+    popularity: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float32]:
-    """(n_tokens, n_experts) float32 router logits; repeat_prob None means independent tokens."""
-    popularity = zipf_popularity(n_experts, zipf_exponent, rng if shuffle else None)
+    """(n_tokens, n_experts) float32 router logits; repeat_prob None means independent tokens.
+
+    `popularity` fixes the experts' probabilities (e.g. the same hot experts sample after sample);
+    otherwise they are Zipf with `zipf_exponent`, ranks shuffled by `rng` when `shuffle`.
+    """
+    if popularity is None:
+        popularity = zipf_popularity(n_experts, zipf_exponent, rng if shuffle else None)
+    elif popularity.shape != (n_experts,):
+        raise ValueError(f"popularity must have one entry per expert ({n_experts}), got {popularity.shape}")
     chance = chance_repeat(popularity)
     target = chance if repeat_prob is None else repeat_prob
     if not chance - 1e-12 <= target <= 1.0:

@@ -25,8 +25,8 @@ class TopKRouter(Router):
         self, logits: NDArray[np.float32], system: SystemView | None, rng: np.random.Generator | None
     ) -> Choice:
         self._check_k(logits)
-        experts, _ = top_k(logits, self.k, workers=self.workers)
-        return Choice(experts, logits, rows_of(logits))
+        experts, picked = top_k(logits, self.k, workers=self.workers)
+        return Choice(experts, logits, rows_of(logits), picked)
 
     def _check_k(self, logits: NDArray[np.float32]) -> None:
         if self.k > logits.shape[1]:

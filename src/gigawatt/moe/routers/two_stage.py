@@ -11,7 +11,8 @@ from gigawatt.moe.backup import Candidates
 from gigawatt.moe.router import Choice, Placed, Router
 from gigawatt.moe.routers.adaptive_k import adaptive_k, check_k_bounds, system_load
 from gigawatt.moe.routing import Routing
-from gigawatt.moe.scoring import activate, as_score_matrix
+from gigawatt.moe.rowwise import take_rows
+from gigawatt.moe.scoring import ScoreFn, activate, as_score_matrix
 from gigawatt.moe.system import ExpertMap, GpuState, SystemView
 from gigawatt.moe.topk import top_k
 
@@ -73,10 +74,12 @@ class TwoStageRouter(Router):
 
         # Stage one does not depend on load, so shortlist the whole batch at once (on logits: monotonic).
         shortlist, short_logits = top_k(matrix, self.shortlist, workers=self.workers)
-        skill = _min_max(activate(short_logits, self.score))
+        skill = _skill(short_logits, self.score)
+        incomplete = bool((shortlist < 0).any())  # -inf logits left holes in some shortlists
         experts = np.full((n_tokens, self.k), -1, dtype=np.int32)
         gpus = None if expert_map is None else np.full((n_tokens, self.k), -1, dtype=np.int32)
         routed = np.zeros(0 if expert_map is None else expert_map.n_gpus)
+        picked = np.full((n_tokens, self.k), -np.inf, dtype=np.float32)  # chosen logits, for the gates
         dropped = rerouted = 0
         for start in range(0, n_tokens, self.wave):
             wave = slice(start, min(start + self.wave, n_tokens))
@@ -88,22 +91,28 @@ class TwoStageRouter(Router):
                 plain_top_k = np.maximum(shortlist[wave, :k_now], 0)  # -1 only for -inf logits
                 planned = np.bincount(expert_map.replica_gpu[plain_top_k, 0].ravel(), minlength=routed.size)
                 available = expert_availability(expert_map, gpu_state, routed + 0.5 * planned)
-            mixed = (1.0 - self.alpha) * skill[wave] + self.alpha * available[shortlist[wave]]
-            mixed[(shortlist[wave] < 0) | (available[shortlist[wave]] <= 0)] = -np.inf
-            pick, _ = top_k(mixed.astype(np.float32), k_now)
-            chosen = np.take_along_axis(shortlist[wave], np.maximum(pick, 0), axis=1)
-            choice = Choice(
-                np.where(pick >= 0, chosen, -1), matrix[wave], _among(shortlist[wave], mixed, n_experts)
-            )
+            shortlisted = shortlist[wave]
+            availability = available[shortlisted]
+            mixed = (1.0 - self.alpha) * skill[wave] + self.alpha * availability
+            if incomplete or available.min() <= 0:
+                mixed[(shortlisted < 0) | (availability <= 0)] = -np.inf
+            pick, _ = top_k(mixed, k_now)
+            chosen = np.where(pick >= 0, take_rows(shortlisted, np.maximum(pick, 0)), -1)
+            choice = Choice(chosen, matrix[wave], _among(shortlisted, mixed, n_experts))
             placed = self._place(choice, system, first_token=start)
             experts[wave, :k_now] = placed.experts
+            if placed.experts is chosen:  # nothing substituted: the shortlist already holds the logits
+                picked[wave, :k_now] = take_rows(short_logits[wave], np.maximum(pick, 0))
+            else:
+                picked[wave, :k_now] = take_rows(matrix[wave], np.maximum(placed.experts, 0))
             if gpus is not None and placed.gpus is not None:
                 gpus[wave, :k_now] = placed.gpus
                 routed += np.bincount(placed.gpus.ravel() + 1, minlength=routed.size + 1)[1:]
             dropped += placed.dropped
             rerouted += placed.rerouted
         placed = Placed(experts, gpus, dropped=dropped, rerouted=rerouted)
-        return self._finish(Choice(experts, matrix, _among(shortlist, skill, n_experts)), placed, system)
+        choice = Choice(experts, matrix, _among(shortlist, skill, n_experts), picked)
+        return self._finish(choice, placed, system)
 
 
 def expert_availability(
@@ -121,15 +130,25 @@ def expert_availability(
     return per_replica.max(axis=1).astype(np.float32)
 
 
-def _min_max(values: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Map each row (sorted best first, -inf padding last) onto [0, 1]; a row of equal values maps to 1."""
-    finite = np.isfinite(values)
-    high = values[:, :1]
-    low = np.where(finite, values, np.inf).min(axis=1, keepdims=True)
-    span = high - low
+def _skill(short_logits: NDArray[np.float32], score: ScoreFn) -> NDArray[np.float32]:
+    """Each token's shortlisted affinities mapped onto [0, 1] (min-max; all equal maps to 1).
+
+    Rows arrive sorted best first, so the ends hold the extremes. For softmax, exp(l - l_best) are the
+    probabilities up to a per-token factor, which min-max removes: no sum over all experts is needed.
+    """
+    if score == "softmax":
+        affinity = np.exp(short_logits - short_logits[:, :1])
+    else:
+        affinity = activate(short_logits, score)
+    low = affinity[:, -1:]
+    if not np.isfinite(low).all():  # identity scores with -inf: take the lowest finite one
+        low = np.where(np.isfinite(affinity), affinity, np.inf).min(axis=1, keepdims=True)
+    span = affinity[:, :1] - low
     with np.errstate(invalid="ignore"):  # rows of only -inf: filled with -inf below
-        scaled = np.divide(values - low, span, out=np.ones_like(values), where=span > 0)
-    return np.where(finite, scaled, np.float32(-np.inf)).astype(np.float32)
+        scaled = np.divide(affinity - low, span, out=np.ones_like(affinity), where=span > 0)
+    if not np.isfinite(affinity[:, -1]).all():
+        scaled[~np.isfinite(affinity)] = -np.inf
+    return scaled.astype(np.float32, copy=False)
 
 
 def _among(shortlist: NDArray[np.int32], scores: NDArray[np.float32], n_experts: int) -> Candidates:

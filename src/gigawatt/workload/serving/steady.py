@@ -8,13 +8,14 @@ roofline per GPU: it looks up its clock bin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from gigawatt.arch.kv import BYTES_PER_ELEMENT, kv_bytes_per_token
-from gigawatt.arch.ops import Batch, forward_ops
-from gigawatt.arch.params import count_params
+from gigawatt.arch.ops import ROUTED_EXPERTS, Batch, Op, forward_ops
+from gigawatt.arch.params import count_params, mlp_params
 from gigawatt.arch.spec import ModelSpec, load_model
 from gigawatt.catalog import GpuSpec
 from gigawatt.hardware.collectives import nvlink_link, ring_all_reduce_time
@@ -34,12 +35,16 @@ class WorkloadError(ValueError):
 
 @dataclass(frozen=True)
 class ServingProfile:
-    """Per-clock tables for one replica of `tp` GPUs (arrays indexed by clock bin, lowest clock first)."""
+    """Per-clock tables for one replica of `tp` GPUs (arrays indexed by clock bin, lowest clock first).
+
+    For expert-parallel MoE serving `tp` is the expert-parallel group, and a GPU carrying `load` times
+    the mean expert load needs cycle_time + (load − 1)·cycle_expert per cycle."""
 
     model: ModelSpec
     tp: int
     clocks: np.ndarray  # MHz
-    cycle_time: np.ndarray  # s per cycle
+    cycle_time: np.ndarray  # s per cycle, routed experts at their mean load included
+    cycle_expert: np.ndarray  # s of the cycle spent in routed experts at mean load (0 for dense models)
     capacity: np.ndarray  # output tokens/s per replica when continuously busy
     busy_power: np.ndarray  # W per GPU when continuously busy
     energy_per_token: np.ndarray  # J per output token per GPU, above idle
@@ -97,40 +102,149 @@ def _does_not_fit(
 
 
 def build_profile(w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) -> ServingProfile:
+    """Per-clock tables for one replica: tensor-parallel dense serving, or expert-parallel MoE serving."""
     m = load_model(w.model)
+    if w.moe is not None:
+        return _expert_parallel_profile(m, w, gpu, gpus_per_node)
     tp = choose_tp(m, w, gpu, gpus_per_node)
-    clocks = clock_grid(gpu)
-    b, lp, lo = w.batch_size, w.prompt_tokens, w.output_tokens
-    prefill = Batch(tokens=b * lp, seqs=b, query_len=lp, context=lp)
-    decode = Batch(tokens=b, seqs=b, query_len=1, context=lp + lo / 2.0)
-    t_pre = time_ops(forward_ops(m, prefill, tp, w.precision), gpu, w.precision, clocks)
-    t_dec = time_ops(forward_ops(m, decode, tp, w.precision), gpu, w.precision, clocks)
-
-    # Two tensor-parallel all-reduces of the activations per layer (after attention and after the FFN).
     link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
     a = BYTES_PER_ELEMENT[w.precision]
 
     def comm(tokens: int) -> float:
+        # Two tensor-parallel all-reduces of the activations per layer (after attention and after the FFN).
         return 2 * m.layers * ring_all_reduce_time(tokens * m.hidden * a, tp, link)
 
-    cycle = t_pre.time + comm(b * lp) + lo * (t_dec.time + comm(b))
-    compute_busy = t_pre.compute_busy + lo * t_dec.compute_busy
-    memory_busy = t_pre.memory_busy + lo * t_dec.memory_busy
+    return _profile(
+        m,
+        w,
+        gpu,
+        tp,
+        1,
+        lambda batch: forward_ops(m, batch, tp, w.precision),
+        comm,
+        _memory_per_gpu(m, w, tp),
+    )
+
+
+def _profile(
+    m: ModelSpec,
+    w: SteadyServing,
+    gpu: GpuSpec,
+    group: int,
+    batches: int,
+    ops_of: Callable[[Batch], list[Op]],
+    comm: Callable[[int], float],
+    memory: float,
+) -> ServingProfile:
+    """Time one cycle (prefill the batch, then decode it) at every clock; routed-expert work kept apart.
+
+    `batches` is how many batches the replica's GPUs run side by side (1 for tensor parallelism, where all
+    GPUs share one batch; the group size for data-parallel attention)."""
+    clocks = clock_grid(gpu)
+    b, lp, lo = w.batch_size, w.prompt_tokens, w.output_tokens
+    phases = (
+        (Batch(tokens=b * lp, seqs=b, query_len=lp, context=lp), 1),
+        (Batch(tokens=b, seqs=b, query_len=1, context=lp + lo / 2.0), lo),
+    )
+    shared = expert = compute_busy = memory_busy = np.zeros(len(clocks))
+    prefill_time = np.zeros(len(clocks))
+    for batch, repeats in phases:
+        ops = ops_of(batch)
+        routed = [op for op in ops if op.name == ROUTED_EXPERTS]
+        rest = time_ops([op for op in ops if op.name != ROUTED_EXPERTS], gpu, w.precision, clocks)
+        t_exp = time_ops(routed, gpu, w.precision, clocks) if routed else None
+        shared = shared + repeats * (rest.time + comm(batch.tokens))
+        expert = expert + repeats * (t_exp.time if t_exp else 0.0)
+        compute_busy = compute_busy + repeats * (rest.compute_busy + (t_exp.compute_busy if t_exp else 0.0))
+        memory_busy = memory_busy + repeats * (rest.memory_busy + (t_exp.memory_busy if t_exp else 0.0))
+        if repeats == 1:
+            prefill_time = shared + expert
+    cycle = shared + expert
     a_c, a_m = compute_busy / cycle, memory_busy / cycle
     busy = gpu_power(gpu, clocks, a_c, a_m)
-    capacity = b * lo / cycle
+    capacity = batches * b * lo / cycle
     return ServingProfile(
         model=m,
-        tp=tp,
+        tp=group,
         clocks=clocks,
         cycle_time=cycle,
+        cycle_expert=expert,
         capacity=capacity,
         busy_power=busy,
         energy_per_token=(busy - gpu.idle_power) / capacity,
         compute_activity=a_c,
         memory_activity=a_m,
-        prefill_share=(t_pre.time + comm(b * lp)) / cycle,
-        tokens_per_cycle=b * lo,
+        prefill_share=prefill_time / cycle,
+        tokens_per_cycle=batches * b * lo,
         input_per_output=lp / lo,
-        memory_per_gpu=_memory_per_gpu(m, w, tp),
+        memory_per_gpu=memory,
     )
+
+
+# InfiniBand NDR 400 Gb/s per GPU NIC: ≈ 50 GB/s, about 40 GB/s achieved; 3.7 µs across leaves
+# (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4).
+IB_BANDWIDTH = 40e9
+IB_LATENCY_S = 3.7e-6
+
+
+def _expert_parallel_profile(
+    m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int
+) -> ServingProfile:
+    """Data-parallel attention and expert-parallel MoE over `ep` GPUs (the DeepSeek-V3 deployment).
+
+    Every GPU runs the attention, dense layers and shared experts for its own sequences; the routed experts
+    are spread over the ep GPUs, each holding (experts + redundant) / ep slots. At mean load a GPU computes
+    batch·top_k expert assignments per step; how far each GPU is from the mean is the router's and the
+    placement's doing, applied by the engine as a per-GPU load factor on the `cycle_expert` time.
+    Dispatch and combine are all-to-alls per MoE layer: each token goes to the distinct GPUs among its
+    top_k experts, over NVLink inside a node and InfiniBand across nodes.
+    """
+    assert w.moe is not None
+    ep, f = w.moe.expert_parallel, m.ffn
+    slots = f.routed_experts + w.moe.redundant_experts
+    if slots % ep:
+        raise WorkloadError(
+            f"workload.moe: {f.routed_experts} experts + {w.moe.redundant_experts} redundant "
+            f"must divide evenly over expert_parallel {ep}"
+        )
+    a = BYTES_PER_ELEMENT[w.precision]
+    per_expert = mlp_params(m.hidden, f.expert_intermediate, f.gated)
+    counts = count_params(m)
+    weights = (
+        counts.total - f.routed_experts * per_expert * m.moe_layers
+    ) + slots // ep * per_expert * m.moe_layers
+    kv = w.batch_size * (w.prompt_tokens + w.output_tokens) * kv_bytes_per_token(m, w.precision)
+    memory = weights * a + kv
+    usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
+    if memory > usable:
+        raise WorkloadError(
+            f"{m.name} in {w.precision} with expert_parallel {ep} needs {memory / 1e9:.1f} GB per GPU "
+            f"({weights * a / 1e9:.1f} GB weights, {kv / 1e9:.1f} GB KV for batch {w.batch_size}), but a "
+            f"{gpu.name} offers {usable / 1e9:.1f} GB; raise expert_parallel or lower batch_size"
+        )
+
+    nvlink = nvlink_link(gpu.name, gpu.nvlink_bandwidth, min(ep, gpus_per_node), gpus_per_node)
+    distinct = ep * (1.0 - (1.0 - 1.0 / ep) ** f.top_k)  # GPUs a token's top_k experts land on
+    remote = distinct * (ep - 1) / ep
+    cross = max(ep - gpus_per_node, 0) / (ep - 1)  # share of remote GPUs on other nodes
+
+    def comm(tokens: int) -> float:
+        intra = tokens * m.hidden * a * remote * (1.0 - cross)
+        inter = tokens * m.hidden * a * remote * cross
+        one_way = max(
+            intra / (nvlink.bandwidth * nvlink.efficiency) + nvlink.latency,
+            inter / IB_BANDWIDTH + (IB_LATENCY_S if cross else 0.0),
+        )
+        return 2 * m.moe_layers * one_way  # dispatch and combine
+
+    def ops_of(batch: Batch) -> list[Op]:
+        ops = forward_ops(m, batch, 1, w.precision)
+        group_tokens = batch.tokens * ep  # all GPUs of the replica route into the same experts
+        hit = slots // ep * (1.0 - np.exp(-group_tokens * f.top_k / slots))  # Poisson hits per slot
+        flops = 2.0 * batch.tokens * f.top_k * per_expert
+        traffic = hit * per_expert * a + batch.tokens * f.top_k * 2 * m.hidden * a
+        return [op for op in ops if op.name != ROUTED_EXPERTS] + [
+            Op(ROUTED_EXPERTS, flops, traffic, m.moe_layers)
+        ]
+
+    return _profile(m, w, gpu, ep, ep, ops_of, comm, memory)
