@@ -43,13 +43,15 @@ def test_highest_bin_within_matches_brute_force():
     energy = (busy - 75) / capacity
     budget = rng.uniform(50, 800, 5000)
     work = rng.uniform(0, 2500, 5000)
-    got = highest_bin_within(budget, work, 75.0, HighestAtMost(busy), HighestAtMost(energy))
+    got = highest_bin_within(
+        budget, lambda i: (budget[i] - 75.0) / work[i], HighestAtMost(busy), HighestAtMost(energy)
+    )
     assert np.array_equal(np.asarray(got), brute_force(budget, work, 75.0, busy, energy))
 
 
 def test_every_gpu_unconstrained_gives_the_top_bin_as_a_scalar():
     busy = np.array([100.0, 200.0, 300.0])
     got = highest_bin_within(
-        np.full(10, 700.0), np.ones(10), 75.0, HighestAtMost(busy), HighestAtMost(np.array([0.1, 0.2, 0.3]))
+        np.full(10, 700.0), None, HighestAtMost(busy), HighestAtMost(np.array([0.1, 0.2]))
     )
     assert got == 2

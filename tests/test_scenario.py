@@ -136,3 +136,11 @@ def test_schema_lists_sections():
     assert {"cluster", "power", "cooling", "workload"} <= set(
         __import__("json").loads(result.output)["properties"]
     )
+
+
+def test_a_billion_row_timeseries_is_refused_unless_asked(tmp_path):
+    data = with_changes(example_dict("balanced"), **{"cluster.nodes": 2048, "duration": "24 h"})
+    with pytest.raises(ScenarioError, match=r"recording\.max_rows"):
+        load(write(tmp_path, data))
+    data = with_changes(data, **{"recording.level": "rack", "recording.interval": "60 s"})
+    assert load(write(tmp_path, data)).cluster.gpus == 16384

@@ -156,6 +156,21 @@ def _print_summary(s: dict[str, Any]) -> None:
         ),
         ("errors (shutdowns, resets)", str(s["errors"])),
     ]
+    if isinstance(s.get("ttft_s"), dict) and "p50" in s["ttft_s"]:
+        ttft, tpot = s["ttft_s"], s["tpot_s"]
+        rows += [
+            (
+                "TTFT p50 / p90 / p99",
+                " / ".join(f"{ttft[q] * 1e3:,.0f}" for q in ("p50", "p90", "p99")) + " ms",
+            ),
+            (
+                "TPOT p50 / p90 / p99",
+                " / ".join(f"{tpot[q] * 1e3:,.1f}" for q in ("p50", "p90", "p99")) + " ms",
+            ),
+            ("goodput (within SLO)", f"{s['goodput_requests_per_s']:.2f} requests/s"),
+        ]
+    elif isinstance(s.get("tpot_s"), dict):
+        rows.append(("TPOT mean (fluid)", f"{s['tpot_s']['mean'] * 1e3:.1f} ms"))
     for name, value in rows:
         t.add_row(name, value)
     out.print(t)

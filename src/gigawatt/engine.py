@@ -28,15 +28,17 @@ from gigawatt.governor import (
 )
 from gigawatt.groups import group_min, group_sum
 from gigawatt.power.conversion import conversion_curve
-from gigawatt.power.dvfs import half_clock_index
+from gigawatt.power.dvfs import half_clock_index, voltage
 from gigawatt.power.supply import rides_through
-from gigawatt.scenario import CoolingEvent, Scenario, SupplyEvent
+from gigawatt.scenario import CoolingEvent, Scenario, Serving, SteadyServing, SupplyEvent
 from gigawatt.telemetry import EventLog, Recorder
 from gigawatt.thermal import cooling_unit, die
 from gigawatt.thermal.cold_plate import cold_plate
 from gigawatt.units import parse_quantity
 from gigawatt.workload.serving.expert_load import ExpertLoad
-from gigawatt.workload.serving.steady import ServingProfile, build_profile
+from gigawatt.workload.serving.fluid import FluidServing
+from gigawatt.workload.serving.request_level import RequestLevel
+from gigawatt.workload.serving.steady import ServingProfile, build_profile, typical_steady_load
 
 THROTTLE_BITS = (SW_POWER_CAP, SW_THERMAL_SLOWDOWN, HW_THERMAL_SLOWDOWN, HW_POWER_BRAKE_SLOWDOWN)
 
@@ -78,6 +80,7 @@ class RunResult:
         tuple[float, float, int, int]
     ]  # MoE routing samples: (time, balancedness, dropped, rerouted)
     gpu_load: np.ndarray | None  # MoE: each GPU's routed-expert load over the mean, at the end
+    driver: RequestLevel | FluidServing | None  # serving workloads: the replicas, with their requests
 
 
 @dataclass
@@ -109,15 +112,34 @@ class Engine:
         self.sc = sc
         cl, pw, co = sc.cluster, sc.power, sc.cooling
         self.gpu = gpu = catalog.gpu(cl.gpu)
-        self.profile = p = build_profile(sc.workload, gpu, cl.gpus_per_node)
         self.dt = sc.tick
         self.n = cl.gpus
         self.gpn = cl.gpus_per_node
         self.npr = cl.nodes_per_rack
         self.n_nodes, self.n_racks = cl.nodes, cl.racks
         self.gpr = cl.gpus_per_node * cl.nodes_per_rack
-        self.tp = p.tp
-        self.n_replicas = self.n // p.tp
+        w = sc.workload
+        self.driver: RequestLevel | FluidServing | None = None
+        if isinstance(w, Serving):
+            group = w.tensor_parallel * w.pipeline_parallel
+            args = (w, gpu, self.n // group, cl.gpus_per_node, sc.ticks * sc.tick)
+            self.driver = (RequestLevel if w.resolution == "request" else FluidServing)(
+                *args, sc.tick, sc.seed
+            )
+            # The governor's busy-power table: a replica saturated with the run's typical requests.
+            self.profile = p = build_profile(
+                typical_steady_load(
+                    w, self.driver.arrivals.prompt_tokens, self.driver.arrivals.output_tokens
+                ),
+                gpu,
+                cl.gpus_per_node,
+                check_fit=False,
+            )
+        else:
+            self.profile = p = build_profile(w, gpu, cl.gpus_per_node)
+            group = p.tp
+        self.tp = group
+        self.n_replicas = self.n // group
 
         # Power: limits, conversion chain, governor look-ups.
         self.limit = min(pw.gpu_power_limit or gpu.tdp, gpu.tdp)
@@ -129,6 +151,10 @@ class Engine:
         self.half = half_clock_index(p.clocks)
         self.by_busy_power = HighestAtMost(p.busy_power)
         self.by_energy = HighestAtMost(p.energy_per_token)
+        # Serving drivers: dynamic power at a clock follows v(k)² for the same compute work.
+        self.volt2 = (voltage(gpu, p.clocks) / gpu.voltage_max) ** 2
+        self.by_volt2 = HighestAtMost(self.volt2)
+        self.dyn_full = gpu.power_full_activity - gpu.idle_power
 
         # Cooling: liquid CDUs (if any) and air zones, each a vector of units.
         cool = catalog.cooling_catalog()
@@ -160,7 +186,7 @@ class Engine:
             self.n_cdus = 0
             self.host_to_air = 1.0
         self.n_units = self.n_cdus if self.liquid else self.n_zones
-        moe = sc.workload.moe
+        moe = w.moe if isinstance(w, SteadyServing) else None
         self.experts = (
             ExpertLoad(p.model, moe, self.n_replicas, cl.gpus_per_node, sc.seed) if moe is not None else None
         )
@@ -214,16 +240,19 @@ class Engine:
         self.backlog = np.zeros(self.n_replicas)  # tokens waiting, new demand and rework alike
         self.rework = np.zeros(self.n_replicas)  # the part of the backlog that redoes lost work
         w = sc.workload
-        self.demand_rate = (  # output tokens/s offered to each replica
-            w.demand * self.profile.capacity[self.top]
-            if w.demand is not None
-            else w.demand_tokens_per_s / self.n_replicas
-        )
+        if isinstance(w, Serving):  # offered by the arrivals, tick by tick, inside the driver
+            self.demand_rate = 0.0
+        elif w.demand is not None:  # output tokens/s offered to each replica
+            self.demand_rate = w.demand * self.profile.capacity[self.top]
+        else:
+            self.demand_rate = w.demand_tokens_per_s / self.n_replicas
         self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
         self.totals = Totals()
         self.events = EventLog()
         self.load: np.ndarray | None = None  # routed-expert load over the mean, per GPU (MoE only)
         self._last_k: np.ndarray | int = self.top
+        self._rep_k: np.ndarray | int = self.top
+        self.now = 0.0
         self.work_scale: np.ndarray | float = 1.0
         self.routing: list[tuple[float, float, int, int]] = []  # (time, balancedness, dropped, rerouted)
         self.cond = Conditions(
@@ -285,10 +314,12 @@ class Engine:
             self.events,
             self.routing,
             self.load,
+            self.driver,
         )
 
     def _step(self, t: int) -> None:
-        now = t * self.dt
+        self.tick = t
+        now = self.now = t * self.dt
         if t in self.schedule.change_ticks or t == 0:
             self._apply_events(t, now)
         self._recover(now)
@@ -396,10 +427,15 @@ class Engine:
         self.coolant = coolant = self._coolant()
         thermal_cap = self.hold_a - self.hold_b * self.temp - coolant * self.inv_res
         budget = np.minimum(self.power_cap, thermal_cap)
-        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp) * self.work_scale
-        k = highest_bin_within(
-            budget * self.inv_power_var, work, gpu.idle_power, self.by_busy_power, self.by_energy
-        )
+        per_gpu_budget = budget * self.inv_power_var
+        if self.driver is None:
+            k = highest_bin_within(
+                per_gpu_budget, self._energy_query(per_gpu_budget), self.by_busy_power, self.by_energy
+            )
+        else:
+            k = highest_bin_within(
+                per_gpu_budget, self._activity_query(per_gpu_budget), self.by_busy_power, self.by_volt2
+            )
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
@@ -425,8 +461,44 @@ class Engine:
         self.thermal_bound, self.power_bound, self.hw_thermal = thermal_bound, power_bound, hw_thermal
         return k
 
+    def _energy_query(self, budget: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """Fluid steady load: the light curve is W·E[k]; the query is (budget − P_idle) / W, J per token."""
+        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp) * self.work_scale
+
+        def query(i: np.ndarray) -> np.ndarray:
+            return (budget[i] - self.gpu.idle_power) / np.maximum(work[i], 1e-12)
+
+        return query
+
+    def _activity_query(self, budget: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Serving drivers: last tick's work at another clock costs P_idle + ΔP·(w_c·C·v(k)² + w_m·M), with
+        C the compute work in units of full-clock busy time and M the HBM busy share; the query inverts the
+        v² table. A busy replica is left to the saturated (P_busy) look-up, which bounds its power whatever
+        work arrives this tick."""
+        act = self.driver.last if self.driver is not None else None
+        if act is None:
+            return None
+        gpu, dt, w_m = self.gpu, self.dt, self.gpu.memory_power_fraction
+        rep_clock = self.profile.clocks[self._rep_k] if np.ndim(self._rep_k) else self.profile.clocks[-1]
+        compute = np.repeat(act.compute_s / dt * rep_clock / gpu.clock_boost, self.tp)
+        memory = np.repeat(act.memory_s / dt, self.tp)
+        # A replica busy for over half the last tick, or with requests queued, may well be busy all of this
+        # one: budget it as saturated.
+        saturated = np.repeat((act.busy_s >= 0.5 * dt) | (act.queued > 0), self.tp)
+
+        def query(i: np.ndarray) -> np.ndarray:
+            spare = budget[i] - gpu.idle_power - self.dyn_full * w_m * memory[i]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = spare / (self.dyn_full * (1.0 - w_m) * compute[i])
+            q = np.where(compute[i] > 0, q, np.where(spare >= 0, np.inf, -np.inf))
+            return np.where(saturated[i], -np.inf, q)
+
+        return query
+
     def _compute(self, k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
         """A replica runs at its slowest GPU; one with a GPU down serves nothing (DESIGN §2 step 3)."""
+        if self.driver is not None:
+            return self._drive(k)
         p = self.profile
         if self.load is None:
             cap_gpu = p.capacity[k]
@@ -449,11 +521,29 @@ class Engine:
             busy = np.nan_to_num(busy, nan=0.0, posinf=0.0)
         return served, busy
 
+    def _drive(self, k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """Serving drivers: each replica runs at its slowest GPU's clock for this tick."""
+        assert self.driver is not None
+        k_gpu = np.broadcast_to(k, (self.n,))
+        self._rep_k = group_min(k_gpu, self.tp) if self.tp > 1 else np.array(k_gpu)
+        up = self.up_at == 0.0
+        available = group_min(up.astype(float), self.tp) > 0 if self.tp > 1 else up
+        act = self.driver.advance(self.now + self.dt, self._rep_k, available)
+        return act.output_tokens, np.repeat(np.minimum(act.busy_s / self.dt, 1.0), self.tp)
+
     def _power_and_heat(self, k: np.ndarray | int, busy: np.ndarray) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
         p, dt, gpu = self.profile, self.dt, self.gpu
-        dyn = p.busy_power[k] - gpu.idle_power
-        power = (gpu.idle_power + busy * dyn) * self.power_var
+        if self.driver is None:
+            dyn = busy * (p.busy_power[k] - gpu.idle_power)
+        else:  # from the activity the replicas reported, each GPU at its own clock
+            act = self.driver.last
+            assert act is not None
+            w_m = gpu.memory_power_fraction
+            compute = np.repeat(act.compute_s / dt * p.clocks[self._rep_k] / gpu.clock_boost, self.tp)
+            memory = np.repeat(act.memory_s / dt, self.tp)
+            dyn = self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory)
+        power = (gpu.idle_power + dyn) * self.power_var
         if not self.all_up:
             power *= self.up_at == 0.0
         self.power = power
@@ -513,11 +603,14 @@ class Engine:
     def _lose_work(self, gpus: np.ndarray) -> None:
         """The replicas of these GPUs lose their in-flight sequences (half done on average) and redo them."""
         reps = np.unique(gpus // self.tp)
+        self.rec.error(gpus)
+        if self.driver is not None:  # the replica simulation knows exactly what was in flight
+            self.driver.fail(reps, self.now)
+            return
         lost = self.profile.tokens_per_cycle / 2.0
         self.backlog[reps] += lost
         self.rework[reps] += lost
         self.totals.lost_tokens += lost * len(reps)
-        self.rec.error(gpus)
 
     def _reset_nodes(self, nodes: np.ndarray, now: float, why: str) -> None:
         """Nodes lose power: their GPUs drop their work and come back after the node-reset recovery time."""
@@ -589,7 +682,12 @@ class Engine:
         tot.heat_to_air_j += q_air * dt
         tot.cooling_energy_j += cooling_w * dt
         tot.output_tokens += out
-        tot.demanded_tokens += self.demand_rate * dt * self.n_replicas
+        offered = (
+            self.demand_rate * dt * self.n_replicas
+            if self.driver is None
+            else float(self.driver.offered_by_tick[min(self.tick, len(self.driver.offered_by_tick) - 1)])
+        )
+        tot.demanded_tokens += offered
         tot.gpu_ticks += n
         up = None if self.all_up else self.up_at == 0.0
         if self.power_bound is not None:
@@ -610,7 +708,7 @@ class Engine:
         self.rec.add(self.power, clock, busy, self.temp, self.flags)
         acc = self.fac_acc
         acc[0] += out / dt
-        acc[1] += self.demand_rate * self.n_replicas
+        acc[1] += offered / dt
         acc[2] += it_w
         acc[3] += facility_w
         acc[4] += gpu_w
@@ -624,7 +722,9 @@ class Engine:
             "time_s": now,
             "output_tokens_per_s": acc[0] / m,
             "demand_tokens_per_s": acc[1] / m,
-            "backlog_tokens": float(self.backlog.sum()),
+            "backlog_tokens": float(self.backlog.sum())
+            if self.driver is None
+            else self.totals.demanded_tokens - self.totals.output_tokens,
             "it_power_kw": acc[2] / m / 1e3,
             "facility_power_kw": acc[3] / m / 1e3,
             "gpu_power_kw": acc[4] / m / 1e3,

@@ -8,6 +8,8 @@ slowdown temperature) and the power brake (a lost feed or PSU) halve the clock o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 # nvmlClocksEventReason* bit values (nvidia-ml-py).
@@ -69,25 +71,26 @@ class HighestAtMost:
 
 def highest_bin_within(
     budget_w: np.ndarray,
-    work_tokens_per_s: np.ndarray,
-    idle_w: float,
+    light_query: Callable[[np.ndarray], np.ndarray] | None,
     saturated: HighestAtMost,
     light: HighestAtMost,
 ) -> np.ndarray | int:
     """The highest clock bin whose tick-averaged power fits `budget_w` (−1 where none does).
 
-    At bin k a GPU asked for W tokens/s draws P_idle + min(W·E[k], P_busy[k] − P_idle): it either
-    finishes the work and idles, or is busy all tick. Both terms grow with k, so the power fits when
-    either does, and the answer is the larger of two look-ups: `saturated` inverts P_busy, `light`
-    inverts E (J per token above idle). GPUs whose budget covers P_busy at the top clock need neither;
-    when that is every GPU, the answer is the scalar top bin.
+    A GPU's power at bin k is min(light(k), P_busy[k]): with the tick's work it either finishes and idles
+    (the "light" curve, rising in k) or is busy all tick. Both grow with k, so the power fits when either
+    does, and the answer is the larger of two look-ups: `saturated` inverts P_busy with the budget, `light`
+    inverts the light curve's table with `light_query` (the caller maps the budget onto that table, e.g.
+    (budget − P_idle) / tokens for J per token). GPUs whose budget covers P_busy at the top clock need
+    neither; when that is every GPU, the answer is the scalar top bin. `light_query` is evaluated lazily
+    (a callable on the tight GPUs' indices) to keep the common case cheap.
     """
     top = len(saturated.table) - 1
     tight = np.flatnonzero(budget_w < saturated.table[-1])
     if len(tight) == 0:
         return top
     k = np.full(len(budget_w), top)
-    budget = budget_w[tight]
-    per_token = (budget - idle_w) / np.maximum(work_tokens_per_s[tight], 1e-12)
-    k[tight] = np.maximum(saturated(budget), light(per_token))
+    k[tight] = saturated(budget_w[tight])
+    if light_query is not None:
+        k[tight] = np.maximum(k[tight], light(light_query(tight)))
     return k

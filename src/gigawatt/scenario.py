@@ -317,6 +317,81 @@ class SteadyServing(Strict):
         return self
 
 
+class Arrivals(Strict):
+    """Where requests come from: a Poisson or bursty (gamma) process, or a trace in the Azure LLM
+    inference format (TIMESTAMP,ContextTokens,GeneratedTokens). Rates are for the whole cluster."""
+
+    kind: Literal["poisson", "bursty", "trace"]
+    rate: float | None = Field(None, gt=0, description="poisson/bursty: requests per second")
+    cv: float = Field(2.0, gt=0, description="bursty: coefficient of variation of inter-arrival times")
+    prompt_tokens: int | None = Field(None, gt=0, description="poisson/bursty: prompt length")
+    output_tokens: int | None = Field(None, gt=0, description="poisson/bursty: output length")
+    path: str | None = Field(None, description="trace: CSV file, relative to the scenario file")
+    time_scale: float = Field(
+        1.0, gt=0, description="trace: multiplies arrival times; 0.5 replays twice as fast"
+    )
+    limit: int | None = Field(None, gt=0, description="trace: use at most this many requests")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Arrivals:
+        if self.kind == "trace":
+            if not self.path:
+                raise ValueError("arrivals of kind trace need a path")
+        elif self.rate is None or self.prompt_tokens is None or self.output_tokens is None:
+            raise ValueError(f"arrivals of kind {self.kind} need rate, prompt_tokens and output_tokens")
+        return self
+
+
+class Scheduler(Strict):
+    """Continuous batching as vLLM does it (defaults: vLLM's max_num_batched_tokens 2048, max_num_seqs
+    128, chunked prefill on; 16-token KV blocks)."""
+
+    max_num_batched_tokens: int = Field(2048, gt=0)
+    max_num_seqs: int = Field(128, gt=0)
+    chunked_prefill: bool = True
+    block_tokens: int = Field(16, gt=0)
+    when_hbm_is_full: Literal["recompute", "offload"] = Field(
+        "recompute", description="preempt and recompute, or offload KV blocks to DRAM then SSD"
+    )
+
+    @model_validator(mode="after")
+    def _seqs_fit(self) -> Scheduler:
+        if self.max_num_seqs > self.max_num_batched_tokens:
+            raise ValueError(
+                "max_num_seqs must not exceed max_num_batched_tokens (each decode takes a token)"
+            )
+        return self
+
+
+class Slo(Strict):
+    ttft: Time = Field("2 s", description="time-to-first-token limit")
+    tpot: Time = Field("100 ms", description="time-per-output-token limit")
+
+
+class Serving(Strict):
+    """LLM serving with real traffic: replicas of `tensor_parallel` × `pipeline_parallel` GPUs (TP inside a
+    node over NVLink, PP across nodes over InfiniBand) behind a round-robin load balancer. `request`
+    resolution simulates every request, iteration and KV block; `fluid` moves rates instead, for clusters
+    of thousands of replicas."""
+
+    kind: Literal["serving"]
+    model: str
+    precision: Literal["bf16", "fp8"] = "bf16"
+    tensor_parallel: int = Field(1, gt=0)
+    pipeline_parallel: int = Field(1, gt=0)
+    resolution: Literal["request", "fluid"] = "request"
+    arrivals: Arrivals
+    scheduler: Scheduler = Scheduler()
+    slo: Slo = Slo()
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        return load_model(name).name
+
+
+WORKLOAD_KINDS = ("steady_serving", "serving")
+
 # ---------------------------------------------------------------- run
 
 
@@ -328,6 +403,7 @@ class Recovery(Strict):
 class Recording(Strict):
     interval: Time = Field("10 s", description="one telemetry row per GPU (or group) per interval")
     level: Literal["gpu", "node", "rack"] = "gpu"
+    max_rows: int = Field(20_000_000, gt=0, description="refuse runs whose timeseries would exceed this")
 
 
 class Variant(Strict):
@@ -348,7 +424,7 @@ class Scenario(Strict):
     cluster: Cluster
     power: PowerConfig
     cooling: CoolingConfig
-    workload: SteadyServing
+    workload: Annotated[SteadyServing | Serving, Field(discriminator="kind")]
     recovery: Recovery = Recovery()
     recording: Recording = Recording()
     variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
@@ -378,8 +454,21 @@ class Scenario(Strict):
     def _consistent(self) -> Scenario:
         if self.tick > self.duration:
             raise ValueError(f"tick ({self.tick:g} s) is longer than duration ({self.duration:g} s)")
-        if self.recording.interval < self.tick:
+        rec = self.recording
+        if rec.interval < self.tick:
             raise ValueError("recording.interval must be at least one tick")
+        per_row = {
+            "gpu": 1,
+            "node": self.cluster.gpus_per_node,
+            "rack": self.cluster.gpus_per_node * self.cluster.nodes_per_rack,
+        }[rec.level]
+        rows = self.cluster.gpus // per_row * math.ceil(self.duration / rec.interval)
+        if rows > rec.max_rows:
+            raise ValueError(
+                f"recording would write {rows:,} timeseries rows (more than recording.max_rows = "
+                f"{rec.max_rows:,}); record at level node or rack, lengthen recording.interval, "
+                "or raise recording.max_rows"
+            )
         racks = self.cluster.racks
         if (
             self.cooling.kind == "liquid"
@@ -400,7 +489,22 @@ class Scenario(Strict):
                 raise ValueError(f"cooling.events: GPU indices must be in 0..{self.cluster.gpus - 1}")
             if ev.kind == "thermal_interface_degradation" and not ev.gpus:
                 raise ValueError("cooling.events: thermal_interface_degradation needs the gpus it affects")
-        moe = self.workload.moe
+        w = self.workload
+        if isinstance(w, Serving):
+            group = w.tensor_parallel * w.pipeline_parallel
+            if (
+                w.tensor_parallel > self.cluster.gpus_per_node
+                or self.cluster.gpus_per_node % w.tensor_parallel
+            ):
+                raise ValueError(
+                    f"workload.tensor_parallel ({w.tensor_parallel}) must divide gpus_per_node "
+                    f"({self.cluster.gpus_per_node}): tensor parallelism stays inside a node"
+                )
+            if self.cluster.gpus % group:
+                raise ValueError(
+                    f"a replica of {group} GPUs must divide the cluster's {self.cluster.gpus} GPUs"
+                )
+        moe = w.moe if isinstance(w, SteadyServing) else None
         if moe is not None and self.cluster.gpus % moe.expert_parallel:
             raise ValueError(
                 f"workload.moe.expert_parallel ({moe.expert_parallel}) must divide the "
@@ -452,10 +556,27 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{path}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
         )
+    _resolve_trace_path(path, root, data)
     base = _validate(path, root, data)
     for i, variant in enumerate(base.variants):
         _validate(path, None, _with_variant(data, variant), prefix=["variants", i, "set"])
     return base
+
+
+def _resolve_trace_path(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> None:
+    """A trace path is relative to the scenario file; it must exist."""
+    arrivals = (
+        (data.get("workload") or {}).get("arrivals") if isinstance(data.get("workload"), dict) else None
+    )
+    if not isinstance(arrivals, dict) or not isinstance(arrivals.get("path"), str):
+        return
+    trace = Path(arrivals["path"])
+    if not trace.is_absolute():
+        trace = (path.parent / trace).resolve()
+    if not trace.is_file():
+        line = _line_of(root, ["workload", "arrivals", "path"])
+        raise ScenarioError(f"{path}:{line}: workload.arrivals.path: no trace file at {trace}")
+    arrivals["path"] = str(trace)
 
 
 def variant_scenarios(sc: Scenario) -> list[tuple[str, Scenario]]:
@@ -496,6 +617,8 @@ def _validate(
 
 def _describe(path: Path, root: yaml.Node | None, err: Any, prefix: list[Any] | None = None) -> str:
     loc = [part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
+    # Drop the workload kind pydantic puts in the location of a discriminated union ("workload.serving.x").
+    loc = [p for i, p in enumerate(loc) if not (i and loc[i - 1] == "workload" and p in WORKLOAD_KINDS)]
     field = ".".join(str(p) for p in loc) or "(top level)"
     if prefix:
         field = f"{'.'.join(map(str, prefix))}: {field}"

@@ -9,6 +9,9 @@ import numpy as np
 from gigawatt import catalog
 from gigawatt.engine import RunResult
 from gigawatt.power.conversion import conversion_curve
+from gigawatt.scenario import Scenario, Serving, SteadyServing
+from gigawatt.workload.serving import metrics
+from gigawatt.workload.serving.request_level import RequestLevel
 
 
 def _window_mean(time_s: np.ndarray, values: np.ndarray, start: float, end: float) -> float | None:
@@ -21,11 +24,18 @@ def offered_heat_w(result: RunResult) -> dict[str, float]:
     sc, p = result.scenario, result.profile
     gpu = catalog.gpu(sc.cluster.gpu)
     top = len(p.clocks) - 1
-    demand = (
-        sc.workload.demand
-        if sc.workload.demand is not None
-        else sc.workload.demand_tokens_per_s / (sc.cluster.gpus // p.tp) / p.capacity[top]
-    )
+    w = sc.workload
+    group = w.tensor_parallel * w.pipeline_parallel if isinstance(w, Serving) else result.profile.tp
+    replicas = sc.cluster.gpus // group
+    if isinstance(w, SteadyServing) and w.demand is not None:
+        demand = w.demand
+    else:
+        offered = (
+            w.demand_tokens_per_s
+            if isinstance(w, SteadyServing)
+            else result.totals.demanded_tokens / (sc.ticks * sc.tick)
+        )
+        demand = offered / max(replicas, 1) / p.capacity[top]
     per_gpu = gpu.idle_power + min(demand, 1.0) * (p.busy_power[top] - gpu.idle_power)
     host = sc.power.host_power_per_node
     gpus_per_rack = sc.cluster.gpus_per_node * sc.cluster.nodes_per_rack
@@ -45,6 +55,8 @@ def offered_heat_w(result: RunResult) -> dict[str, float]:
 def summarize(result: RunResult) -> dict[str, Any]:
     sc, tot, p = result.scenario, result.totals, result.profile
     gpu = catalog.gpu(sc.cluster.gpu)
+    w = sc.workload
+    moe = w.moe if isinstance(w, SteadyServing) else None
     dur = sc.ticks * sc.tick
     fac = result.facility.to_pydict()
     gpu_ticks = max(tot.gpu_ticks, 1)
@@ -63,9 +75,10 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "gpu_model": gpu.name,
         "model": p.model.name,
         "precision": sc.workload.precision,
-        "tensor_parallel": p.tp if sc.workload.moe is None else 1,
-        "expert_parallel": sc.workload.moe.expert_parallel if sc.workload.moe is not None else None,
-        "replicas": sc.cluster.gpus // p.tp,
+        "tensor_parallel": _tensor_parallel(sc, p.tp),
+        "expert_parallel": moe.expert_parallel if moe is not None else None,
+        "replicas": sc.cluster.gpus
+        // (w.tensor_parallel * w.pipeline_parallel if isinstance(w, Serving) else p.tp),
         "throughput_tokens_per_s": throughput,
         "demand_tokens_per_s": demand,
         "input_tokens_per_s": throughput * p.input_per_output,
@@ -114,7 +127,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
         },
         "phases": _phases(result, fac),
     }
-    moe = sc.workload.moe
+    if isinstance(w, Serving):
+        summary.update(_serving(result, dur))
     if moe is not None and result.routing:
         _, balanced, dropped, rerouted = zip(*result.routing, strict=True)
         load = result.gpu_load
@@ -170,15 +184,72 @@ def comparison(
     ]
 
 
+def _tensor_parallel(sc: Scenario, group: int) -> int:
+    w = sc.workload
+    if isinstance(w, Serving):
+        return w.tensor_parallel
+    return 1 if w.moe is not None else group
+
+
+def _serving(result: RunResult, duration_s: float) -> dict[str, Any]:
+    """Request metrics (request level) or rates and mean TPOT (fluid), with the headline keys on top."""
+    w, driver = result.scenario.workload, result.driver
+    assert isinstance(w, Serving) and driver is not None
+    energy = result.totals.it_energy_j
+    if isinstance(driver, RequestLevel):
+        records = [r.records() for r in driver.replicas]
+        stats = [r.stats() for r in driver.replicas]
+        serving = metrics.summarize(records, stats, duration_s, w.slo.ttft, w.slo.tpot, energy)
+    else:
+        served = result.totals.output_tokens
+        serving = {
+            "resolution": "fluid",
+            "tpot_s": {"mean": driver.mean_tpot_s},
+            "ttft_s": None,
+            "output_tokens_per_s": served / duration_s,
+            "input_tokens_per_s": served * driver.prompt_per_output / duration_s,
+            "goodput_requests_per_s": None,
+            "energy_j_per_output_token": energy / served if served else None,
+        }
+    headline = {
+        key: serving.get(key)
+        for key in (
+            "ttft_s",
+            "tpot_s",
+            "goodput_requests_per_s",
+            "output_tokens_per_s",
+            "energy_j_per_output_token",
+        )
+    }
+    return {**headline, "serving": {"resolution": w.resolution, "arrivals": w.arrivals.kind, **serving}}
+
+
 def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, Any]]:
     """Throughput before, during and after each scheduled event."""
     sc = result.scenario
     t = np.asarray(fac["time_s"])
     tok = np.asarray(fac["output_tokens_per_s"])
     temp = np.asarray(fac["gpu_temp_max_c"])
+    lat = None
+    if isinstance(result.driver, RequestLevel):
+        records = [r.records() for r in result.driver.replicas]
+        lat = (np.concatenate([r.arrival_s for r in records]), metrics.latencies(records))
     out = []
     for e in [*sc.power.supply_events, *sc.cooling.events]:
         start, end = e.at, e.at + e.duration
+        warm = max((r.cold_start_s for r in result.driver.replicas), default=0.0) if lat is not None else 0.0
+        windows = {"before": (warm, start), "during": (start, end), "after": (end, float(t[-1]))}
+        if lat is not None:
+            arrival, values = lat
+            extra = {
+                f"{name}_p99_s": {
+                    w: _p99(values[f"{name}_s"][(arrival > a) & (arrival <= b)])
+                    for w, (a, b) in windows.items()
+                }
+                for name in ("ttft", "tpot")
+            }
+        else:
+            extra = {}
         out.append(
             {
                 "event": e.kind,
@@ -194,9 +265,15 @@ def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, An
                     "during": _max(t, temp, start, end),
                     "after": _max(t, temp, end, float(t[-1])),
                 },
+                **extra,
             }
         )
     return out
+
+
+def _p99(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(np.percentile(finite, 99)) if finite.size else None
 
 
 def _max(t: np.ndarray, v: np.ndarray, start: float, end: float) -> float | None:
@@ -266,6 +343,12 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
         else "tokens/s meet demand"
     )
     for phase in s["phases"]:
+        if phase.get("ttft_p99_s") and phase["ttft_p99_s"]["during"] is not None:
+            p99 = phase["ttft_p99_s"]
+            tokens += (
+                f", p99 TTFT {_secs(p99['before'])} before / {_secs(p99['during'])} during / "
+                f"{_secs(p99['after'])} after"
+            )
         rates = phase["tokens_per_s"]
         if rates["during"] is not None and rates["before"]:
             change = rates["during"] / rates["before"] - 1.0
@@ -287,3 +370,9 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
 
 def _share(fraction: float) -> str:
     return f"{fraction:.0%}" if fraction >= 0.01 else f"{fraction:.2%}"
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1e3:.0f} ms" if value < 1 else f"{value:.1f} s"

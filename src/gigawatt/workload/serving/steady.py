@@ -22,7 +22,7 @@ from gigawatt.hardware.collectives import nvlink_link, ring_all_reduce_time
 from gigawatt.hardware.roofline import time_ops
 from gigawatt.power.dvfs import clock_grid
 from gigawatt.power.gpu_power import gpu_power
-from gigawatt.scenario import SteadyServing
+from gigawatt.scenario import Serving, SteadyServing
 
 # Share of HBM a serving engine may fill with weights and KV cache (vLLM's default
 # gpu_memory_utilization = 0.9; the rest is activations, CUDA context and fragmentation).
@@ -101,12 +101,34 @@ def _does_not_fit(
     )
 
 
-def build_profile(w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) -> ServingProfile:
-    """Per-clock tables for one replica: tensor-parallel dense serving, or expert-parallel MoE serving."""
+def typical_steady_load(w: Serving, prompt_tokens: np.ndarray, output_tokens: np.ndarray) -> SteadyServing:
+    """The steady load a request-driven replica looks like when saturated: max_num_seqs sequences of the
+    run's mean request (used for the governor's busy-power table)."""
+
+    def mean(tokens: np.ndarray) -> int:
+        return max(1, round(float(tokens.mean()))) if tokens.size else 1
+
+    return SteadyServing(
+        kind="steady_serving",
+        model=w.model,
+        precision=w.precision,
+        batch_size=w.scheduler.max_num_seqs,
+        prompt_tokens=mean(prompt_tokens),
+        output_tokens=mean(output_tokens),
+        demand=1.0,
+        tensor_parallel=w.tensor_parallel,
+    )
+
+
+def build_profile(
+    w: SteadyServing, gpu: GpuSpec, gpus_per_node: int, check_fit: bool = True
+) -> ServingProfile:
+    """Per-clock tables for one replica: tensor-parallel dense serving, or expert-parallel MoE serving.
+    `check_fit=False` takes the tensor-parallel degree as given (the caller checks memory its own way)."""
     m = load_model(w.model)
     if w.moe is not None:
         return _expert_parallel_profile(m, w, gpu, gpus_per_node)
-    tp = choose_tp(m, w, gpu, gpus_per_node)
+    tp = choose_tp(m, w, gpu, gpus_per_node) if check_fit else (w.tensor_parallel or 1)
     link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
     a = BYTES_PER_ELEMENT[w.precision]
 

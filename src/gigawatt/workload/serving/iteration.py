@@ -1,0 +1,209 @@
+"""Time of one continuous-batching iteration of one replica, at a clock bin (DESIGN §4.1, §4.4).
+
+A mixed batch holds prefill chunks and decoding sequences. Every operator of `arch.ops.forward_ops`
+has FLOPs and bytes affine in (tokens, sequences, query·key pairs, Σ keys read) — plus, for MoE, a
+term in the expected distinct experts hit, which is evaluated exactly per call. The coefficients are
+recovered once from `forward_ops` on a few basis batches (so this module cannot drift from the
+simulator's arithmetic) and a call is then a couple of matrix-vector products.
+
+Operators whose formula differs between prefill and decode (MLA's absorbed decode path) become two
+operators, each launched only when its phase is in the batch; the others run once over all tokens.
+
+Communication: two tensor-parallel all-reduces of the activations per layer over NVLink, and for
+pp > 1 a send/recv of the activations at each of the pp − 1 stage boundaries over InfiniBand.
+Pipeline model: one batch in flight; it walks the stages in turn, so the iteration takes the sum of
+the stage times plus the transfers and each GPU idles (pp − 1)/pp of it (the bubble). vLLM fills the
+bubble with pp concurrent batches ("virtual engines"); that is not modelled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from gigawatt.arch.kv import BYTES_PER_ELEMENT
+from gigawatt.arch.ops import Batch, expected_experts_hit, forward_ops
+from gigawatt.arch.spec import ModelSpec
+from gigawatt.catalog import GpuSpec
+from gigawatt.hardware.collectives import Link, nvlink_link, ring_all_reduce_time, send_recv_time
+from gigawatt.hardware.roofline import efficiency
+
+# InfiniBand NDR 400 Gb/s: ≈ 50 GB/s per NIC nominal, ≈ 40 GB/s achieved; 2.8 µs same leaf
+# (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4). Pipeline stages sit on different nodes.
+INFINIBAND_NDR = Link(bandwidth=50e9, latency=2.8e-6, efficiency=40.0 / 50.0)
+
+# Basis variables of an operator's FLOPs and bytes: constant, tokens, sequences, pairs, keys read,
+# expected distinct routed experts hit.
+_N_VARS = 6
+_PHASES = ("shared", "prefill", "decode")
+
+
+def _prefill_basis(hits: Callable[[float], float]) -> list[tuple[Batch, list[float]]]:
+    """Pure-prefill batches (offset 0: query_len == context) and their basis variables."""
+    points = [(1, 1, 1), (2, 1, 1), (3, 1, 1), (1, 2, 1), (1, 1, 2), (1, 1, 3), (2, 2, 2), (5, 3, 4)]
+    return [(Batch(t, s, q, q), [1.0, t, s, s * q * (q + 1) / 2.0, s * q, hits(t)]) for t, s, q in points]
+
+
+def _decode_basis(hits: Callable[[float], float]) -> list[tuple[Batch, list[float]]]:
+    """Decode batches (query_len < context) and their basis variables; q = 2 separates pairs from keys."""
+    points = [
+        (1, 1, 1, 4),
+        (2, 1, 1, 4),
+        (3, 1, 1, 4),
+        (1, 2, 1, 4),
+        (1, 1, 1, 7),
+        (1, 1, 2, 5),
+        (4, 3, 2, 9),
+    ]
+    return [(Batch(t, s, q, c), [1.0, t, s, s * q * c, s * c, hits(t)]) for t, s, q, c in points]
+
+
+class IterationModel:
+    """Iteration time of one replica of `tp` × `pp` GPUs at each clock bin of `clocks` (MHz)."""
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        gpu: GpuSpec,
+        tp: int,
+        pp: int,
+        precision: str,
+        clocks: np.ndarray,
+        gpus_per_node: int,
+    ) -> None:
+        self.model, self.gpu, self.tp, self.pp, self.precision = model, gpu, tp, pp, precision
+        self.clocks = np.asarray(clocks, dtype=float)
+        eff = efficiency(gpu.name)
+        self._overlap_p = eff.overlap_p
+        self._moe = model.moe_layers > 0
+        self._experts = (model.ffn.top_k, model.ffn.routed_experts)
+
+        flops, traffic, count, phase = _fit(model, tp, precision, self._hits)
+        # Fold each operator's count in before the roofline: the p-norm is homogeneous of degree 1.
+        # Columns: 6 basis variables of the whole batch, then of its prefill part, then of its decode part.
+        blocks = np.zeros((len(count), len(_PHASES) * _N_VARS, 2))
+        for i, p in enumerate(phase):
+            cols = slice(p * _N_VARS, (p + 1) * _N_VARS)
+            blocks[i, cols, 0] = count[i] * flops[i]
+            blocks[i, cols, 1] = count[i] * traffic[i]
+        # Compute time per FLOP at each clock bin (roofline.op_times), memory time per byte. Kept per
+        # phase mix (prefill?, decode?) with only the operators that run, so every row has work.
+        self._seconds_per_flop = 1.0 / (
+            eff.compute * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost
+        )
+        memory = blocks[:, :, 1] / (eff.memory * gpu.hbm_bandwidth)
+        self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
+        for mix in ((True, False), (False, True), (True, True)):
+            rows = (phase == 0) | ((phase == 1) & mix[0]) | ((phase == 2) & mix[1])
+            launch = eff.launch_s * float(count[rows].sum())
+            self._by_mix[mix] = (blocks[rows, :, 0], memory[rows], launch)
+
+        # Communication is affine in the batch's tokens: const + per_token · tokens.
+        activation_bytes = model.hidden * BYTES_PER_ELEMENT[precision]
+        link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
+        all_reduce = [2 * model.layers * ring_all_reduce_time(n * activation_bytes, tp, link) for n in (0, 1)]
+        p2p = [(pp - 1) * send_recv_time(n * activation_bytes, INFINIBAND_NDR) for n in (0, 1)]
+        self._comm_const = float(all_reduce[0] + p2p[0])
+        self._comm_per_token = float(all_reduce[1] - all_reduce[0] + p2p[1] - p2p[0])
+
+    def iteration_time(
+        self,
+        clock_bin: int,
+        prefill_tokens: float = 0.0,
+        prefill_seqs: float = 0.0,
+        prefill_pairs: float = 0.0,
+        prefill_context: float = 0.0,
+        decode_seqs: float = 0.0,
+        decode_context: float = 0.0,
+    ) -> tuple[float, float, float]:
+        """(time_s, compute_busy_s, memory_busy_s) of one iteration; busy times are per GPU.
+
+        prefill_tokens: prompt-chunk tokens computed; prefill_seqs: sequences prefilling;
+        prefill_pairs: Σ causal query·key pairs of the chunks (chunk c at offset o: c·o + c(c+1)/2);
+        prefill_context: Σ keys the chunks attend to (o + c each); decode_seqs: sequences decoding one
+        token; decode_context: Σ keys they attend to (their context including the new token).
+        """
+        if prefill_seqs <= 0 and decode_seqs <= 0:
+            return 0.0, 0.0, 0.0
+        tokens = prefill_tokens + decode_seqs
+        hit_all = self._hits(tokens)
+        v = np.array(
+            [
+                1.0, tokens, prefill_seqs + decode_seqs, prefill_pairs + decode_context,
+                prefill_context + decode_context, hit_all,
+                float(prefill_seqs > 0), prefill_tokens, prefill_seqs, prefill_pairs, prefill_context,
+                self._hits(prefill_tokens),
+                float(decode_seqs > 0), decode_seqs, decode_seqs, decode_context, decode_context,
+                self._hits(decode_seqs),
+            ]
+        )  # fmt: skip
+        compute_per_flop, memory, launch = self._by_mix[(prefill_seqs > 0, decode_seqs > 0)]
+        t_c = (compute_per_flop @ v) * self._seconds_per_flop[clock_bin]
+        t_m = memory @ v
+        ops = float(_soft_max(t_c, t_m, self._overlap_p).sum()) + launch
+        comm = self._comm_const + self._comm_per_token * tokens if (self.tp > 1 or self.pp > 1) else 0.0
+        return float(ops + comm), float(t_c.sum()) / self.pp, float(t_m.sum()) / self.pp
+
+    def _hits(self, tokens: float) -> float:
+        return expected_experts_hit(int(tokens), *self._experts) if self._moe else 0.0
+
+
+def _soft_max(t_c: np.ndarray, t_m: np.ndarray, p: float) -> np.ndarray:
+    """roofline.soft_max for operators that all have work (no zero-division guard needed)."""
+    hi = np.maximum(t_c, t_m)
+    if math.isinf(p):
+        return hi
+    return hi * (1.0 + (np.minimum(t_c, t_m) / hi) ** p) ** (1.0 / p)
+
+
+def _fit(
+    m: ModelSpec, tp: int, precision: str, hits: Callable[[float], float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-operator coefficients of FLOPs and bytes in the basis variables, with counts and phases.
+
+    Returns flops[op, var], bytes[op, var], count[op] and phase[op] (index into _PHASES).
+    """
+    moe = m.moe_layers > 0
+    fitted: dict[str, dict[str, tuple[np.ndarray, np.ndarray, int]]] = {}
+    for phase, basis in (("prefill", _prefill_basis(hits)), ("decode", _decode_basis(hits))):
+        x = np.array([variables for _, variables in basis])
+        per_batch = [forward_ops(m, batch, tp, precision) for batch, _ in basis]
+        names = [op.name for op in per_batch[0]]
+        y_flops = np.array([[op.flops for op in ops] for ops in per_batch])
+        y_bytes = np.array([[op.bytes for op in ops] for ops in per_batch])
+        used = [0, 1, 2, 3, 4, 5] if moe else [0, 1, 2, 3, 4]  # the experts-hit column is 0 for dense
+        coef = np.zeros((2, _N_VARS, len(names)))
+        for k, y in enumerate((y_flops, y_bytes)):
+            coef[k, used] = np.linalg.lstsq(x[:, used], y, rcond=None)[0]
+            misfit = np.abs(x @ coef[k] - y).max(axis=0) / np.maximum(np.abs(y).max(axis=0), 1.0)
+            if misfit.max() > 1e-9:
+                bad = names[int(misfit.argmax())]
+                raise ValueError(f"forward_ops operator {bad!r} is not affine in the iteration's variables")
+        fitted[phase] = {
+            name: (coef[0, :, j], coef[1, :, j], op.count)
+            for j, (name, op) in enumerate(zip(names, per_batch[0], strict=True))
+        }
+
+    flops, traffic, count, phase_index = [], [], [], []
+    for name in dict.fromkeys([*fitted["prefill"], *fitted["decode"]]):
+        pre, dec = fitted["prefill"].get(name), fitted["decode"].get(name)
+        if pre and dec and _same(pre, dec):
+            entries = [(pre, 0)]
+        else:
+            entries = [(e, _PHASES.index(p)) for e, p in ((pre, "prefill"), (dec, "decode")) if e]
+        for (f, b, n), p in entries:
+            flops.append(f)
+            traffic.append(b)
+            count.append(n)
+            phase_index.append(p)
+    return np.array(flops), np.array(traffic), np.array(count, dtype=float), np.array(phase_index)
+
+
+def _same(a: tuple[np.ndarray, np.ndarray, int], b: tuple[np.ndarray, np.ndarray, int]) -> bool:
+    scale = max(np.abs(a[0]).max(), np.abs(a[1]).max(), 1.0)
+    return a[2] == b[2] and bool(
+        np.allclose(a[0], b[0], rtol=1e-9, atol=1e-9 * scale)
+        and np.allclose(a[1], b[1], rtol=1e-9, atol=1e-9 * scale)
+    )

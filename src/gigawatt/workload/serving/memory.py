@@ -1,0 +1,72 @@
+"""Per-GPU memory of a serving replica: weights, KV blocks, host tiers, cold-start time (DESIGN §4.4).
+
+A replica is `tp` × `pp` GPUs: weights split over all of them; KV heads split across tensor-parallel
+ranks up to their count (MLA's latent and MQA's single head are replicated, as in steady.py) and
+layers across pipeline stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gigawatt.arch.kv import BYTES_PER_ELEMENT, kv_bytes_per_token
+from gigawatt.arch.params import count_params
+from gigawatt.arch.spec import ModelSpec
+from gigawatt.catalog import GpuSpec
+from gigawatt.workload.serving.steady import HBM_USABLE_FRACTION
+
+# vLLM's default KV block size on CUDA (CacheConfig.block_size = 16 tokens).
+DEFAULT_BLOCK_TOKENS = 16
+# One PCIe Gen4 x4 NVMe drive per GPU: DGX H100 has 8 × 3.84 TB U.2 NVMe data drives (DGX H100
+# datasheet); sequential read ≈ 7 GB/s (Samsung PM1733 datasheet: 7,000 MB/s read).
+NVME_BANDWIDTH = 7e9
+NVME_BYTES_PER_GPU = 3.84e12
+# DGX H100: 2 TB of system memory for 8 GPUs (DGX H100 datasheet).
+DRAM_BYTES_PER_GPU = 2e12 / 8
+# Activations held during a forward pass, per batched token: the hidden state and a few copies of it
+# (residual, norm output, attention output) plus the gated MLP's up/gate output and its activation.
+# Assumption, of the order vLLM's profiling run reserves; 4 hidden-widths + 3 FFN-widths per token.
+ACTIVATION_HIDDEN_COPIES = 4
+ACTIVATION_FFN_COPIES = 3
+
+
+@dataclass(frozen=True)
+class HostTiers:
+    """Host memory behind each GPU of a replica: DRAM and NVMe capacity, and the NVMe bandwidth."""
+
+    dram_bytes_per_gpu: float = DRAM_BYTES_PER_GPU
+    ssd_bytes_per_gpu: float = NVME_BYTES_PER_GPU
+    ssd_bandwidth: float = NVME_BANDWIDTH
+
+
+def weight_bytes_per_gpu(m: ModelSpec, precision: str, tp: int, pp: int) -> float:
+    return count_params(m).total * BYTES_PER_ELEMENT[precision] / (tp * pp)
+
+
+def kv_bytes_per_token_per_gpu(m: ModelSpec, precision: str, tp: int, pp: int) -> float:
+    att = m.attention
+    kv_split = 1 if att.kind in ("mla", "mqa") else min(tp, att.kv_heads)
+    return kv_bytes_per_token(m, precision) / kv_split / pp
+
+
+def activation_reserve_bytes(m: ModelSpec, precision: str, tp: int, max_batched_tokens: int) -> float:
+    ffn_width = max(m.ffn.intermediate, m.ffn.top_k * m.ffn.expert_intermediate) / tp
+    per_token = ACTIVATION_HIDDEN_COPIES * m.hidden + ACTIVATION_FFN_COPIES * ffn_width
+    return max_batched_tokens * per_token * BYTES_PER_ELEMENT[precision]
+
+
+def hbm_kv_blocks(
+    m: ModelSpec, gpu: GpuSpec, precision: str, tp: int, pp: int, block_tokens: int, max_batched_tokens: int
+) -> int:
+    """KV blocks that fit in HBM after weights and activations, within the usable fraction."""
+    free = (
+        HBM_USABLE_FRACTION * gpu.hbm_capacity
+        - weight_bytes_per_gpu(m, precision, tp, pp)
+        - activation_reserve_bytes(m, precision, tp, max_batched_tokens)
+    )
+    return max(0, int(free // (block_tokens * kv_bytes_per_token_per_gpu(m, precision, tp, pp))))
+
+
+def cold_start_s(weight_bytes: float, gpu: GpuSpec, host: HostTiers) -> float:
+    """Weights SSD → DRAM at the NVMe bandwidth, then DRAM → HBM over PCIe (not overlapped: assumption)."""
+    return weight_bytes / host.ssd_bandwidth + weight_bytes / gpu.pcie_bandwidth

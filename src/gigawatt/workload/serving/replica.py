@@ -1,0 +1,480 @@
+"""One serving replica as a discrete-event simulation, advanced window by window by the engine's ticks.
+
+The replica is a single server: iterations run back to back while there is work, so the event kernel
+is a clock (`now`) that jumps to the end of each iteration, or to the next request ready to schedule
+when idle. Requests live in arrays indexed by request id; the scheduler works on the running set as
+numpy arrays, so per-iteration Python work does not grow with the batch.
+
+Scheduler (vLLM V1 style, FCFS): decode-first, each decoding sequence takes one token of the
+`max_num_batched_tokens` budget; partial prefills continue in admission order with what is left; then
+offloaded sequences come back, then waiting requests are admitted while tokens, seats
+(`max_num_seqs`) and KV blocks last. Without chunked prefill a prompt is admitted whole, and only when
+it fits the budget left or is the iteration's first prefill (so a long prompt is never starved). When
+the running set needs more KV blocks than are free, the newest sequence is preempted: `recompute`
+frees its blocks and puts it at the head of the queue to prefill prompt + generated tokens again;
+`offload` moves its blocks to DRAM/SSD (falling back to recompute when they are full) and it comes
+back before any new admission. Swap and detokenization time stall the iteration.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from gigawatt.workload.serving.iteration import IterationModel
+from gigawatt.workload.serving.kv_cache import PagedKvCache
+from gigawatt.workload.serving.memory import (
+    DEFAULT_BLOCK_TOKENS,
+    HostTiers,
+    cold_start_s,
+    hbm_kv_blocks,
+    kv_bytes_per_token_per_gpu,
+    weight_bytes_per_gpu,
+)
+
+# Assumption: a fast BPE tokenizer (HF tokenizers / tiktoken, Rust) encodes of the order of 1 M tokens/s
+# on one core; the front end tokenizes requests one at a time.
+TOKENIZE_S_PER_TOKEN = 1e-6
+# Assumption: incremental detokenization and output processing, a few µs per output token, serial with
+# the GPU step (vLLM V0's engine loop; V1 overlaps it in a separate process).
+DETOKENIZE_S_PER_TOKEN = 5e-6
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    # vLLM SchedulerConfig.DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048, DEFAULT_MAX_NUM_SEQS = 128
+    # (vllm/config/scheduler.py); chunked prefill is on by default in vLLM V1.
+    max_num_batched_tokens: int = 2048
+    max_num_seqs: int = 128
+    chunked_prefill: bool = True
+    block_tokens: int = DEFAULT_BLOCK_TOKENS
+    preemption: Literal["recompute", "offload"] = "recompute"
+
+
+@dataclass(frozen=True)
+class CpuCosts:
+    tokenize_s_per_token: float = TOKENIZE_S_PER_TOKEN
+    detokenize_s_per_token: float = DETOKENIZE_S_PER_TOKEN
+
+
+@dataclass(frozen=True)
+class TickWork:
+    """What a replica did in one window: busy times are per GPU of the replica."""
+
+    busy_s: float  # running iterations (GPU work, swaps, CPU post-processing)
+    compute_busy_s: float
+    memory_busy_s: float
+    output_tokens: int
+    input_tokens: int  # prefill tokens computed, recomputation included
+    loading_s: float  # cold start (weights SSD → DRAM → HBM)
+    kv_utilisation: float  # HBM KV blocks in use at the end of the window
+
+
+@dataclass(frozen=True)
+class RequestRecords:
+    """Per-request outcomes of one replica; times in s, NaN where the event has not happened."""
+
+    replica: int
+    arrival_s: np.ndarray
+    admitted_s: np.ndarray  # first scheduled
+    first_token_s: np.ndarray
+    finish_s: np.ndarray
+    prompt_tokens: np.ndarray
+    output_tokens: np.ndarray
+    preemptions: np.ndarray
+    interruptions: np.ndarray  # in flight when the replica failed
+
+
+@dataclass(frozen=True)
+class ReplicaStats:
+    replica: int
+    simulated_s: float
+    cold_starts: int
+    cold_start_s: float  # one cold start
+    failures: int
+    preemptions: int
+    recomputed_tokens: int  # KV tokens thrown away by preemption or failure
+    kv_utilisation_mean: float  # time-weighted over the simulated time
+    kv_utilisation_peak: float
+    kv_capacity_blocks: int
+    bytes_moved: dict[str, float]  # replica-wide, by direction (hbm_to_dram, dram_to_ssd, ...)
+
+
+@dataclass
+class _Iteration:
+    ids: np.ndarray  # sequences computed this iteration
+    tokens: np.ndarray  # tokens each computes
+    batch: tuple[float, float, float, float, float, float]  # IterationModel arguments after the bin
+    fixed_s: float  # clock-independent: swaps and CPU post-processing
+    input_tokens: int
+    remaining: float = 1.0  # share of the iteration still to run
+    clock_bin: int = -1
+    duration_s: float = 0.0
+    compute_s: float = 0.0
+    memory_s: float = 0.0
+
+
+_INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
+_TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
+
+
+class ReplicaServer:
+    """One replica of `iteration.tp` × `iteration.pp` GPUs serving requests with continuous batching."""
+
+    def __init__(
+        self,
+        iteration: IterationModel,
+        scheduler: SchedulerConfig | None = None,
+        cpu: CpuCosts | None = None,
+        host: HostTiers | None = None,
+        start_s: float = 0.0,
+        replica: int = 0,
+        kv_blocks: int | None = None,
+    ) -> None:
+        self.iteration, self.replica = iteration, replica
+        self.config = scheduler or SchedulerConfig()
+        self.cpu = cpu or CpuCosts()
+        host = host or HostTiers()
+        cfg, m, gpu, tp, pp = self.config, iteration.model, iteration.gpu, iteration.tp, iteration.pp
+        if cfg.max_num_seqs > cfg.max_num_batched_tokens:
+            raise ValueError(
+                "max_num_seqs must not exceed max_num_batched_tokens (each decode takes a token)"
+            )
+        block_bytes = cfg.block_tokens * kv_bytes_per_token_per_gpu(m, iteration.precision, tp, pp)
+        if kv_blocks is None:
+            kv_blocks = hbm_kv_blocks(
+                m, gpu, iteration.precision, tp, pp, cfg.block_tokens, cfg.max_num_batched_tokens
+            )
+        self.kv = PagedKvCache(
+            hbm_blocks=kv_blocks,
+            dram_blocks=int(host.dram_bytes_per_gpu // block_bytes),
+            ssd_blocks=int(host.ssd_bytes_per_gpu // block_bytes),
+            block_tokens=cfg.block_tokens,
+            block_bytes_per_gpu=block_bytes,
+            gpus=tp * pp,
+            pcie_bandwidth=gpu.pcie_bandwidth,
+            ssd_bandwidth=host.ssd_bandwidth,
+        )
+        self.cold_start_s = cold_start_s(weight_bytes_per_gpu(m, iteration.precision, tp, pp), gpu, host)
+
+        self.now = start_s
+        self._n = 0
+        self._int = {name: np.zeros(0, dtype=np.int64) for name in _INT_FIELDS}
+        self._time = {name: np.zeros(0) for name in _TIME_FIELDS}
+        self._tokenizer_free = -np.inf
+        self._next_ready = 0  # first request not yet moved to the waiting queue
+        self._waiting: deque[int] = deque()
+        self._swapped: deque[int] = deque()
+        self._running = np.zeros(0, dtype=np.int64)  # admission order, newest last
+        self._inflight: _Iteration | None = None
+        self._swap_s = 0.0  # swap time owed by the iteration being scheduled
+
+        self._up = True
+        self._loading_until = start_s + self.cold_start_s
+        self.cold_starts, self.failures, self.preemptions, self.recomputed_tokens = 1, 0, 0, 0
+        self._start_s = start_s
+        self._kv_util_integral = 0.0
+
+    # ---- requests -------------------------------------------------------------------------------
+
+    def add_arrivals(
+        self, arrival_s: np.ndarray, prompt_tokens: np.ndarray, output_tokens: np.ndarray
+    ) -> None:
+        """Queue requests (arrival times non-decreasing and not before earlier ones); ids follow on."""
+        arrival = np.asarray(arrival_s, dtype=float)
+        prompt = np.asarray(prompt_tokens, dtype=np.int64)
+        output = np.asarray(output_tokens, dtype=np.int64)
+        if arrival.size == 0:
+            return
+        last = self._time["arrival"][self._n - 1] if self._n else -np.inf
+        if np.any(np.diff(arrival) < 0) or arrival[0] < last:
+            raise ValueError("arrival times must be non-decreasing across add_arrivals calls")
+        if prompt.min() < 1 or output.min() < 1:
+            raise ValueError("every request needs at least one prompt token and one output token")
+        too_long = np.flatnonzero(self.kv.blocks_for(prompt + output) > self.kv.capacity["hbm"])
+        if too_long.size:
+            i = int(too_long[0])
+            raise ValueError(
+                f"request {self._n + i} ({prompt[i]} + {output[i]} tokens) needs more KV blocks than the "
+                f"replica's {self.kv.capacity['hbm']} blocks of {self.kv.block_tokens} tokens"
+            )
+        ready = self._tokenized(arrival, prompt)
+        self._grow(self._n + arrival.size)
+        new = slice(self._n, self._n + arrival.size)
+        for name, values in (("arrival", arrival), ("ready", ready)):
+            self._time[name][new] = values
+        for name in ("admitted", "first_token", "finish"):
+            self._time[name][new] = np.nan
+        self._int["prompt"][new] = prompt
+        self._int["output"][new] = output
+        self._int["target"][new] = prompt
+        self._n += arrival.size
+        self.kv.track(self._n)
+
+    def _tokenized(self, arrival: np.ndarray, prompt: np.ndarray) -> np.ndarray:
+        """Ready times through one FCFS tokenizer, r_i = max(a_i, r_{i-1}) + c_i, via cumulative sums."""
+        cost = self.cpu.tokenize_s_per_token * prompt
+        done = np.cumsum(cost)
+        start = arrival.copy()
+        start[0] = max(start[0], self._tokenizer_free)
+        ready = done + np.maximum.accumulate(start - (done - cost))
+        self._tokenizer_free = float(ready[-1])
+        return ready
+
+    def _grow(self, n: int) -> None:
+        size = len(self._time["arrival"])
+        if n <= size:
+            return
+        extra = max(n, 2 * size) - size
+        for fields, dtype in ((self._int, np.int64), (self._time, float)):
+            for name, values in fields.items():
+                fields[name] = np.concatenate([values, np.zeros(extra, dtype=dtype)])
+
+    # ---- the engine's interface -----------------------------------------------------------------
+
+    def advance(self, t_end: float, clock_bin: int, available: bool) -> TickWork:
+        """Simulate up to `t_end` at `clock_bin`; an iteration straddling `t_end` finishes next call."""
+        busy = compute = memory = loading = 0.0
+        out_tokens = in_tokens = 0
+        if not available:
+            if self._up:
+                self.fail(self.now)
+            self._pass(max(0.0, t_end - self.now))
+            return TickWork(0.0, 0.0, 0.0, 0, 0, 0.0, self.kv.hbm_utilisation)
+        if not self._up:
+            self._up = True
+            self._loading_until = self.now + self.cold_start_s
+            self.cold_starts += 1
+        while self.now < t_end:
+            if self._loading_until > self.now:
+                step = min(self._loading_until, t_end) - self.now
+                loading += step
+                self._pass(step)
+                continue
+            it = self._inflight or self._schedule()
+            if it is None:
+                self._pass(min(self._next_ready_s(), t_end) - self.now)
+                continue
+            self._inflight = it
+            if it.clock_bin != clock_bin:
+                t, c, m = self.iteration.iteration_time(clock_bin, *it.batch)
+                it.clock_bin, it.duration_s, it.compute_s, it.memory_s = clock_bin, t + it.fixed_s, c, m
+            left = it.remaining * it.duration_s
+            share = it.remaining if self.now + left <= t_end else (t_end - self.now) / it.duration_s
+            busy += share * it.duration_s
+            compute += share * it.compute_s
+            memory += share * it.memory_s
+            if share < it.remaining:
+                it.remaining -= share
+                self._pass(t_end - self.now)
+                break
+            self._pass(left)
+            out_tokens += self._complete(it)
+            in_tokens += it.input_tokens
+            self._inflight = None
+        return TickWork(busy, compute, memory, out_tokens, in_tokens, loading, self.kv.hbm_utilisation)
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a place in the batch: arrived and tokenized, preempted or swapped out."""
+        ready = self._time["ready"][: self._n]
+        arrived = int(np.searchsorted(ready, self.now, side="right")) - self._next_ready
+        return len(self._waiting) + len(self._swapped) + max(arrived, 0)
+
+    def fail(self, t: float) -> None:
+        """The replica fails at `t` (not before its clock): in-flight work and all KV are lost."""
+        self._pass(max(0.0, t - self.now))
+        if not self._up:
+            return
+        self._up, self._inflight = False, None
+        self.failures += 1
+        lost = np.concatenate([self._running, np.array(self._swapped, dtype=np.int64)])
+        self.kv.release(lost)
+        self.recomputed_tokens += int(self._int["kv_tokens"][lost].sum())
+        self._int["kv_tokens"][lost] = 0
+        self._int["interruptions"][lost] += 1
+        self._waiting.extendleft(reversed(lost.tolist()))
+        self._running = np.zeros(0, dtype=np.int64)
+        self._swapped.clear()
+
+    # ---- scheduling -----------------------------------------------------------------------------
+
+    def _pass(self, dt: float) -> None:
+        self._kv_util_integral += self.kv.hbm_utilisation * dt
+        self.now += dt
+
+    def _next_ready_s(self) -> float:
+        return float(self._time["ready"][self._next_ready]) if self._next_ready < self._n else np.inf
+
+    def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens each running sequence computes this iteration (decodes first) and KV blocks it needs."""
+        kv = self._int["kv_tokens"][ids]
+        rest = self._int["target"][ids] - kv
+        decode = (rest == 1) & (kv > 0)
+        if decode.all():  # the common case: a pure decode step
+            tokens = rest
+        else:
+            prefill_rest = np.where(decode, 0, rest)
+            budget = self.config.max_num_batched_tokens - int(np.count_nonzero(decode))
+            chunk = np.clip(budget - (np.cumsum(prefill_rest) - prefill_rest), 0, prefill_rest)
+            tokens = np.where(decode, 1, chunk)
+        return tokens, self.kv.blocks_for(kv + tokens) - self.kv.held["hbm"][ids]
+
+    def _schedule(self) -> _Iteration | None:
+        ready = self._time["ready"]
+        if self._next_ready < self._n and ready[self._next_ready] <= self.now:
+            ready_end = int(np.searchsorted(ready[: self._n], self.now, side="right"))
+            self._waiting.extend(range(self._next_ready, ready_end))
+            self._next_ready = ready_end
+        self._swap_s = 0.0
+
+        tokens, need = self._plan(self._running)
+        preempted = False
+        while need.sum() > self.kv.free_hbm:
+            self._preempt(int(self._running[-1]))
+            preempted = True
+            tokens, need = self._plan(self._running)
+        if self._swapped and not preempted and self._swap_in(int(need.sum())):
+            tokens, need = self._plan(self._running)
+        if self._waiting and not self._swapped:
+            tokens, need = self._admit(tokens, need)
+
+        ids = self._running
+        self.kv.allocate(ids, need)
+        active = tokens > 0
+        if not active.all():
+            ids, tokens = ids[active], tokens[active]
+        if ids.size == 0:
+            return None
+        kv = self._int["kv_tokens"][ids]
+        decode = (self._int["target"][ids] - kv == 1) & (kv > 0)
+        decoding = int(np.count_nonzero(decode))
+        if decoding == ids.size:
+            samples, prefill = decoding, (0.0, 0.0, 0.0, 0.0)
+        else:
+            samples = int(np.count_nonzero(kv + tokens == self._int["target"][ids]))
+            chunk, offset = tokens[~decode], kv[~decode]
+            chunk_sum = float(chunk.sum())
+            pairs = float((chunk * offset).sum() + (chunk * (chunk + 1)).sum() / 2)
+            prefill = (chunk_sum, float(chunk.size), pairs, float(offset.sum()) + chunk_sum)
+        batch = (*prefill, float(decoding), float(kv[decode].sum()) + decoding)
+        fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
+        return _Iteration(ids, tokens, batch, fixed, int(prefill[0]))
+
+    def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
+        budget = self.config.max_num_batched_tokens - int(tokens.sum())
+        seats = self.config.max_num_seqs - self._running.size
+        free = self.kv.free_hbm - int(need.sum())
+        has_prefill = False  # without chunking, running sequences never have prefill left
+        new_ids, new_tokens, new_need = [], [], []
+        while self._waiting and seats > 0:
+            r = self._waiting[0]
+            length = int(self._int["target"][r])
+            if self.config.chunked_prefill:
+                chunk = min(length, budget)
+            else:
+                chunk = length if (length <= budget or not has_prefill) else 0
+            blocks = int(self.kv.blocks_for(chunk))
+            if chunk <= 0 or blocks > free:
+                break
+            self._waiting.popleft()
+            if np.isnan(self._time["admitted"][r]):
+                self._time["admitted"][r] = self.now
+            new_ids.append(r)
+            new_tokens.append(chunk)
+            new_need.append(blocks)
+            budget -= chunk
+            seats -= 1
+            free -= blocks
+            has_prefill = True
+        if not new_ids:
+            return tokens, need
+        self._running = np.concatenate([self._running, np.array(new_ids, dtype=np.int64)])
+        return np.concatenate([tokens, new_tokens]), np.concatenate([need, new_need])
+
+    def _preempt(self, victim: int) -> None:
+        """Take the newest running sequence out: offload its KV, or drop it to be recomputed."""
+        self._running = self._running[:-1]
+        self._int["preemptions"][victim] += 1
+        self.preemptions += 1
+        if self.config.preemption == "offload":
+            seconds = self.kv.offload(victim)
+            if seconds is not None:
+                self._swap_s += seconds
+                self._swapped.append(victim)
+                return
+        self.kv.release(np.array([victim]))
+        self.recomputed_tokens += int(self._int["kv_tokens"][victim])
+        self._int["kv_tokens"][victim] = 0
+        self._waiting.appendleft(victim)
+
+    def _swap_in(self, needed: int) -> bool:
+        """Bring offloaded sequences back FCFS while their blocks and next growth fit; any back?"""
+        restored = False
+        while self._swapped and self._running.size < self.config.max_num_seqs:
+            r = self._swapped[0]
+            blocks = self.kv.offloaded_blocks(r)
+            kv = int(self._int["kv_tokens"][r])
+            step = min(int(self._int["target"][r]) - kv, self.config.max_num_batched_tokens)
+            grow = max(int(self.kv.blocks_for(kv + step)) - blocks, 0)  # at most what it can compute now
+            if needed + blocks + grow > self.kv.free_hbm:
+                break
+            self._swap_s += self.kv.restore(r)
+            self._swapped.popleft()
+            self._running = np.append(self._running, r)
+            needed += grow
+            restored = True
+        return restored
+
+    def _complete(self, it: _Iteration) -> int:
+        """Apply a finished iteration at `now`: KV grows, sequences sample, finished ones leave."""
+        ids = it.ids
+        kv, target, generated = self._int["kv_tokens"], self._int["target"], self._int["generated"]
+        kv[ids] += it.tokens
+        sampled = ids[kv[ids] == target[ids]]
+        generated[sampled] += 1
+        target[sampled] += 1
+        first = sampled[np.isnan(self._time["first_token"][sampled])]
+        self._time["first_token"][first] = self.now
+        done = sampled[generated[sampled] >= self._int["output"][sampled]]
+        if done.size:
+            self._time["finish"][done] = self.now
+            self.kv.release(done)
+            self._running = self._running[~np.isin(self._running, done)]
+        return int(sampled.size)
+
+    # ---- results --------------------------------------------------------------------------------
+
+    def records(self) -> RequestRecords:
+        n, t, i = self._n, self._time, self._int
+        return RequestRecords(
+            replica=self.replica,
+            arrival_s=t["arrival"][:n].copy(),
+            admitted_s=t["admitted"][:n].copy(),
+            first_token_s=t["first_token"][:n].copy(),
+            finish_s=t["finish"][:n].copy(),
+            prompt_tokens=i["prompt"][:n].copy(),
+            output_tokens=i["output"][:n].copy(),
+            preemptions=i["preemptions"][:n].copy(),
+            interruptions=i["interruptions"][:n].copy(),
+        )
+
+    def stats(self) -> ReplicaStats:
+        elapsed = self.now - self._start_s
+        return ReplicaStats(
+            replica=self.replica,
+            simulated_s=elapsed,
+            cold_starts=self.cold_starts,
+            cold_start_s=self.cold_start_s,
+            failures=self.failures,
+            preemptions=self.preemptions,
+            recomputed_tokens=self.recomputed_tokens,
+            kv_utilisation_mean=self._kv_util_integral / elapsed if elapsed > 0 else 0.0,
+            kv_utilisation_peak=self.kv.peak_hbm_used / self.kv.capacity["hbm"],
+            kv_capacity_blocks=self.kv.capacity["hbm"],
+            bytes_moved=dict(self.kv.bytes_moved),
+        )
