@@ -181,13 +181,24 @@ def model(
     name: Annotated[str, typer.Argument(help="catalog model name, any case (e.g. deepseek-v3)")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     context: Annotated[int, typer.Option(help="context length (tokens) for FLOPs per token", min=1)] = 4096,
+    gpu: Annotated[
+        str | None, typer.Option(help="show serving capacity on this GPU (e.g. h100)")
+    ] = None,
+    tp: Annotated[int, typer.Option(help="GPUs per replica (tensor parallel) for --gpu", min=1)] = 8,
+    precision: Annotated[str, typer.Option(help="bf16 or fp8, for --gpu")] = "bf16",
 ) -> None:
-    """Parameters, KV-cache bytes and FLOPs per token of a catalog model."""
+    """Parameters, KV-cache bytes and FLOPs per token of a catalog model (and its serving capacity)."""
     from gigawatt.arch.describe import describe
     from gigawatt.arch.spec import load_model
+    from gigawatt.workload.serving.memory import serving_capacity
 
+    if precision not in ("bf16", "fp8"):
+        raise fail(f"--precision must be bf16 or fp8, not {precision!r}")
     try:
-        info = describe(load_model(name), context)
+        spec = load_model(name)
+        info = describe(spec, context)
+        if gpu is not None:
+            info["serving_capacity"] = serving_capacity(spec, catalog.gpu(gpu), precision, tp, context)
     except catalog.CatalogError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -224,6 +235,20 @@ def model(
     f = info["flops_per_token"]
     t.add_row(f"FLOPs per token, prefill of {context}", f"{f['prefill'] / 1e9:,.1f} GFLOP")
     t.add_row(f"FLOPs per token, decode at {context}", f"{f['decode'] / 1e9:,.1f} GFLOP")
+    if "serving_capacity" in info:
+        cap = info["serving_capacity"]
+        where = f"{cap['tensor_parallel']} × {cap['gpu']}, {precision}"
+        if cap["free_hbm_bytes_per_gpu"] <= 0:
+            t.add_row(f"serving on {where}", "weights do not fit")
+        else:
+            t.add_row(
+                f"KV tokens in HBM ({where})",
+                f"{cap['kv_tokens']:,.0f}  (MHA-sized cache {cap['kv_tokens_mha_equivalent']:,.0f})",
+            )
+            t.add_row(
+                f"max batch at {context} tokens",
+                f"{cap['max_batch']:,.0f}  (MHA-sized cache {cap['max_batch_mha_equivalent']:,.0f})",
+            )
     if "moe" in info:
         mo = info["moe"]
         t.add_row(

@@ -276,6 +276,9 @@ class ExpertParallel(Strict):
     skew: float = Field(1.0, ge=0.0, description="Zipf exponent of expert popularity in the routed tokens")
     routing_interval: Time = Field("10 s", description="how often routing is re-sampled from the live state")
     routing_tokens: int = Field(4096, gt=0, description="tokens routed per sample")
+    node_limit: int | None = Field(
+        None, gt=0, description="at most this many nodes per token (DeepSeek-V3 routes to at most 4)"
+    )
 
 
 class SteadyServing(Strict):

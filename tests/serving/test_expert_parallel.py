@@ -89,3 +89,11 @@ def test_variants_must_be_valid_and_distinct():
     )
     with pytest.raises(ValueError, match="unique"):
         Scenario.model_validate(data)
+
+
+def test_node_limited_routing_cuts_inter_node_all_to_all_time():
+    times = []
+    for limit in (None, 4, 1):
+        w = moe_workload(moe=dict(expert_parallel=64, node_limit=limit))
+        times.append(build_profile(w, gpu("H100-SXM"), 8).cycle_time[-1])
+    assert times[0] > times[1] > times[2]

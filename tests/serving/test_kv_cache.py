@@ -5,9 +5,13 @@ from gigawatt.arch.kv import kv_bytes_per_token
 from gigawatt.arch.spec import load_model
 from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving.kv_cache import PagedKvCache
-from gigawatt.workload.serving.memory import HostTiers, hbm_kv_blocks, kv_bytes_per_token_per_gpu
+from gigawatt.workload.serving.memory import (
+    HBM_USABLE_FRACTION,
+    HostTiers,
+    hbm_kv_blocks,
+    kv_bytes_per_token_per_gpu,
+)
 from gigawatt.workload.serving.replica import ReplicaServer, SchedulerConfig
-from gigawatt.workload.serving.steady import HBM_USABLE_FRACTION
 from gigawatt.workload.serving.traces import poisson_arrivals
 
 from .conftest import H100, MAX_BIN

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gigawatt.arch.kv import BYTES_PER_ELEMENT, kv_bytes_per_token
+from gigawatt.arch.kv import BYTES_PER_ELEMENT, kv_bytes_per_token, mha_equivalent_kv_bytes_per_token
 from gigawatt.arch.params import count_params
 from gigawatt.arch.spec import ModelSpec
 from gigawatt.catalog import GpuSpec
-from gigawatt.workload.serving.steady import HBM_USABLE_FRACTION
 
+# Share of HBM a serving engine may fill with weights, activations and KV cache (vLLM's default
+# gpu_memory_utilization = 0.9; the rest is the CUDA context and fragmentation).
+HBM_USABLE_FRACTION = 0.9
 # vLLM's default KV block size on CUDA (CacheConfig.block_size = 16 tokens).
 DEFAULT_BLOCK_TOKENS = 16
 # One PCIe Gen4 x4 NVMe drive per GPU: DGX H100 has 8 × 3.84 TB U.2 NVMe data drives (DGX H100
@@ -70,3 +72,18 @@ def hbm_kv_blocks(
 def cold_start_s(weight_bytes: float, gpu: GpuSpec, host: HostTiers) -> float:
     """Weights SSD → DRAM at the NVMe bandwidth, then DRAM → HBM over PCIe (not overlapped: assumption)."""
     return weight_bytes / host.ssd_bandwidth + weight_bytes / gpu.pcie_bandwidth
+
+
+def serving_capacity(m: ModelSpec, gpu: GpuSpec, precision: str, tp: int, context: int,
+                     max_batched_tokens: int = 2048) -> dict[str, float]:
+    """How many KV tokens, and sequences of `context` tokens, fit in a `tp`-GPU replica beside the weights;
+    and the same with an MHA-sized cache (every query head caching its own K and V), for comparison."""
+    free = (HBM_USABLE_FRACTION * gpu.hbm_capacity - weight_bytes_per_gpu(m, precision, tp, 1)
+            - activation_reserve_bytes(m, precision, tp, max_batched_tokens))
+    att = m.attention
+    mha = mha_equivalent_kv_bytes_per_token(m, precision) / min(tp, att.heads)
+    tokens = max(0.0, free) / kv_bytes_per_token_per_gpu(m, precision, tp, 1)
+    tokens_mha = max(0.0, free) / mha
+    return {"gpu": gpu.name, "tensor_parallel": tp, "free_hbm_bytes_per_gpu": free, "kv_tokens": tokens,
+            "max_batch": tokens // context, "kv_tokens_mha_equivalent": tokens_mha,
+            "max_batch_mha_equivalent": tokens_mha // context}

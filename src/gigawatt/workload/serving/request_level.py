@@ -19,9 +19,14 @@ from gigawatt.power.dvfs import clock_grid, voltage
 from gigawatt.scenario import Arrivals as ArrivalSpec
 from gigawatt.scenario import Serving
 from gigawatt.workload.serving.iteration import IterationModel
-from gigawatt.workload.serving.memory import hbm_kv_blocks, kv_bytes_per_token_per_gpu, weight_bytes_per_gpu
+from gigawatt.workload.serving.memory import (
+    HBM_USABLE_FRACTION,
+    hbm_kv_blocks,
+    kv_bytes_per_token_per_gpu,
+    weight_bytes_per_gpu,
+)
 from gigawatt.workload.serving.replica import ReplicaServer, SchedulerConfig
-from gigawatt.workload.serving.steady import HBM_USABLE_FRACTION, WorkloadError
+from gigawatt.workload.serving.steady import WorkloadError
 from gigawatt.workload.serving.traces import Arrivals, bursty_arrivals, poisson_arrivals, read_azure_trace
 
 

@@ -23,10 +23,11 @@ from gigawatt.hardware.roofline import time_ops
 from gigawatt.power.dvfs import clock_grid
 from gigawatt.power.gpu_power import gpu_power
 from gigawatt.scenario import Serving, SteadyServing
-
-# Share of HBM a serving engine may fill with weights and KV cache (vLLM's default
-# gpu_memory_utilization = 0.9; the rest is activations, CUDA context and fragmentation).
-HBM_USABLE_FRACTION = 0.9
+from gigawatt.workload.serving.memory import (
+    HBM_USABLE_FRACTION,
+    kv_bytes_per_token_per_gpu,
+    weight_bytes_per_gpu,
+)
 
 
 class WorkloadError(ValueError):
@@ -57,12 +58,10 @@ class ServingProfile:
 
 
 def _memory_per_gpu(m: ModelSpec, w: SteadyServing, tp: int) -> float:
-    weights = count_params(m).total * BYTES_PER_ELEMENT[w.precision] / tp
-    # KV heads split across ranks up to their count; MLA's latent cache is replicated on every rank.
-    att = m.attention
-    kv_split = 1 if att.kind in ("mla", "mqa") else min(tp, att.kv_heads)
-    kv = w.batch_size * (w.prompt_tokens + w.output_tokens) * kv_bytes_per_token(m, w.precision) / kv_split
-    return weights + kv
+    kv = (
+        w.batch_size * (w.prompt_tokens + w.output_tokens) * kv_bytes_per_token_per_gpu(m, w.precision, tp, 1)
+    )
+    return weight_bytes_per_gpu(m, w.precision, tp, 1) + kv
 
 
 def choose_tp(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) -> int:
@@ -218,8 +217,9 @@ def _expert_parallel_profile(
     are spread over the ep GPUs, each holding (experts + redundant) / ep slots. At mean load a GPU computes
     batch·top_k expert assignments per step; how far each GPU is from the mean is the router's and the
     placement's doing, applied by the engine as a per-GPU load factor on the `cycle_expert` time.
-    Dispatch and combine are all-to-alls per MoE layer: each token goes to the distinct GPUs among its
-    top_k experts, over NVLink inside a node and InfiniBand across nodes.
+    Dispatch and combine are all-to-alls per MoE layer: each token goes to the other GPUs of its node that
+    hold one of its top_k experts (NVLink) and once to each remote node that does (InfiniBand); node-limited
+    routing caps the remote nodes.
     """
     assert w.moe is not None
     ep, f = w.moe.expert_parallel, m.ffn
@@ -246,16 +246,22 @@ def _expert_parallel_profile(
         )
 
     nvlink = nvlink_link(gpu.name, gpu.nvlink_bandwidth, min(ep, gpus_per_node), gpus_per_node)
-    distinct = ep * (1.0 - (1.0 - 1.0 / ep) ** f.top_k)  # GPUs a token's top_k experts land on
-    remote = distinct * (ep - 1) / ep
-    cross = max(ep - gpus_per_node, 0) / (ep - 1)  # share of remote GPUs on other nodes
+    per_node = min(ep, gpus_per_node)
+    nodes = ep // per_node
+    # Dispatch goes once to each remote node a token's top_k experts land on (then over NVLink inside it,
+    # as DeepSeek-V3 does), and to each other GPU of its own node; node-limited routing caps the nodes.
+    distinct_nodes = nodes * (1.0 - (1.0 - 1.0 / nodes) ** f.top_k)
+    if w.moe.node_limit is not None:
+        distinct_nodes = min(distinct_nodes, float(w.moe.node_limit))
+    remote_nodes = distinct_nodes * (nodes - 1) / nodes
+    local_gpus = per_node * (1.0 - (1.0 - 1.0 / ep) ** f.top_k) * (per_node - 1) / per_node
 
     def comm(tokens: int) -> float:
-        intra = tokens * m.hidden * a * remote * (1.0 - cross)
-        inter = tokens * m.hidden * a * remote * cross
+        intra = tokens * m.hidden * a * local_gpus
+        inter = tokens * m.hidden * a * remote_nodes
         one_way = max(
             intra / (nvlink.bandwidth * nvlink.efficiency) + nvlink.latency,
-            inter / IB_BANDWIDTH + (IB_LATENCY_S if cross else 0.0),
+            inter / IB_BANDWIDTH + (IB_LATENCY_S if nodes > 1 else 0.0),
         )
         return 2 * m.moe_layers * one_way  # dispatch and combine
 
