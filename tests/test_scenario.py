@@ -34,6 +34,7 @@ BAD = [
     ({"workload.precision": "int3"}, "workload.precision", "'bf16' or 'fp8'"),
     ({"workload.demand": 0}, "workload.demand", "greater than 0"),
     ({"cooling.kind": "immersion"}, "cooling.kind", "'liquid' or 'air'"),
+    ({"workload.kind": "training"}, "workload", "needs kind: one of 'steady_serving', 'serving'"),
     ({"cluster.nodes": 6}, "cluster", "multiple of nodes_per_rack"),
     ({"power.capping.lower": 0.99}, "power", "lower must be below"),
     (

@@ -163,12 +163,10 @@ class Engine:
         self.liquid_cop = float(plant["liquid_cop"]["value"])
         self.pump_fraction = float(plant["cdu_pump_power_fraction"]["value"])
         self.n_zones = self.n_racks // co.air.racks_per_zone
-        self.zone_of_rack = np.arange(self.n_racks) // co.air.racks_per_zone
         self.liquid = co.kind == "liquid"
         if co.liquid is not None and self.liquid:
             lq = co.liquid
             self.n_cdus = self.n_racks // lq.racks_per_cdu
-            self.cdu_of_rack = np.arange(self.n_racks) // lq.racks_per_cdu
             self.plate = cold_plate(lq.cold_plate)
             fluid = cool["fluids"][cool["cold_plates"][lq.cold_plate]["fluid"]]
             self.cp = parse_quantity(fluid["specific_heat"]["value"], "heat_capacity")  # J/(kg·K)
@@ -280,10 +278,7 @@ class Engine:
             res = sc.cooling.air.heat_sink_resistance * self.res_var * self.cond.interface
         self.res = res
         self.decay = die.decay(self.dt, res, self.heat_cap)
-        # power_to_hold(T) = hold_a − hold_b·T − coolant·inv_res (die.power_to_hold, expanded).
-        self.inv_res = 1.0 / res
-        self.hold_a = self.gpu.temp_max_operating / ((1.0 - self.decay) * res)
-        self.hold_b = self.decay / ((1.0 - self.decay) * res)
+        self.hold = die.hold_coefficients(self.gpu.temp_max_operating, res, self.decay)
 
     # ------------------------------------------------------------------ run
 
@@ -425,7 +420,7 @@ class Engine:
         """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
         self.coolant = coolant = self._coolant()
-        thermal_cap = self.hold_a - self.hold_b * self.temp - coolant * self.inv_res
+        thermal_cap = self.hold.power(self.temp, coolant)
         budget = np.minimum(self.power_cap, thermal_cap)
         per_gpu_budget = budget * self.inv_power_var
         if self.driver is None:

@@ -28,10 +28,3 @@ def group_min(values: np.ndarray, size: int) -> np.ndarray:
     for i in range(1, size):
         np.minimum(out, values[i::size], out=out)
     return out
-
-
-def group_max(values: np.ndarray, size: int) -> np.ndarray:
-    out = values[0::size].copy()
-    for i in range(1, size):
-        np.maximum(out, values[i::size], out=out)
-    return out

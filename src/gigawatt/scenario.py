@@ -628,7 +628,9 @@ def _describe(path: Path, root: yaml.Node | None, err: Any, prefix: list[Any] | 
     line = _line_of(root, loc)
     where = f"{path}:{line}" if line else str(path)
     kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
+    if kind in ("union_tag_not_found", "union_tag_invalid"):
+        msg = f"needs kind: one of {', '.join(repr(k) for k in WORKLOAD_KINDS)}"
+    elif kind == "extra_forbidden":
         msg = "unknown key (check the spelling; `gigawatt schema` lists every allowed key)"
     elif kind == "missing":
         msg = "missing required field"

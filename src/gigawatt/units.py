@@ -51,8 +51,6 @@ _UNITS: dict[str, dict[str, float]] = {
     "mass": {"kg": 1.0, "t": 1000.0},
 }
 
-DIMENSIONS = tuple(_UNITS)
-
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
 
 

@@ -104,10 +104,6 @@ class GpuSpec:
         return peak
 
 
-def gpu_names() -> list[str]:
-    return list(_load("gpus.yaml"))
-
-
 @cache
 def gpu(name: str) -> GpuSpec:
     entries = _load("gpus.yaml")

@@ -7,6 +7,8 @@ Exact for constant P and T_in over the tick, so it is stable for any tick length
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -43,8 +45,26 @@ def step_temperature(
     return steady + (temp - steady) * e
 
 
+@dataclass(frozen=True)
+class HoldCoefficients:
+    """power_to_hold as an affine function of die and coolant temperature, for a loop that evaluates it
+    every tick with fixed resistances: P = a − b·T − c·T_coolant."""
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+
+    def power(self, temp: np.ndarray, coolant: np.ndarray) -> np.ndarray:
+        return self.a - self.b * temp - self.c * coolant
+
+
+def hold_coefficients(limit: float, resistance: np.ndarray, e: np.ndarray) -> HoldCoefficients:
+    scale = 1.0 / ((1.0 - e) * resistance)
+    return HoldCoefficients(a=limit * scale, b=e * scale, c=1.0 / resistance)
+
+
 def power_to_hold(
     temp: np.ndarray, limit: float, coolant: np.ndarray, resistance: np.ndarray, e: np.ndarray
 ) -> np.ndarray:
     """The constant power that brings the die exactly to `limit` by the end of the tick."""
-    return ((limit - temp * e) / (1.0 - e) - coolant) / resistance
+    return hold_coefficients(limit, resistance, e).power(temp, coolant)
