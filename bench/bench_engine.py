@@ -37,7 +37,13 @@ cooling:
   air: {{racks_per_zone: 16, crah_capacity: 400 kW, supply: 24 C, zone_heat_capacity: 20 MJ/K}}
   events:
     - {{kind: pump_failure, at: 2 h, duration: 30 min, units: [0], pumps: 2}}
-workload: {{kind: steady_serving, model: Llama-3.1-70B, batch_size: 64, prompt_tokens: 1024, output_tokens: 256, demand: 0.8}}
+workload:
+  kind: steady_serving
+  model: Llama-3.1-70B
+  batch_size: 64
+  prompt_tokens: 1024
+  output_tokens: 256
+  demand: 0.8
 recording: {{interval: 5 min, level: rack}}
 """
 
