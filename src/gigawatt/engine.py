@@ -283,6 +283,10 @@ class Engine:
     # ------------------------------------------------------------------ run
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Simulate the scenario, once: an engine holds its replicas' request state."""
+        if getattr(self, "_ran", False):
+            raise RuntimeError("an Engine runs its scenario once; build a new Engine to run it again")
+        self._ran = True
         sc = self.sc
         keep_freed_memory()
         self._reset_state()
