@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gigawatt.arch.spec import load_model
 from gigawatt.catalog import GpuSpec
-from gigawatt.power.dvfs import clock_grid
 from gigawatt.scenario import Serving
-from gigawatt.workload.serving.iteration import IterationModel
-from gigawatt.workload.serving.request_level import Activity, check_fits, load_arrivals
+from gigawatt.workload.serving.request_level import Activity, serving_setup
 
 
 class FluidServing:
@@ -32,14 +29,9 @@ class FluidServing:
         tick_s: float,
         seed: int,
     ):
-        check_fits(w, gpu, gpus_per_node)
-        m = load_model(w.model)
-        self.clocks = clock_grid(gpu)
-        iteration = IterationModel(
-            m, gpu, w.tensor_parallel, w.pipeline_parallel, w.precision, self.clocks, gpus_per_node
-        )
-        rng = np.random.default_rng([seed, 0x72657173])  # the request level's stream: same arrivals
-        self.arrivals = arrivals = load_arrivals(w.arrivals, duration_s, rng)
+        setup = serving_setup(w, gpu, gpus_per_node, duration_s, seed)
+        self.clocks, iteration = setup.clocks, setup.iteration
+        self.arrivals = arrivals = setup.arrivals
         self.n_replicas, self.dt = n_replicas, tick_s
         # Offered output tokens per tick and replica, round-robin as the request level balances them.
         ticks = int(np.ceil(duration_s / tick_s)) + 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gigawatt.arch.spec import load_model
+from gigawatt.arch.spec import ModelSpec, load_model
 from gigawatt.catalog import GpuSpec
 from gigawatt.power.dvfs import clock_grid, voltage
 from gigawatt.scenario import Arrivals as ArrivalSpec
@@ -89,6 +89,28 @@ class Activity:
     queued: np.ndarray  # requests (or, fluid, tokens) waiting for a place in the batch at the end
 
 
+@dataclass(frozen=True)
+class ServingSetup:
+    """What both resolutions build first: the model, its iteration timing, the arrivals, the KV room."""
+
+    model: ModelSpec
+    clocks: np.ndarray
+    iteration: IterationModel
+    arrivals: Arrivals
+    kv_blocks: int
+
+
+def serving_setup(w: Serving, gpu: GpuSpec, gpus_per_node: int, duration_s: float, seed: int) -> ServingSetup:
+    blocks = check_fits(w, gpu, gpus_per_node)
+    m = load_model(w.model)
+    clocks = clock_grid(gpu)
+    iteration = IterationModel(
+        m, gpu, w.tensor_parallel, w.pipeline_parallel, w.precision, clocks, gpus_per_node
+    )
+    rng = np.random.default_rng([seed, 0x72657173])  # the arrivals' own stream, shared by both resolutions
+    return ServingSetup(m, clocks, iteration, load_arrivals(w.arrivals, duration_s, rng), blocks)
+
+
 class RequestLevel:
     def __init__(
         self,
@@ -100,12 +122,8 @@ class RequestLevel:
         tick_s: float,
         seed: int,
     ):
-        blocks = check_fits(w, gpu, gpus_per_node)
-        m = load_model(w.model)
-        self.clocks = clock_grid(gpu)
-        self.iteration = IterationModel(
-            m, gpu, w.tensor_parallel, w.pipeline_parallel, w.precision, self.clocks, gpus_per_node
-        )
+        setup = serving_setup(w, gpu, gpus_per_node, duration_s, seed)
+        m, blocks, self.clocks, self.iteration = setup.model, setup.kv_blocks, setup.clocks, setup.iteration
         s = w.scheduler
         config = SchedulerConfig(
             max_num_batched_tokens=s.max_num_batched_tokens,
@@ -114,8 +132,7 @@ class RequestLevel:
             block_tokens=s.block_tokens,
             preemption=s.when_hbm_is_full,
         )
-        rng = np.random.default_rng([seed, 0x72657173])  # its own stream
-        self.arrivals = load_arrivals(w.arrivals, duration_s, rng)
+        self.arrivals = setup.arrivals
         longest = int((self.arrivals.prompt_tokens + self.arrivals.output_tokens).max(initial=0))
         kv_per_token = kv_bytes_per_token_per_gpu(m, w.precision, w.tensor_parallel, w.pipeline_parallel)
         if longest > blocks * s.block_tokens:
