@@ -80,13 +80,25 @@ def test_interrupted_write_leaves_nothing_that_looks_complete(tmp_path, monkeypa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_rerun_replaces_previous_results(tmp_path):
+def test_rerun_replaces_previous_results_but_nothing_else(tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(precious)])
+    assert refused.exit_code == 2 and "not an earlier results folder" in refused.output
+    assert (precious / "notes.txt").read_text() == "mine"
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    refused = CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(afile)])
+    assert refused.exit_code == 2 and "not a folder" in refused.output and afile.read_text() == "x"
+    precious.rename(tmp_path / "kept")
     out = tmp_path / "res"
     out.mkdir()
+    (out / "summary.json").write_text("{}")
     (out / "stale.txt").write_text("old")
     assert CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(out)]).exit_code == 0
-    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["res"]
+    assert not (out / "stale.txt").exists() and (out / "summary.json").read_text() != "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile.txt", "kept", "res"]
 
 
 def test_model_command_json():

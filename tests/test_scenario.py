@@ -35,6 +35,9 @@ BAD = [
     ({"workload.demand": 0}, "workload.demand", "greater than 0"),
     ({"cooling.kind": "immersion"}, "cooling.kind", "'liquid' or 'air'"),
     ({"workload.kind": "training"}, "workload", "needs kind: one of 'steady_serving', 'serving'"),
+    ({"cooling.liquid.facility_supply": "303 K"}, "cooling.liquid.facility_supply", "not a temperature unit"),
+    ({"cooling.liquid.cold_plate_flow": "0 L/min"}, "cooling.liquid.cold_plate_flow", "more than 0 L/min"),
+    ({"recording.interval": "15 s", "tick": "10 s"}, "(top level)", "whole number of ticks"),
     ({"cluster.nodes": 6}, "cluster", "multiple of nodes_per_rack"),
     ({"power.capping.lower": 0.99}, "power", "lower must be below"),
     (

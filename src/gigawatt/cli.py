@@ -75,15 +75,16 @@ def run(
     """Simulate a scenario (and its variants); print a summary and write the results folder."""
     from gigawatt.engine import Engine
     from gigawatt.report.compare import comparison_section
-    from gigawatt.results import write_results
+    from gigawatt.results import ResultsError, check_target, write_results
     from gigawatt.scenario import variant_scenarios
     from gigawatt.summary import comparison, summarize
     from gigawatt.workload.serving.steady import WorkloadError
 
     try:
         sc = load(scenario)
+        target = check_target(out_dir or Path("results") / sc.name)
         engines = [(label, Engine(v)) for label, v in variant_scenarios(sc)]
-    except ScenarioError as exc:
+    except (ScenarioError, ResultsError) as exc:
         raise fail(str(exc)) from None
     except (WorkloadError, catalog.CatalogError, ValueError) as exc:
         raise fail(f"{scenario}: {exc}") from None
@@ -101,7 +102,10 @@ def run(
         rows = comparison([(label, s) for label, _, s in runs], {v.label: v.set for v in sc.variants})
         base_summary["variants"] = rows
         sections.append(comparison_section(rows))
-    target = write_results(out_dir or Path("results") / sc.name, runs, sections)
+    try:
+        target = write_results(target, runs, sections)
+    except (ResultsError, OSError) as exc:
+        raise fail(f"cannot write the results: {exc}") from None
     _print_summary(base_summary)
     out.print(f"[bold]{base_summary['chain']}[/]", highlight=False)
     if len(runs) > 1:
@@ -181,9 +185,7 @@ def model(
     name: Annotated[str, typer.Argument(help="catalog model name, any case (e.g. deepseek-v3)")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     context: Annotated[int, typer.Option(help="context length (tokens) for FLOPs per token", min=1)] = 4096,
-    gpu: Annotated[
-        str | None, typer.Option(help="show serving capacity on this GPU (e.g. h100)")
-    ] = None,
+    gpu: Annotated[str | None, typer.Option(help="show serving capacity on this GPU (e.g. h100)")] = None,
     tp: Annotated[int, typer.Option(help="GPUs per replica (tensor parallel) for --gpu", min=1)] = 8,
     precision: Annotated[str, typer.Option(help="bf16 or fp8, for --gpu")] = "bf16",
 ) -> None:

@@ -8,6 +8,7 @@ group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ from gigawatt.governor import (
 from gigawatt.groups import group_min, group_sum
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index, voltage
+from gigawatt.power.gpu_power import gpu_power
 from gigawatt.power.supply import rides_through
 from gigawatt.scenario import CoolingEvent, Scenario, Serving, SteadyServing, SupplyEvent
 from gigawatt.telemetry import EventLog, Recorder
@@ -37,7 +39,7 @@ from gigawatt.thermal.cold_plate import cold_plate
 from gigawatt.units import parse_quantity
 from gigawatt.workload.serving.expert_load import ExpertLoad
 from gigawatt.workload.serving.fluid import FluidServing
-from gigawatt.workload.serving.request_level import RequestLevel
+from gigawatt.workload.serving.request_level import RequestLevel, saturated_activity
 from gigawatt.workload.serving.steady import ServingProfile, build_profile, typical_steady_load
 
 THROTTLE_BITS = (SW_POWER_CAP, SW_THERMAL_SLOWDOWN, HW_THERMAL_SLOWDOWN, HW_POWER_BRAKE_SLOWDOWN)
@@ -126,15 +128,15 @@ class Engine:
             self.driver = (RequestLevel if w.resolution == "request" else FluidServing)(
                 *args, sc.tick, sc.seed
             )
-            # The governor's busy-power table: a replica saturated with the run's typical requests.
-            self.profile = p = build_profile(
-                typical_steady_load(
-                    w, self.driver.arrivals.prompt_tokens, self.driver.arrivals.output_tokens
-                ),
-                gpu,
-                cl.gpus_per_node,
-                check_fit=False,
+            # Clock grid and reference tables from the run's typical request; the governor's saturated
+            # power from the replica's own iteration model (pipeline stages and all).
+            typical = typical_steady_load(
+                w, self.driver.arrivals.prompt_tokens, self.driver.arrivals.output_tokens
             )
+            p = build_profile(typical, gpu, cl.gpus_per_node, check_fit=False)
+            a_c, a_m = saturated_activity(self.driver.setup, w.scheduler.max_num_seqs)
+            saturated = np.maximum.accumulate(gpu_power(gpu, p.clocks, a_c, a_m))  # ≥ 0.1 W wiggles smoothed
+            self.profile = p = dataclasses.replace(p, busy_power=saturated)
         else:
             self.profile = p = build_profile(w, gpu, cl.gpus_per_node)
             group = p.tp
@@ -142,7 +144,12 @@ class Engine:
         self.n_replicas = self.n // group
 
         # Power: limits, conversion chain, governor look-ups.
-        self.limit = min(pw.gpu_power_limit or gpu.tdp, gpu.tdp)
+        self.limit = gpu.tdp if pw.gpu_power_limit is None else pw.gpu_power_limit
+        if not gpu.power_limit_min <= self.limit <= gpu.tdp:
+            raise ValueError(
+                f"power.gpu_power_limit: {self.limit:g} W is outside the {gpu.name}'s settable range "
+                f"{gpu.power_limit_min:g}-{gpu.tdp:g} W"
+            )
         self.psu = conversion_curve(pw.psu.curve)
         chain = catalog.cooling_catalog()["power_conversion"]
         self.ups = conversion_curve("ups-double-conversion") if chain[pw.psu.curve]["kind"] == "psu" else None
@@ -161,7 +168,6 @@ class Engine:
         plant = cool["plant"]
         self.air_cop = float(plant["air_plant_cop"]["value"])
         self.liquid_cop = float(plant["liquid_cop"]["value"])
-        self.pump_fraction = float(plant["cdu_pump_power_fraction"]["value"])
         self.n_zones = self.n_racks // co.air.racks_per_zone
         self.liquid = co.kind == "liquid"
         if co.liquid is not None and self.liquid:
@@ -245,6 +251,8 @@ class Engine:
         else:
             self.demand_rate = w.demand_tokens_per_s / self.n_replicas
         self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
+        self.host_now = self.host  # hosts of unpowered nodes draw nothing
+        self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
         self.events = EventLog()
         self.load: np.ndarray | None = None  # routed-expert load over the mean, per GPU (MoE only)
@@ -358,7 +366,12 @@ class Engine:
                     )
                 else:
                     nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
-                    self._reset_nodes(nodes, now, f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC")
+                    self._reset_nodes(
+                        nodes,
+                        now,
+                        f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC",
+                        power_back=e.at + e.duration,
+                    )
         scope = "cdu" if self.liquid else "zone"
         old_interface = cond.interface.copy()
         cond.interface[:] = 1.0
@@ -373,7 +386,7 @@ class Engine:
                 what = f"{len(e.gpus)} GPU(s)" if e.gpus else f"{len(units)} unit(s)"
                 ev.add(now, e.kind, *where_, f"{what} until {end * self.dt:g} s")
             if e.kind == "thermal_interface_degradation":
-                cond.interface[e.gpus] *= e.factor
+                np.multiply.at(cond.interface, e.gpus, e.factor)
             elif e.kind == "capacity_loss":
                 cond.capacity[units] *= e.remaining
             elif e.kind == "supply_temperature_rise":
@@ -394,6 +407,9 @@ class Engine:
     def _recover(self, now: float) -> None:
         if self.all_up:
             return
+        if self.node_up_at.any():
+            self.node_up_at[(self.node_up_at > 0) & (self.node_up_at <= now + 1e-9)] = 0.0
+            self.host_now = self.host * (self.node_up_at == 0.0)
         back = (self.up_at > 0) & (self.up_at <= now + 1e-9)
         if back.any():
             idx = np.flatnonzero(back)
@@ -548,7 +564,7 @@ class Engine:
         self.power = power
         self.energy += power * dt
         node_gpu = group_sum(power, self.gpn)
-        node_dc = node_gpu + self.host
+        node_dc = node_gpu + self.host_now
         node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
         self.node_dc, self.node_wall = node_dc, node_wall
         self.rack_wall = group_sum(node_wall, self.npr)
@@ -558,7 +574,7 @@ class Engine:
         rise = group_sum(new_temp, self.gpr) - group_sum(self.temp, self.gpr)
         rack_gpu_heat = group_sum(node_gpu, self.npr) - self.gpu.die_heat_capacity * rise / dt
         self.temp = new_temp
-        rack_host = group_sum(self.host, self.npr)
+        rack_host = group_sum(self.host_now, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
         cond = self.cond
@@ -611,9 +627,12 @@ class Engine:
         self.rework[reps] += lost
         self.totals.lost_tokens += lost * len(reps)
 
-    def _reset_nodes(self, nodes: np.ndarray, now: float, why: str) -> None:
-        """Nodes lose power: their GPUs drop their work and come back after the node-reset recovery time."""
-        back = now + self.sc.recovery.node_reset
+    def _reset_nodes(self, nodes: np.ndarray, now: float, why: str, power_back: float | None = None) -> None:
+        """Nodes lose power: hosts and GPUs draw nothing and drop their work; once power is back
+        (`power_back`, default now) they take the node-reset recovery time to return."""
+        back = max(now, power_back if power_back is not None else now) + self.sc.recovery.node_reset
+        self.node_up_at[nodes] = np.maximum(self.node_up_at[nodes], back)
+        self.host_now = self.host * (self.node_up_at == 0.0)
         gpus = (nodes[:, None] * self.gpn + np.arange(self.gpn)).ravel()
         live = gpus[self.up_at[gpus] == 0.0]
         self.up_at[gpus] = np.maximum(self.up_at[gpus], back)
@@ -629,7 +648,9 @@ class Engine:
         under = (rack_wall < cpg.lower * budget) & (self.rack_cap < self.limit)
         if over.any() or under.any():
             gpu_mean = group_sum(self.power, self.gpr) / self.gpr
-            eff = group_sum(self.node_dc, self.npr) / rack_wall
+            eff = np.divide(
+                group_sum(self.node_dc, self.npr), rack_wall, out=np.ones_like(rack_wall), where=rack_wall > 0
+            )
             target = 0.5 * (cpg.upper + cpg.lower) * budget
             cut = (rack_wall - target) * eff / self.gpr
             lowered = np.maximum(self.gpu.power_limit_min, np.minimum(self.rack_cap, gpu_mean) - cut)
@@ -640,7 +661,9 @@ class Engine:
         if not exceeded.any() and not self.overload_s.any():
             return
         self.totals.budget_exceeded_rack_s += float(exceeded.sum()) * self.dt
-        self.overload_s = np.where(exceeded, self.overload_s + self.dt, 0.0)
+        # Capping cannot help a rack whose caps are at their minimum: only then does its breaker time out.
+        stuck = exceeded & (self.rack_cap <= self.gpu.power_limit_min * (1 + 1e-9))
+        self.overload_s = np.where(stuck, self.overload_s + self.dt, 0.0)
         tripped = self.overload_s >= cpg.trip_after
         if tripped.any():
             racks = np.flatnonzero(tripped)
@@ -668,7 +691,8 @@ class Engine:
         tot, dt, n = self.totals, self.dt, self.n
         it_w = float(self.rack_wall.sum())
         q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
-        cooling_w = q_liquid / self.liquid_cop + q_liquid * self.pump_fraction + q_air / self.air_cop
+        # The liquid path's COP is a whole-plant figure (pumps included), so no separate pump term.
+        cooling_w = q_liquid / self.liquid_cop + q_air / self.air_cop
         rated = self.sc.power.psu.rated_per_node * self.n_nodes
         ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w

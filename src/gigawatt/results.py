@@ -56,12 +56,34 @@ def _write_run(
     write_report(folder / "report.html", summary, result.timeseries, result.facility, events, sections)
 
 
+class ResultsError(Exception):
+    """A results folder that cannot be written where asked."""
+
+
+def check_target(out_dir: Path) -> Path:
+    """Refuse targets whose replacement would destroy something that is not an earlier results folder."""
+    out_dir = Path(out_dir).resolve()
+    if out_dir == Path.cwd().resolve() or out_dir == out_dir.parent:
+        raise ResultsError(f"--out {out_dir}: give a folder of its own for the results")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ResultsError(f"--out {out_dir}: exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "summary.json").is_file():
+        raise ResultsError(
+            f"--out {out_dir}: exists and is not an earlier results folder (no summary.json); "
+            "choose another folder or remove it"
+        )
+    return out_dir
+
+
 def write_results(
     out_dir: Path, runs: list[tuple[str, RunResult, dict[str, Any]]], extra_sections: Sequence[Section] = ()
 ) -> Path:
     """Write the first run (the scenario itself) into `out_dir`, and any variants into out_dir/variants/."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    out_dir = check_target(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError(f"--out {out_dir}: cannot create its parent folder ({exc.strerror})") from exc
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     umask = os.umask(0)
     os.umask(umask)
@@ -73,9 +95,15 @@ def write_results(
             _write_run(tmp / "variants" / label, result, summary)
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.replace(out_dir, old / "previous")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(out_dir, old / "previous")
+                os.replace(tmp, out_dir)
+            except OSError:
+                if (old / "previous").exists() and not out_dir.exists():
+                    os.replace(old / "previous", out_dir)  # put the earlier results back
+                raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out_dir)
     except BaseException:

@@ -209,6 +209,20 @@ class Liquid(Strict):
     cold_plate_flow: VolumeFlow = Field(description="coolant flow through each GPU's cold plate at full flow")
     heat_to_air: Fraction = Field(0.15, description="share of node heat (besides GPUs) left to air")
 
+    @field_validator("facility_supply")
+    @classmethod
+    def _liquid(cls, v: float) -> float:
+        if not 0.0 < v < 100.0:
+            raise ValueError("must be between 0 C and 100 C (liquid water)")
+        return v
+
+    @field_validator("cold_plate_flow")
+    @classmethod
+    def _flowing(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0 L/min")
+        return v
+
 
 class Air(Strict):
     racks_per_zone: int = Field(gt=0)
@@ -248,7 +262,6 @@ class CoolingConfig(Strict):
     kind: Literal["liquid", "air"]
     liquid: Liquid | None = None
     air: Air
-    plant: str = Field("default", description="cooling-plant efficiency set from the cooling catalog")
     events: list[CoolingEvent] = []
 
     @model_validator(mode="after")
@@ -458,8 +471,8 @@ class Scenario(Strict):
         if self.tick > self.duration:
             raise ValueError(f"tick ({self.tick:g} s) is longer than duration ({self.duration:g} s)")
         rec = self.recording
-        if rec.interval < self.tick:
-            raise ValueError("recording.interval must be at least one tick")
+        if rec.interval < self.tick or abs(rec.interval / self.tick - round(rec.interval / self.tick)) > 1e-9:
+            raise ValueError(f"recording.interval must be a whole number of ticks ({self.tick:g} s)")
         per_row = {
             "gpu": 1,
             "node": self.cluster.gpus_per_node,
@@ -512,6 +525,14 @@ class Scenario(Strict):
             raise ValueError(
                 f"workload.moe.expert_parallel ({moe.expert_parallel}) must divide the "
                 f"cluster's {self.cluster.gpus} GPUs"
+            )
+        gpn = self.cluster.gpus_per_node
+        if moe is not None and (
+            moe.expert_parallel % gpn if moe.expert_parallel >= gpn else gpn % moe.expert_parallel
+        ):
+            raise ValueError(
+                f"workload.moe.expert_parallel ({moe.expert_parallel}) must be a multiple or a divisor of "
+                f"gpus_per_node ({gpn}): an expert-parallel group spans whole nodes or fits in one"
             )
         return self
 

@@ -119,7 +119,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "energy_balance_relative_error": balance / tot.it_energy_j,
         "rack_budget_exceeded_s": tot.budget_exceeded_rack_s,
         "limits": {
-            "gpu_power_limit_w": min(sc.power.gpu_power_limit or gpu.tdp, gpu.tdp),
+            "gpu_power_limit_w": gpu.tdp if sc.power.gpu_power_limit is None else sc.power.gpu_power_limit,
             "rack_budget_kw": sc.power.rack_budget / 1e3 if sc.power.rack_budget is not None else None,
             "temp_max_operating_c": gpu.temp_max_operating,
             "temp_slowdown_c": gpu.temp_slowdown,
@@ -236,6 +236,8 @@ def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, An
         lat = (np.concatenate([r.arrival_s for r in records]), metrics.latencies(records))
     out = []
     for e in [*sc.power.supply_events, *sc.cooling.events]:
+        if e.at >= float(t[-1]):
+            continue  # the run ends before the event
         start, end = e.at, e.at + e.duration
         warm = max((r.cold_start_s for r in result.driver.replicas), default=0.0) if lat is not None else 0.0
         windows = {"before": (warm, start), "during": (start, end), "after": (end, float(t[-1]))}
@@ -292,28 +294,39 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
             f"rack budget {sc.power.rack_budget / 1e3:.1f} kW = "
             f"{sc.power.rack_budget / offered['rack_wall_w']:.0%} of demand"
         )
+    duration = sc.ticks * sc.tick
+    cooling_events = [e for e in sc.cooling.events if e.at < duration]  # events the run reaches
     if sc.cooling.kind == "liquid" and sc.cooling.liquid:
         cdu = sc.cooling.liquid.cdu
         share = cdu.capacity / offered["liquid_per_cdu_w"]
-        if share < 1.0 and not sc.cooling.events:
-            causes.append(f"cooling {share:.0%} of heat")
-        for e in sc.cooling.events:
-            when = f"at {e.at / 60:g} min for {e.duration / 60:g} min"
-            if e.kind == "thermal_interface_degradation":
-                causes.append(f"thermal interface of GPU {', '.join(map(str, e.gpus))} ×{e.factor:g} {when}")
-                continue
-            remaining = {
-                "pump_failure": min(1.0, max(cdu.pumps - e.pumps, 0) / cdu.pumps_for_full_flow),
-                "capacity_loss": e.remaining,
-                "supply_temperature_rise": 1.0,
-            }[e.kind]
-            what = {
-                "pump_failure": f"{e.pumps} CDU pump(s) failed",
-                "capacity_loss": "CDU capacity loss",
-                "supply_temperature_rise": f"facility water +{e.rise:g} C",
-            }[e.kind]
-            causes.append(f"{what} {when} (cooling {share * remaining:.0%} of heat)")
+        pumps_left = {
+            e.pumps: min(1.0, max(cdu.pumps - e.pumps, 0) / cdu.pumps_for_full_flow) for e in cooling_events
+        }
+        unit = "CDU"
+    else:
+        share, unit = 1.0, "air zone"
+    if share < 1.0 and not cooling_events:
+        causes.append(f"cooling {share:.0%} of heat")
+    for e in cooling_events:
+        when = f"at {e.at / 60:g} min for {e.duration / 60:g} min"
+        if e.kind == "thermal_interface_degradation":
+            causes.append(f"thermal interface of GPU {', '.join(map(str, e.gpus))} ×{e.factor:g} {when}")
+        elif e.kind == "supply_temperature_rise":
+            causes.append(f"{unit} supply +{e.rise:g} C {when}")
+        elif e.kind == "capacity_loss":
+            causes.append(
+                f"{unit} capacity to {e.remaining:.0%} {when}"
+                + (f" (cooling {share * e.remaining:.0%} of heat)" if unit == "CDU" else "")
+            )
+        elif unit == "CDU":
+            causes.append(
+                f"{e.pumps} CDU pump(s) failed {when} (cooling {share * pumps_left[e.pumps]:.0%} of heat)"
+            )
+        else:
+            causes.append(f"{unit} fans stopped {when}")
     for e in sc.power.supply_events:
+        if e.at >= duration:
+            continue
         causes.append(
             f"supply {e.kind} to {e.depth:.0%} for {e.duration:g} s"
             if e.kind == "sag"

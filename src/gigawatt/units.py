@@ -3,7 +3,7 @@
 Scenario and catalog files write quantities as strings ("700 W", "45 kW", "32 C", "90 s",
 "3.35 TB/s"). Inside the package every number is a float in one fixed unit per dimension:
 
-    power W, energy J, time s, frequency MHz, temperature degC (differences in K),
+    power W, energy J, time s, frequency MHz, temperature degC (differences too),
     bytes B, bandwidth B/s, compute FLOP/s, mass flow kg/s, volume flow L/min,
     thermal resistance K/W, heat capacity J/K, voltage V, mass kg.
 """
@@ -28,7 +28,8 @@ _UNITS: dict[str, dict[str, float]] = {
         "d": 86400.0,
     },
     "frequency": {"MHz": 1.0, "GHz": 1e3},
-    "temperature": {"C": 1.0, "°C": 1.0, "degC": 1.0, "K": 1.0},
+    # Celsius only: absolute temperatures and differences share the unit, and 303 K is not 303 C.
+    "temperature": {"C": 1.0, "°C": 1.0, "degC": 1.0},
     "bytes": {
         "B": 1.0,
         "kB": 1e3,

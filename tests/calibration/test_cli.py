@@ -53,8 +53,10 @@ def test_all_reduce_without_needed_columns(tmp_path: Path) -> None:
 
 def test_non_numeric_column(tmp_path: Path) -> None:
     path = tmp_path / "network" / "x" / "all_reduce.csv"
-    _write(path, {"size": ["big"], "num_workers": [2], "devices_per_node": [2],
-                  "time_stats.all_reduce.median": [0.1]})
+    _write(
+        path,
+        {"size": ["big"], "num_workers": [2], "devices_per_node": [2], "time_stats.all_reduce.median": [0.1]},
+    )
     _fails(tmp_path, str(path), "size", "not numeric")
 
 

@@ -30,8 +30,9 @@ def test_time_ops_stays_vectorised_over_clocks_and_ops() -> None:
     assert timing.time.shape == timing.compute_busy.shape == timing.memory_busy.shape == (3,)
     assert np.all(np.diff(timing.time) < 0)  # faster at higher clocks
     eff = efficiency(h100.name)
-    per_op = op_times(np.array([o.flops for o in ops]), np.array([o.bytes for o in ops]), h100, "bf16",
-                      clocks[:, None], eff)[0]
+    per_op = op_times(
+        np.array([o.flops for o in ops]), np.array([o.bytes for o in ops]), h100, "bf16", clocks[:, None], eff
+    )[0]
     np.testing.assert_allclose(timing.time, per_op @ np.array([80.0, 80.0, 1.0]))
 
 

@@ -32,6 +32,7 @@ def run(name: str = "balanced", **changes):
                 "cooling.air.heat_sink_resistance": "0.06 K/W",
                 "cooling.air.crah_capacity": "30 kW",
                 "tick": "7 s",
+                "recording.interval": "70 s",
             },
         ),
     ],
@@ -201,3 +202,39 @@ def test_telemetry_columns_and_recording_levels():
     assert energy_mj / 1e3 == pytest.approx(result.totals.gpu_energy_j, rel=1e-9)
     rack, _ = run("balanced", **{"recording.level": "rack"})
     assert rack.timeseries.num_rows == 180 and "rack" in rack.timeseries.column_names
+
+
+def test_an_outage_keeps_nodes_down_until_power_returns_and_they_draw_nothing():
+    result, s = run(
+        "balanced",
+        **{
+            "power.supply_events": [{"kind": "sag", "at": "60 s", "duration": "10 min", "depth": 0.0}],
+            "recording.interval": "10 s",
+        },
+    )
+    fac = result.facility.to_pydict()
+    t, it_kw, down = (np.asarray(fac[k]) for k in ("time_s", "it_power_kw", "gpus_down"))
+    out = (t > 70) & (t <= 660)  # power off from 60 s to 660 s
+    assert np.all(down[out] == 32) and np.all(it_kw[out] < 0.01)
+    back = t > 660 + 300 + 10  # power back, then the 5-minute node reset
+    assert np.all(down[back] == 0) and it_kw[back].min() > 10
+    assert s["error_kinds"]["node_reset"] == 4
+
+
+def test_chain_ignores_events_after_the_run_and_names_air_events():
+    _, late = run(
+        "balanced", **{"cooling.events": [{"kind": "pump_failure", "at": "2 h", "duration": "10 min"}]}
+    )
+    assert "pump" not in late["chain"] and late["phases"] == []
+    _, air = run(
+        "balanced",
+        **{
+            "cooling.kind": "air",
+            "cooling.air.heat_sink_resistance": "0.06 K/W",
+            "cooling.air.crah_capacity": "30 kW",
+            "cooling.events": [
+                {"kind": "capacity_loss", "at": "5 min", "duration": "10 min", "remaining": 0.2}
+            ],
+        },
+    )
+    assert air["chain"].startswith("air zone capacity to 20% at 5 min")

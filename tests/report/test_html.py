@@ -21,8 +21,13 @@ from .synthetic import (
 )
 
 PLOTLY_JS_MARKER = "* plotly.js v"  # the bundle's licence header
-CHART_TITLES = ("Power vs budget", "Temperatures vs limits", "Clocks and throttle reasons",
-                "Throughput vs demand", "Events")
+CHART_TITLES = (
+    "Power vs budget",
+    "Temperatures vs limits",
+    "Clocks and throttle reasons",
+    "Throughput vs demand",
+    "Events",
+)
 
 
 def render(tmp_path, inputs, name="report.html", **kwargs) -> str:
@@ -124,8 +129,11 @@ def test_event_counts_are_sorted_by_frequency(run_inputs):
 
 def test_extra_sections_follow_the_built_in_charts(tmp_path, run_inputs):
     latency = go.Figure(go.Scatter(x=np.arange(3.0), y=np.arange(3.0)))
-    page = render(tmp_path, run_inputs, extra_sections=[("Latency percentiles", latency),
-                                                        Section("TTFT", latency, "Look for the tail.")])
+    page = render(
+        tmp_path,
+        run_inputs,
+        extra_sections=[("Latency percentiles", latency), Section("TTFT", latency, "Look for the tail.")],
+    )
     assert page.index("<h2>Throughput vs demand</h2>") < page.index("<h2>Latency percentiles</h2>")
     assert page.index("<h2>TTFT</h2>") < page.index("<h2>Events</h2>")
     assert 'id="gw-chart-5"' in page

@@ -97,3 +97,16 @@ def test_node_limited_routing_cuts_inter_node_all_to_all_time():
         w = moe_workload(moe=dict(expert_parallel=64, node_limit=limit))
         times.append(build_profile(w, gpu("H100-SXM"), 8).cycle_time[-1])
     assert times[0] > times[1] > times[2]
+
+
+def test_expert_parallel_groups_must_span_whole_nodes():
+    with pytest.raises(ValueError, match="multiple or a divisor of gpus_per_node"):
+        scenario(
+            "moe-deepseek-v3",
+            **{
+                "workload.moe.expert_parallel": 12,
+                "workload.moe.redundant_experts": 4,
+                "cluster.nodes": 12,
+                "cluster.nodes_per_rack": 4,
+            },
+        )

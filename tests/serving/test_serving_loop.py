@@ -29,9 +29,10 @@ MID_SIZE = {
 }
 
 
-def run_mid_size(resolution: str):
+def run_mid_size(resolution: str, rate: float = 40):
     data = with_changes(example_dict("serving-llama70b-h100"), **MID_SIZE)
     data["workload"]["resolution"] = resolution
+    data["workload"]["arrivals"]["rate"] = rate
     result = Engine(Scenario.model_validate(data)).run()
     return result, summarize(result)
 
@@ -43,6 +44,16 @@ def test_fluid_and_request_level_agree_on_throughput_and_mean_tpot():
     lat = metrics.latencies([r.records() for r in request.driver.replicas])
     assert s_fluid["tpot_s"]["mean"] == pytest.approx(float(np.nanmean(lat["tpot_s"])), rel=0.10)
     assert s_fluid["gpu_power_w"]["mean"] == pytest.approx(s_req["gpu_power_w"]["mean"], rel=0.15)
+
+
+def test_fluid_and_request_level_agree_when_saturated():
+    # 600 requests/s is well beyond what 8 replicas serve: both resolutions run at their capacity.
+    request, s_req = run_mid_size("request", rate=600)
+    _, s_fluid = run_mid_size("fluid", rate=600)
+    assert s_req["served_fraction"] < 0.95 and s_fluid["served_fraction"] < 0.95
+    assert s_fluid["throughput_tokens_per_s"] == pytest.approx(s_req["throughput_tokens_per_s"], rel=0.10)
+    lat = metrics.latencies([r.records() for r in request.driver.replicas])
+    assert s_fluid["tpot_s"]["mean"] == pytest.approx(float(np.nanmean(lat["tpot_s"])), rel=0.10)
 
 
 def test_request_level_energy_balance_and_headline_keys():

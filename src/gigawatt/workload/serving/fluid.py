@@ -3,8 +3,9 @@
 A replica in steady continuous batching with N sequences in flight runs iterations of N decode tokens
 plus the prefill work that keeps N in flight (each request's prompt once per its `output` iterations,
 so N·prompt/output prompt tokens an iteration). Its output rate is N / t_iter(N), rising with N up to
-`max_num_seqs`. Each tick a replica serves its offered tokens with the smallest N that keeps up (or at
-N = max_num_seqs, queueing the rest); the time per output token is then t_iter(N). Iteration times,
+`max_num_seqs` or the sequences whose KV cache fits in HBM, whichever is fewer. Each tick a replica
+serves its offered tokens with the smallest N that keeps up (or at the largest N, queueing the rest);
+the time per output token is then t_iter(N). Iteration times,
 compute and memory busy times come from the same `IterationModel` the request level uses, tabulated
 over clock bins × N once, so the two resolutions share their arithmetic.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from gigawatt.catalog import GpuSpec
 from gigawatt.scenario import Serving
-from gigawatt.workload.serving.request_level import Activity, serving_setup
+from gigawatt.workload.serving.request_level import Activity, serving_setup, steady_iteration
 
 
 class FluidServing:
@@ -29,7 +30,7 @@ class FluidServing:
         tick_s: float,
         seed: int,
     ):
-        setup = serving_setup(w, gpu, gpus_per_node, duration_s, seed)
+        self.setup = setup = serving_setup(w, gpu, gpus_per_node, duration_s, seed)
         self.clocks, iteration = setup.clocks, setup.iteration
         self.arrivals = arrivals = setup.arrivals
         self.n_replicas, self.dt = n_replicas, tick_s
@@ -45,25 +46,14 @@ class FluidServing:
         output = float(arrivals.output_tokens.mean()) if arrivals.output_tokens.size else 1.0
         self.prompt_per_output = prompt / output
 
-        # t_iter, compute and memory busy per iteration over (clock bin, N = 1 … max_num_seqs).
-        n_max = w.scheduler.max_num_seqs
+        # t_iter, compute and memory busy per iteration over (clock bin, N = 1 … N_max). N_max is the batch
+        # limit, or the sequences whose KV cache fits beside the weights if fewer (each holds, on average,
+        # its prompt and half its output).
+        kv_tokens = setup.kv_blocks * w.scheduler.block_tokens
+        n_max = int(max(1, min(w.scheduler.max_num_seqs, kv_tokens // (prompt + output / 2))))
         n = np.arange(1, n_max + 1, dtype=float)
         per_iter = np.array(
-            [
-                [
-                    iteration.iteration_time(
-                        k,
-                        prefill_tokens=x * prompt / output,
-                        prefill_seqs=x / output,
-                        prefill_pairs=x / output * prompt * (prompt + 1) / 2,
-                        prefill_context=x / output * prompt,
-                        decode_seqs=x,
-                        decode_context=x * (prompt + output / 2),
-                    )
-                    for x in n
-                ]
-                for k in range(len(self.clocks))
-            ]
+            [[steady_iteration(iteration, k, x, prompt, output) for x in n] for k in range(len(self.clocks))]
         )
         self.t_iter, self.t_compute, self.t_memory = per_iter[..., 0], per_iter[..., 1], per_iter[..., 2]
         self.rate = n / self.t_iter  # output tokens/s at each (bin, N), rising in N

@@ -111,6 +111,38 @@ def serving_setup(w: Serving, gpu: GpuSpec, gpus_per_node: int, duration_s: floa
     return ServingSetup(m, clocks, iteration, load_arrivals(w.arrivals, duration_s, rng), blocks)
 
 
+def steady_iteration(
+    iteration: IterationModel,
+    clock_bin: int,
+    n: float,
+    prompt: float,
+    output: float,
+) -> tuple[float, float, float]:
+    """(time, compute busy, memory busy) of an iteration of `n` decoding sequences plus the prefill work that
+    keeps `n` in flight (each request's prompt once per its `output` iterations)."""
+    return iteration.iteration_time(
+        clock_bin,
+        prefill_tokens=n * prompt / output,
+        prefill_seqs=n / output,
+        prefill_pairs=n / output * prompt * (prompt + 1) / 2,
+        prefill_context=n / output * prompt,
+        decode_seqs=n,
+        decode_context=n * (prompt + output / 2),
+    )
+
+
+def saturated_activity(setup: ServingSetup, max_seqs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Compute and HBM busy shares at each clock bin of a replica running full batches of its mean request
+    (pipeline stages included: each GPU is busy 1/pp of an iteration); the governor's saturated case."""
+    a = setup.arrivals
+    prompt = float(a.prompt_tokens.mean()) if a.prompt_tokens.size else 1.0
+    output = float(a.output_tokens.mean()) if a.output_tokens.size else 1.0
+    per_bin = np.array(
+        [steady_iteration(setup.iteration, k, max_seqs, prompt, output) for k in range(len(setup.clocks))]
+    )
+    return per_bin[:, 1] / per_bin[:, 0], per_bin[:, 2] / per_bin[:, 0]
+
+
 class RequestLevel:
     def __init__(
         self,
@@ -122,7 +154,7 @@ class RequestLevel:
         tick_s: float,
         seed: int,
     ):
-        setup = serving_setup(w, gpu, gpus_per_node, duration_s, seed)
+        self.setup = setup = serving_setup(w, gpu, gpus_per_node, duration_s, seed)
         m, blocks, self.clocks, self.iteration = setup.model, setup.kv_blocks, setup.clocks, setup.iteration
         s = w.scheduler
         config = SchedulerConfig(

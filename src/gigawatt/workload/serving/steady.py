@@ -51,7 +51,6 @@ class ServingProfile:
     energy_per_token: np.ndarray  # J per output token per GPU, above idle
     compute_activity: np.ndarray  # busy fraction of the math pipes while busy
     memory_activity: np.ndarray  # busy fraction of HBM while busy
-    prefill_share: np.ndarray  # share of busy time in prefill
     tokens_per_cycle: int
     input_per_output: float  # prompt tokens per output token
     memory_per_gpu: float  # bytes of weights + KV cache per GPU
@@ -168,7 +167,6 @@ def _profile(
         (Batch(tokens=b, seqs=b, query_len=1, context=lp + lo / 2.0), lo),
     )
     shared = expert = compute_busy = memory_busy = np.zeros(len(clocks))
-    prefill_time = np.zeros(len(clocks))
     for batch, repeats in phases:
         ops = ops_of(batch)
         routed = [op for op in ops if op.name == ROUTED_EXPERTS]
@@ -178,8 +176,6 @@ def _profile(
         expert = expert + repeats * (t_exp.time if t_exp else 0.0)
         compute_busy = compute_busy + repeats * (rest.compute_busy + (t_exp.compute_busy if t_exp else 0.0))
         memory_busy = memory_busy + repeats * (rest.memory_busy + (t_exp.memory_busy if t_exp else 0.0))
-        if repeats == 1:
-            prefill_time = shared + expert
     cycle = shared + expert
     a_c, a_m = compute_busy / cycle, memory_busy / cycle
     busy = gpu_power(gpu, clocks, a_c, a_m)
@@ -195,7 +191,6 @@ def _profile(
         energy_per_token=(busy - gpu.idle_power) / capacity,
         compute_activity=a_c,
         memory_activity=a_m,
-        prefill_share=prefill_time / cycle,
         tokens_per_cycle=batches * b * lo,
         input_per_output=lp / lo,
         memory_per_gpu=memory,
