@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +32,8 @@ from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index, voltage
 from gigawatt.power.gpu_power import gpu_power
 from gigawatt.power.supply import rides_through
-from gigawatt.scenario import CoolingEvent, Scenario, Serving, SteadyServing, SupplyEvent
+from gigawatt.scenario import Scenario, Serving, SteadyServing
+from gigawatt.schedule import EventSchedule
 from gigawatt.telemetry import EventLog, Recorder
 from gigawatt.thermal import cooling_unit, die
 from gigawatt.thermal.cold_plate import cold_plate
@@ -83,30 +84,6 @@ class RunResult:
     ]  # MoE routing samples: (time, balancedness, dropped, rerouted)
     gpu_load: np.ndarray | None  # MoE: each GPU's routed-expert load over the mean, at the end
     driver: RequestLevel | FluidServing | None  # serving workloads: the replicas, with their requests
-
-
-@dataclass
-class Conditions:
-    """What scheduled events impose on the tick: per cooling unit and per rack."""
-
-    capacity: np.ndarray  # fraction of rated cooling capacity
-    flow: np.ndarray  # fraction of full coolant flow
-    supply_rise: np.ndarray  # K added to the supply setpoint
-    brake: np.ndarray  # GPUs with the power brake asserted
-    interface: np.ndarray  # per-GPU multiplier on the die-to-coolant resistance
-
-
-@dataclass
-class Schedule:
-    """Scheduled events as tick windows; conditions are rebuilt only where a window opens or closes."""
-
-    supply: list[tuple[SupplyEvent, int, int]]
-    cooling: list[tuple[CoolingEvent, int, int]]
-    change_ticks: set[int] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        for _, start, end in [*self.supply, *self.cooling]:
-            self.change_ticks.update((start, end))
 
 
 class Engine:
@@ -195,19 +172,8 @@ class Engine:
             ExpertLoad(p.model, moe, self.n_replicas, cl.gpus_per_node, sc.seed) if moe is not None else None
         )
         self.routing_every = max(1, round(moe.routing_interval / self.dt)) if moe is not None else 0
-        self.schedule = Schedule(
-            supply=[(e, *self._window(e.at, e.duration)) for e in pw.supply_events],
-            cooling=[(e, *self._window(e.at, e.duration)) for e in co.events],
-        )
+        self.schedule = EventSchedule(sc, self.n_units, self.liquid)
         self.events = EventLog()
-
-    def _window(self, at: float, duration: float) -> tuple[int, int]:
-        start = int(np.floor(at / self.dt + 1e-9))
-        return start, max(start + 1, int(np.ceil((at + duration) / self.dt - 1e-9)))
-
-    @staticmethod
-    def _select(sel: list[int] | str, count: int) -> np.ndarray:
-        return np.arange(count) if sel == "all" else np.asarray(sel, dtype=int)
 
     # ------------------------------------------------------------------ setup
 
@@ -261,13 +227,7 @@ class Engine:
         self.now = 0.0
         self.work_scale: np.ndarray | float = 1.0
         self.routing: list[tuple[float, float, int, int]] = []  # (time, balancedness, dropped, rerouted)
-        self.cond = Conditions(
-            capacity=np.ones(self.n_units),
-            flow=np.ones(self.n_units),
-            supply_rise=np.zeros(self.n_units),
-            brake=np.zeros(self.n, dtype=bool),
-            interface=np.ones(self.n),
-        )
+        self.cond = self.schedule.conditions(0)
 
     def _thermal_path(self) -> None:
         """Per-GPU thermal resistance and RC factors; recomputed only when coolant flow changes.
@@ -327,7 +287,7 @@ class Engine:
     def _step(self, t: int) -> None:
         self.tick = t
         now = self.now = t * self.dt
-        if t in self.schedule.change_ticks or t == 0:
+        if t in self.schedule.change_ticks:
             self._apply_events(t, now)
         self._recover(now)
         if self.experts is not None and t % self.routing_every == 0:
@@ -343,65 +303,39 @@ class Engine:
     # ------------------------------------------------------------------ steps
 
     def _apply_events(self, t: int, now: float) -> None:
-        cond, ev, lq = self.cond, self.events, self.sc.cooling.liquid
-        old_flow = cond.flow.copy()
-        cond.capacity[:] = 1.0
-        cond.flow[:] = 1.0
-        cond.supply_rise[:] = 0.0
-        brake_racks = np.zeros(self.n_racks, dtype=bool)
-        for e, start, end in self.schedule.supply:
-            racks = self._select(e.racks, self.n_racks)
-            if t == end and end < self.sc.ticks:
+        """Log events opening or closing this tick, act on sags, and take the tick's new conditions."""
+        ev, last = self.events, self.sc.ticks
+        for w in self.schedule.supply:
+            e, racks = w.event, w.where
+            if t == w.end and w.end < last:
                 ev.add(now, f"{e.kind}_end", "rack", int(racks[0]))
-            if not start <= t < end:
+            if t != w.start:
                 continue
             if e.kind == "feed_loss":
-                brake_racks[racks] = True
-                if t == start:
-                    ev.add(now, "feed_loss", "rack", int(racks[0]), f"{len(racks)} rack(s): power brake")
-            elif t == start:
-                if rides_through(e.depth, e.duration):
-                    ev.add(
-                        now, "sag_ride_through", "rack", int(racks[0]), f"{e.depth:.0%} for {e.duration:g} s"
-                    )
-                else:
-                    nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
-                    self._reset_nodes(
-                        nodes,
-                        now,
-                        f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC",
-                        power_back=e.at + e.duration,
-                    )
-        scope = "cdu" if self.liquid else "zone"
-        old_interface = cond.interface.copy()
-        cond.interface[:] = 1.0
-        for e, start, end in self.schedule.cooling:
-            units = self._select(e.units, self.n_units)
-            where_ = ("gpu", e.gpus[0]) if e.gpus else (scope, int(units[0]))
-            if t == end and end < self.sc.ticks:
-                ev.add(now, f"{e.kind}_end", *where_)
-            if not start <= t < end:
-                continue
-            if t == start:
-                what = f"{len(e.gpus)} GPU(s)" if e.gpus else f"{len(units)} unit(s)"
-                ev.add(now, e.kind, *where_, f"{what} until {end * self.dt:g} s")
-            if e.kind == "thermal_interface_degradation":
-                np.multiply.at(cond.interface, e.gpus, e.factor)
-            elif e.kind == "capacity_loss":
-                cond.capacity[units] *= e.remaining
-            elif e.kind == "supply_temperature_rise":
-                cond.supply_rise[units] += e.rise
-            elif lq is not None and self.liquid:
-                working = max(lq.cdu.pumps - e.pumps, 0)
-                cond.flow[units] = np.minimum(
-                    cond.flow[units], min(1.0, working / lq.cdu.pumps_for_full_flow)
+                ev.add(now, "feed_loss", "rack", int(racks[0]), f"{len(racks)} rack(s): power brake")
+            elif rides_through(e.depth, e.duration):
+                ev.add(now, "sag_ride_through", "rack", int(racks[0]), f"{e.depth:.0%} for {e.duration:g} s")
+            else:
+                nodes = (racks[:, None] * self.npr + np.arange(self.npr)).ravel()
+                self._reset_nodes(
+                    nodes,
+                    now,
+                    f"sag to {e.depth:.0%} for {e.duration:g} s, outside ITIC",
+                    power_back=e.at + e.duration,
                 )
-            else:  # air zone: its fans stop
-                cond.capacity[units] = 0.0
-        cond.brake = np.repeat(brake_racks, self.gpr)
-        if t == 0 or not (
-            np.array_equal(old_flow, cond.flow) and np.array_equal(old_interface, cond.interface)
-        ):
+        scope = "cdu" if self.liquid else "zone"
+        for w in self.schedule.cooling:
+            e = w.event
+            where = ("gpu", e.gpus[0]) if e.gpus else (scope, int(w.where[0]))
+            if t == w.end and w.end < last:
+                ev.add(now, f"{e.kind}_end", *where)
+            if t == w.start:
+                what = f"{len(e.gpus)} GPU(s)" if e.gpus else f"{len(w.where)} unit(s)"
+                ev.add(now, e.kind, *where, f"{what} until {w.end * self.dt:g} s")
+        new = self.schedule.conditions(t)
+        rebuild = t == 0 or not new.same_thermal_path(self.cond)
+        self.cond = new
+        if rebuild:
             self._thermal_path()
 
     def _recover(self, now: float) -> None:
