@@ -11,41 +11,34 @@ import argparse
 import resource
 import time
 
-import yaml
-
 from gigawatt.engine import Engine
 from gigawatt.scenario import Scenario
+from hall import hall
 
-SCENARIO = """
-name: bench-16k
-seed: 7
-duration: {hours} h
-tick: 1 s
-cluster: {{gpu: H100-SXM, nodes: {nodes}, gpus_per_node: 8, nodes_per_rack: 4}}
-power:
-  rack_budget: 45 kW
-  host_power_per_node: 2.5 kW
-  psu: {{curve: psu-80plus-titanium-230v, rated_per_node: 19.8 kW}}
-cooling:
-  kind: liquid
-  liquid:
-    racks_per_cdu: 16
-    cdu: {{capacity: 1368 kW, approach: 4 C, flow: 20.6 kg/s, pumps: 2, pumps_for_full_flow: 1,
-          loop_heat_capacity: 8 MJ/K}}
-    facility_supply: 30 C
-    cold_plate_flow: 2 L/min
-  air: {{racks_per_zone: 16, crah_capacity: 400 kW, supply: 24 C, zone_heat_capacity: 20 MJ/K}}
-  events:
-    - {{kind: pump_failure, at: 2 h, duration: 30 min, units: [0], pumps: 2}}
-workload:
-  kind: steady_serving
-  model: Llama-3.1-70B
-  batch_size: 64
-  prompt_tokens: 1024
-  output_tokens: 256
-  demand: 0.8
-recording: {{interval: 5 min, level: rack}}
-"""
+
+def scenario(hours: float, gpus: int) -> Scenario:
+    data = hall(gpus // 8)
+    data["cooling"]["events"] = [
+        {"kind": "pump_failure", "at": "2 h", "duration": "30 min", "units": [0], "pumps": 2}
+    ]
+    workload = {
+        "kind": "steady_serving",
+        "model": "Llama-3.1-70B",
+        "batch_size": 64,
+        "prompt_tokens": 1024,
+        "output_tokens": 256,
+        "demand": 0.8,
+    }
+    return Scenario.model_validate(
+        {
+            **data,
+            "name": "bench-16k",
+            "seed": 7,
+            "duration": f"{hours} h",
+            "tick": "1 s",
+            "workload": workload,
+        }
+    )
 
 
 def main() -> None:
@@ -53,7 +46,7 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--gpus", type=int, default=16384)
     args = ap.parse_args()
-    sc = Scenario.model_validate(yaml.safe_load(SCENARIO.format(hours=args.hours, nodes=args.gpus // 8)))
+    sc = scenario(args.hours, args.gpus)
     engine = Engine(sc)
     start = time.perf_counter()
     result = engine.run()

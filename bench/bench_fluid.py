@@ -12,38 +12,23 @@ import argparse
 import resource
 import time
 
-import yaml
-
 from gigawatt.engine import Engine
 from gigawatt.scenario import Scenario
 from gigawatt.summary import summarize
+from hall import hall
 
-SCENARIO = """
-name: bench-fluid
-seed: 11
-duration: {hours} h
-cluster: {{gpu: H100-SXM, nodes: {nodes}, gpus_per_node: 8, nodes_per_rack: 4}}
-power:
-  rack_budget: 45 kW
-  host_power_per_node: 2.5 kW
-  psu: {{curve: psu-80plus-titanium-230v, rated_per_node: 19.8 kW}}
-cooling:
-  kind: liquid
-  liquid:
-    racks_per_cdu: 16
-    cdu: {{capacity: 1368 kW, approach: 4 C, flow: 20.6 kg/s, pumps: 2, pumps_for_full_flow: 1,
-          loop_heat_capacity: 8 MJ/K}}
-    facility_supply: 30 C
-    cold_plate_flow: 2 L/min
-  air: {{racks_per_zone: 16, crah_capacity: 400 kW, supply: 24 C, zone_heat_capacity: 20 MJ/K}}
-workload:
-  kind: serving
-  model: Llama-3.1-70B
-  tensor_parallel: 8
-  resolution: fluid
-  arrivals: {{kind: poisson, rate: {rate}, prompt_tokens: 1024, output_tokens: 256}}
-recording: {{interval: 5 min, level: rack}}
-"""
+
+def scenario(hours: float, replicas: int) -> Scenario:
+    workload = {
+        "kind": "serving",
+        "model": "Llama-3.1-70B",
+        "tensor_parallel": 8,
+        "resolution": "fluid",
+        "arrivals": {"kind": "poisson", "rate": 2.0 * replicas, "prompt_tokens": 1024, "output_tokens": 256},
+    }
+    return Scenario.model_validate(
+        {**hall(replicas), "name": "bench-fluid", "seed": 11, "duration": f"{hours} h", "workload": workload}
+    )
 
 
 def main() -> None:
@@ -51,8 +36,7 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=2048)
     ap.add_argument("--hours", type=float, default=1.0)
     args = ap.parse_args()
-    text = SCENARIO.format(hours=args.hours, nodes=args.replicas, rate=2.0 * args.replicas)
-    sc = Scenario.model_validate(yaml.safe_load(text))
+    sc = scenario(args.hours, args.replicas)
     start = time.perf_counter()
     engine = Engine(sc)
     built = time.perf_counter() - start

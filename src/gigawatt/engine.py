@@ -174,6 +174,7 @@ class Engine:
         self.routing_every = max(1, round(moe.routing_interval / self.dt)) if moe is not None else 0
         self.schedule = EventSchedule(sc, self.n_units, self.liquid)
         self.events = EventLog()
+        self._ran = False
 
     # ------------------------------------------------------------------ setup
 
@@ -201,6 +202,7 @@ class Engine:
         self.power = np.full(n, gpu.idle_power)
         self.flags = np.zeros(n, dtype=np.int64)
         self.no_flags = np.zeros(n, dtype=np.int64)
+        self.prev_flags = self.no_flags  # last tick's reasons, for throttle start/stop events
         self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
         self.all_up = True
         self.energy = np.zeros(n)
@@ -252,7 +254,7 @@ class Engine:
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
         """Simulate the scenario, once: an engine holds its replicas' request state."""
-        if getattr(self, "_ran", False):
+        if self._ran:
             raise RuntimeError("an Engine runs its scenario once; build a new Engine to run it again")
         self._ran = True
         sc = self.sc
@@ -606,8 +608,7 @@ class Engine:
             self._reset_nodes(nodes, now + self.dt, "rack breaker tripped: above its budget at minimum caps")
 
     def _throttle_events(self, now: float) -> None:
-        prev = getattr(self, "_prev_flags", self.no_flags)
-        self._prev_flags = self.flags
+        prev, self.prev_flags = self.prev_flags, self.flags
         if prev is self.flags:
             return
         changed = self.flags != prev

@@ -160,11 +160,12 @@ COMPARED = (
 )
 
 
-def headline(summary: dict[str, Any], key: str) -> float | None:
+def headline(summary: dict[str, Any], key: str, missing: Any = None) -> Any:
+    """summary["a"]["b"] for key "a.b"; `missing` where any part is absent."""
     value: Any = summary
     for part in key.split("."):
         if not isinstance(value, dict) or part not in value:
-            return None
+            return missing
         value = value[part]
     return value
 

@@ -4,9 +4,14 @@ import pytest
 from gigawatt.arch.kv import BYTES_PER_ELEMENT
 from gigawatt.arch.ops import Batch, forward_ops
 from gigawatt.arch.spec import load_model
-from gigawatt.hardware.collectives import nvlink_link, ring_all_reduce_time, send_recv_time
+from gigawatt.hardware.collectives import (
+    INFINIBAND_SAME_LEAF,
+    nvlink_link,
+    ring_all_reduce_time,
+    send_recv_time,
+)
 from gigawatt.hardware.roofline import time_ops
-from gigawatt.workload.serving.iteration import INFINIBAND_NDR, IterationModel
+from gigawatt.workload.serving.iteration import IterationModel
 
 from .conftest import CLOCKS, H100, MAX_BIN, bin_of
 
@@ -80,7 +85,7 @@ def test_pipeline_stages_add_transfers_and_a_bubble() -> None:
     four = IterationModel(m, H100, 1, 4, "bf16", CLOCKS, 8)
     t1, c1, m1 = _prefill(one, MAX_BIN, 2, 1000)
     t4, c4, m4 = _prefill(four, MAX_BIN, 2, 1000)
-    transfer = send_recv_time(2000 * m.hidden * BYTES_PER_ELEMENT["bf16"], INFINIBAND_NDR)
+    transfer = send_recv_time(2000 * m.hidden * BYTES_PER_ELEMENT["bf16"], INFINIBAND_SAME_LEAF)
     assert t4 == pytest.approx(t1 + 3 * transfer, rel=1e-12)
     # Each GPU holds a quarter of the layers and idles the rest of the iteration.
     assert (c4, m4) == pytest.approx((c1 / 4, m1 / 4), rel=1e-12)

@@ -64,6 +64,11 @@ def send_recv_time(size_bytes: float, link: Link) -> float:
     return size_bytes / (link.bandwidth * link.efficiency) + link.latency
 
 
+# InfiniBand NDR 400 Gb/s per GPU NIC: ≈ 50 GB/s nominal, ≈ 40 GB/s achieved; 2.8 µs between nodes under
+# one leaf switch, 3.7 µs across leaves (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4).
+INFINIBAND_SAME_LEAF = Link(bandwidth=50e9, latency=2.8e-6, efficiency=40.0 / 50.0)
+INFINIBAND_ACROSS_LEAVES = Link(bandwidth=50e9, latency=3.7e-6, efficiency=40.0 / 50.0)
+
 # NCCL all-reduce measurements exist for these GPUs' 8-GPU NVSwitch systems (calibration.yaml).
 MEASURED_NVSWITCH_SETUPS = {"H100-SXM": "h100_dgx", "A100-SXM-80GB": "a100_dgx"}
 # NVLink latency per hop, H100 (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4).

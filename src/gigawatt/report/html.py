@@ -26,6 +26,7 @@ from gigawatt.report.figures import (
     time_axis,
 )
 from gigawatt.report.series import ROUTINE_EVENTS, facility_series, fault_marks, fleet_series
+from gigawatt.summary import headline
 
 EVENT_ROWS = 200
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False}
@@ -54,25 +55,31 @@ HEADLINES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Facility power mean / max", ("facility_power_kw.mean", "facility_power_kw.max"), " kW"),
     ("PUE", ("pue",), ""),
     ("Hottest GPU die", ("max_gpu_temp_c",), " °C"),
-    ("GPU-time throttled: power / thermal / power brake",
-     ("throttle_fraction.power", "throttle_fraction.thermal", "throttle_fraction.power_brake"), "%"),
+    (
+        "GPU-time throttled: power / thermal / power brake",
+        ("throttle_fraction.power", "throttle_fraction.thermal", "throttle_fraction.power_brake"),
+        "%",
+    ),
     ("Errors", ("errors",), ""),
     ("GPU power limit", ("limits.gpu_power_limit_w",), " W"),
     ("Rack budget", ("limits.rack_budget_kw",), " kW"),
-    ("Die limits: max operating / slowdown / shutdown",
-     ("limits.temp_max_operating_c", "limits.temp_slowdown_c", "limits.temp_shutdown_c"), " °C"),
+    (
+        "Die limits: max operating / slowdown / shutdown",
+        ("limits.temp_max_operating_c", "limits.temp_slowdown_c", "limits.temp_shutdown_c"),
+        " °C",
+    ),
 )
 
 CAPTIONS = {
     "power": "Look for the hottest rack touching its budget (power caps engage there) and the gap between "
-             "facility and IT power — cooling and UPS overhead, i.e. PUE. Dash-dot lines mark faults.",
+    "facility and IT power — cooling and UPS overhead, i.e. PUE. Dash-dot lines mark faults.",
     "temperature": "Look for the hottest dies reaching the max-operating line (thermal throttling starts) "
-                   "or the slowdown and shutdown lines, and for supply temperatures rising before they do.",
+    "or the slowdown and shutdown lines, and for supply temperatures rising before they do.",
     "clocks": "Look for dips in the SM clock and the reason beside them: SwPowerCap is the power limit, "
-              "thermal reasons point at cooling, HwPowerBrakeSlowdown at a lost power feed; a clock of 0 is "
-              "a GPU that is down.",
+    "thermal reasons point at cooling, HwPowerBrakeSlowdown at a lost power feed; a clock of 0 is "
+    "a GPU that is down.",
     "throughput": "Look for output falling below demand — the shortfall piles up as backlog (grey, right "
-                  "axis) — and whether it lines up with a fault marker.",
+    "axis) — and whether it lines up with a fault marker.",
 }
 
 PAGE = Template("""<!DOCTYPE html>
@@ -117,33 +124,50 @@ $events
 """)
 
 
-def write_report(path: pathlib.Path, summary: dict, timeseries: pa.Table, facility: pa.Table,
-                 events: pa.Table, extra_sections: Sequence[Section | tuple[str, go.Figure]] = ()) -> None:
+def write_report(
+    path: pathlib.Path,
+    summary: dict,
+    timeseries: pa.Table,
+    facility: pa.Table,
+    events: pa.Table,
+    extra_sections: Sequence[Section | tuple[str, go.Figure]] = (),
+) -> None:
     """Write report.html for one run; `extra_sections` are appended after the built-in charts."""
-    pathlib.Path(path).write_text(render_report(summary, timeseries, facility, events, extra_sections),
-                                  encoding="utf-8")
+    pathlib.Path(path).write_text(
+        render_report(summary, timeseries, facility, events, extra_sections), encoding="utf-8"
+    )
 
 
-def render_report(summary: dict, timeseries: pa.Table, facility: pa.Table, events: pa.Table,
-                  extra_sections: Sequence[Section | tuple[str, go.Figure]] = ()) -> str:
-    sections = [*builtin_sections(summary, timeseries, facility, events),
-                *(Section(*extra) for extra in extra_sections)]
+def render_report(
+    summary: dict,
+    timeseries: pa.Table,
+    facility: pa.Table,
+    events: pa.Table,
+    extra_sections: Sequence[Section | tuple[str, go.Figure]] = (),
+) -> str:
+    sections = [
+        *builtin_sections(summary, timeseries, facility, events),
+        *(Section(*extra) for extra in extra_sections),
+    ]
     return PAGE.substitute(
         scenario=_text(summary.get("scenario", "gigawatt run")),
         description=_text(summary.get("description", "")),
         chain=f'<p class="chain">{_text(summary["chain"])}</p>' if summary.get("chain") else "",
-        headline="\n".join(f"<dt>{_text(label)}</dt><dd>{_text(value)}</dd>"
-                           for label, value in headline_rows(summary)),
+        headline="\n".join(
+            f"<dt>{_text(label)}</dt><dd>{_text(value)}</dd>" for label, value in headline_rows(summary)
+        ),
         # plotly.js goes in with the first chart only; the others reuse it.
-        charts="\n".join(_section_html(s, f"gw-chart-{i}", include_plotlyjs=i == 0)
-                         for i, s in enumerate(sections)),
+        charts="\n".join(
+            _section_html(s, f"gw-chart-{i}", include_plotlyjs=i == 0) for i, s in enumerate(sections)
+        ),
         events=events_html(events),
         summary_json=_text(json.dumps(summary, indent=2, sort_keys=True, default=str)),
     )
 
 
-def builtin_sections(summary: dict, timeseries: pa.Table, facility: pa.Table,
-                     events: pa.Table) -> list[Section]:
+def builtin_sections(
+    summary: dict, timeseries: pa.Table, facility: pa.Table, events: pa.Table
+) -> list[Section]:
     duration_s = float(summary.get("duration_s") or pc.max(facility.column("time_s")).as_py() or 0.0)
     axis = time_axis(duration_s)
     fac = facility_series(facility)
@@ -151,8 +175,11 @@ def builtin_sections(summary: dict, timeseries: pa.Table, facility: pa.Table,
     marks = fault_marks(events, duration_s)
     return [
         Section("Power vs budget", power_figure(fac, marks, axis), CAPTIONS["power"]),
-        Section("Temperatures vs limits", temperature_figure(fleet, fac, summary.get("limits", {}), axis),
-                CAPTIONS["temperature"]),
+        Section(
+            "Temperatures vs limits",
+            temperature_figure(fleet, fac, summary.get("limits", {}), axis),
+            CAPTIONS["temperature"],
+        ),
         Section("Clocks and throttle reasons", clocks_figure(fleet, axis), CAPTIONS["clocks"]),
         Section("Throughput vs demand", throughput_figure(fac, marks, axis), CAPTIONS["throughput"]),
     ]
@@ -180,15 +207,17 @@ def events_html(events: pa.Table) -> str:
     events = events.take(pc.sort_indices(events, [("time_s", "ascending")]))  # stable: ties keep engine order
     faults = events.filter(pc.invert(pc.is_in(events.column("kind"), pa.array(ROUTINE_EVENTS))))
     shown = min(EVENT_ROWS, faults.num_rows)
-    return "\n".join([
-        '<p class="caption">Counts by kind, then the first faults and facility events; '
-        "throttle start/stop and recoveries are in the full list below.</p>",
-        _table_html(event_counts(events)),
-        f"<h3>Faults and facility events (first {shown} of {faults.num_rows:,})</h3>",
-        _table_html(faults.slice(0, EVENT_ROWS)) if faults.num_rows else "<p>None.</p>",
-        f"<details><summary>All events (first {min(EVENT_ROWS, events.num_rows)} of {events.num_rows:,})"
-        f"</summary>{_table_html(events.slice(0, EVENT_ROWS))}</details>",
-    ])
+    return "\n".join(
+        [
+            '<p class="caption">Counts by kind, then the first faults and facility events; '
+            "throttle start/stop and recoveries are in the full list below.</p>",
+            _table_html(event_counts(events)),
+            f"<h3>Faults and facility events (first {shown} of {faults.num_rows:,})</h3>",
+            _table_html(faults.slice(0, EVENT_ROWS)) if faults.num_rows else "<p>None.</p>",
+            f"<details><summary>All events (first {min(EVENT_ROWS, events.num_rows)} of {events.num_rows:,})"
+            f"</summary>{_table_html(events.slice(0, EVENT_ROWS))}</details>",
+        ]
+    )
 
 
 def event_counts(events: pa.Table) -> pa.Table:
@@ -200,8 +229,13 @@ def event_counts(events: pa.Table) -> pa.Table:
 
 
 def _section_html(section: Section, div_id: str, include_plotlyjs: bool) -> str:
-    figure = pio.to_html(section.figure, include_plotlyjs=include_plotlyjs, full_html=False, div_id=div_id,
-                         config=PLOTLY_CONFIG)
+    figure = pio.to_html(
+        section.figure,
+        include_plotlyjs=include_plotlyjs,
+        full_html=False,
+        div_id=div_id,
+        config=PLOTLY_CONFIG,
+    )
     caption = f'<p class="caption">{_text(section.caption)}</p>' if section.caption else ""
     return f"<h2>{_text(section.title)}</h2>\n{caption}\n{figure}"
 
@@ -221,17 +255,11 @@ def _cell_html(value: Any) -> str:
     return f'<td class="num">{number}</td>'
 
 
-
 _MISSING = object()
 
 
 def _lookup(summary: dict, dotted: str) -> Any:
-    value: Any = summary
-    for key in dotted.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return _MISSING
-        value = value[key]
-    return value
+    return headline(summary, dotted, missing=_MISSING)
 
 
 def _format(value: Any) -> str:

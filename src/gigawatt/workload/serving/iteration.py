@@ -27,12 +27,13 @@ from gigawatt.arch.kv import BYTES_PER_ELEMENT
 from gigawatt.arch.ops import Batch, expected_experts_hit, forward_ops
 from gigawatt.arch.spec import ModelSpec
 from gigawatt.catalog import GpuSpec
-from gigawatt.hardware.collectives import Link, nvlink_link, ring_all_reduce_time, send_recv_time
+from gigawatt.hardware.collectives import (
+    INFINIBAND_SAME_LEAF,
+    nvlink_link,
+    ring_all_reduce_time,
+    send_recv_time,
+)
 from gigawatt.hardware.roofline import efficiency
-
-# InfiniBand NDR 400 Gb/s: ≈ 50 GB/s per NIC nominal, ≈ 40 GB/s achieved; 2.8 µs same leaf
-# (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4). Pipeline stages sit on different nodes.
-INFINIBAND_NDR = Link(bandwidth=50e9, latency=2.8e-6, efficiency=40.0 / 50.0)
 
 # Basis variables of an operator's FLOPs and bytes: constant, tokens, sequences, pairs, keys read,
 # expected distinct routed experts hit.
@@ -104,7 +105,8 @@ class IterationModel:
         activation_bytes = model.hidden * BYTES_PER_ELEMENT[precision]
         link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
         all_reduce = [2 * model.layers * ring_all_reduce_time(n * activation_bytes, tp, link) for n in (0, 1)]
-        p2p = [(pp - 1) * send_recv_time(n * activation_bytes, INFINIBAND_NDR) for n in (0, 1)]
+        # Pipeline stages sit on nodes under one leaf switch.
+        p2p = [(pp - 1) * send_recv_time(n * activation_bytes, INFINIBAND_SAME_LEAF) for n in (0, 1)]
         self._comm_const = float(all_reduce[0] + p2p[0])
         self._comm_per_token = float(all_reduce[1] - all_reduce[0] + p2p[1] - p2p[0])
 

@@ -74,16 +74,26 @@ def cold_start_s(weight_bytes: float, gpu: GpuSpec, host: HostTiers) -> float:
     return weight_bytes / host.ssd_bandwidth + weight_bytes / gpu.pcie_bandwidth
 
 
-def serving_capacity(m: ModelSpec, gpu: GpuSpec, precision: str, tp: int, context: int,
-                     max_batched_tokens: int = 2048) -> dict[str, float]:
+def serving_capacity(
+    m: ModelSpec, gpu: GpuSpec, precision: str, tp: int, context: int, max_batched_tokens: int = 2048
+) -> dict[str, float]:
     """How many KV tokens, and sequences of `context` tokens, fit in a `tp`-GPU replica beside the weights;
     and the same with an MHA-sized cache (every query head caching its own K and V), for comparison."""
-    free = (HBM_USABLE_FRACTION * gpu.hbm_capacity - weight_bytes_per_gpu(m, precision, tp, 1)
-            - activation_reserve_bytes(m, precision, tp, max_batched_tokens))
+    free = (
+        HBM_USABLE_FRACTION * gpu.hbm_capacity
+        - weight_bytes_per_gpu(m, precision, tp, 1)
+        - activation_reserve_bytes(m, precision, tp, max_batched_tokens)
+    )
     att = m.attention
     mha = mha_equivalent_kv_bytes_per_token(m, precision) / min(tp, att.heads)
     tokens = max(0.0, free) / kv_bytes_per_token_per_gpu(m, precision, tp, 1)
     tokens_mha = max(0.0, free) / mha
-    return {"gpu": gpu.name, "tensor_parallel": tp, "free_hbm_bytes_per_gpu": free, "kv_tokens": tokens,
-            "max_batch": tokens // context, "kv_tokens_mha_equivalent": tokens_mha,
-            "max_batch_mha_equivalent": tokens_mha // context}
+    return {
+        "gpu": gpu.name,
+        "tensor_parallel": tp,
+        "free_hbm_bytes_per_gpu": free,
+        "kv_tokens": tokens,
+        "max_batch": tokens // context,
+        "kv_tokens_mha_equivalent": tokens_mha,
+        "max_batch_mha_equivalent": tokens_mha // context,
+    }

@@ -18,7 +18,12 @@ from gigawatt.arch.ops import ROUTED_EXPERTS, Batch, Op, forward_ops
 from gigawatt.arch.params import count_params, mlp_params
 from gigawatt.arch.spec import ModelSpec, load_model
 from gigawatt.catalog import GpuSpec
-from gigawatt.hardware.collectives import nvlink_link, ring_all_reduce_time
+from gigawatt.hardware.collectives import (
+    INFINIBAND_ACROSS_LEAVES,
+    nvlink_link,
+    ring_all_reduce_time,
+    send_recv_time,
+)
 from gigawatt.hardware.roofline import time_ops
 from gigawatt.power.dvfs import clock_grid
 from gigawatt.power.gpu_power import gpu_power
@@ -197,12 +202,6 @@ def _profile(
     )
 
 
-# InfiniBand NDR 400 Gb/s per GPU NIC: ≈ 50 GB/s, about 40 GB/s achieved; 3.7 µs across leaves
-# (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4).
-IB_BANDWIDTH = 40e9
-IB_LATENCY_S = 3.7e-6
-
-
 def _expert_parallel_profile(
     m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int
 ) -> ServingProfile:
@@ -256,7 +255,7 @@ def _expert_parallel_profile(
         inter = tokens * m.hidden * a * remote_nodes
         one_way = max(
             intra / (nvlink.bandwidth * nvlink.efficiency) + nvlink.latency,
-            inter / IB_BANDWIDTH + (IB_LATENCY_S if nodes > 1 else 0.0),
+            send_recv_time(inter, INFINIBAND_ACROSS_LEAVES) if nodes > 1 else 0.0,
         )
         return 2 * m.moe_layers * one_way  # dispatch and combine
 
