@@ -8,7 +8,6 @@ group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,24 +23,20 @@ from gigawatt.governor import (
     REASON_NAMES,
     SW_POWER_CAP,
     SW_THERMAL_SLOWDOWN,
-    HighestAtMost,
     highest_bin_within,
 )
-from gigawatt.groups import group_min, group_sum
+from gigawatt.groups import group_sum
 from gigawatt.power.conversion import conversion_curve
-from gigawatt.power.dvfs import half_clock_index, voltage
-from gigawatt.power.gpu_power import gpu_power
+from gigawatt.power.dvfs import half_clock_index
 from gigawatt.power.supply import rides_through
-from gigawatt.scenario import Scenario, Serving, SteadyServing
+from gigawatt.scenario import Scenario
 from gigawatt.schedule import EventSchedule
 from gigawatt.telemetry import EventLog, Recorder
 from gigawatt.thermal import cooling_unit, die
 from gigawatt.thermal.cold_plate import cold_plate
 from gigawatt.units import parse_quantity
-from gigawatt.workload.serving.expert_load import ExpertLoad
-from gigawatt.workload.serving.fluid import FluidServing
-from gigawatt.workload.serving.request_level import RequestLevel, saturated_activity
-from gigawatt.workload.serving.steady import ServingProfile, build_profile, typical_steady_load
+from gigawatt.workload.base import TickWork, Workload
+from gigawatt.workload.registry import build_workload
 
 THROTTLE_BITS = (SW_POWER_CAP, SW_THERMAL_SLOWDOWN, HW_THERMAL_SLOWDOWN, HW_POWER_BRAKE_SLOWDOWN)
 
@@ -58,7 +53,6 @@ class Totals:
     cooling_energy_j: float = 0.0
     output_tokens: float = 0.0
     demanded_tokens: float = 0.0
-    lost_tokens: float = 0.0
     gpu_ticks: int = 0
     power_capped_gpu_ticks: int = 0
     thermal_gpu_ticks: int = 0
@@ -73,17 +67,12 @@ class Totals:
 @dataclass
 class RunResult:
     scenario: Scenario
-    profile: ServingProfile
+    workload: Workload  # the workload as it ended: its own metrics, tables and report sections
     totals: Totals
     stored_heat_j: float
     timeseries: pa.Table
     facility: pa.Table
     events: EventLog
-    routing: list[
-        tuple[float, float, int, int]
-    ]  # MoE routing samples: (time, balancedness, dropped, rerouted)
-    gpu_load: np.ndarray | None  # MoE: each GPU's routed-expert load over the mean, at the end
-    driver: RequestLevel | FluidServing | None  # serving workloads: the replicas, with their requests
 
 
 class Engine:
@@ -97,28 +86,7 @@ class Engine:
         self.npr = cl.nodes_per_rack
         self.n_nodes, self.n_racks = cl.nodes, cl.racks
         self.gpr = cl.gpus_per_node * cl.nodes_per_rack
-        w = sc.workload
-        self.driver: RequestLevel | FluidServing | None = None
-        if isinstance(w, Serving):
-            group = w.tensor_parallel * w.pipeline_parallel
-            args = (w, gpu, self.n // group, cl.gpus_per_node, sc.ticks * sc.tick)
-            self.driver = (RequestLevel if w.resolution == "request" else FluidServing)(
-                *args, sc.tick, sc.seed
-            )
-            # Clock grid and reference tables from the run's typical request; the governor's saturated
-            # power from the replica's own iteration model (pipeline stages and all).
-            typical = typical_steady_load(
-                w, self.driver.arrivals.prompt_tokens, self.driver.arrivals.output_tokens
-            )
-            p = build_profile(typical, gpu, cl.gpus_per_node, check_fit=False)
-            a_c, a_m = saturated_activity(self.driver.setup, w.scheduler.max_num_seqs)
-            saturated = np.maximum.accumulate(gpu_power(gpu, p.clocks, a_c, a_m))  # ≥ 0.1 W wiggles smoothed
-            self.profile = p = dataclasses.replace(p, busy_power=saturated)
-        else:
-            self.profile = p = build_profile(w, gpu, cl.gpus_per_node)
-            group = p.tp
-        self.tp = group
-        self.n_replicas = self.n // group
+        self.workload = wl = build_workload(sc, gpu)
 
         # Power: limits, conversion chain, governor look-ups.
         self.limit = gpu.tdp if pw.gpu_power_limit is None else pw.gpu_power_limit
@@ -131,14 +99,8 @@ class Engine:
         chain = catalog.cooling_catalog()["power_conversion"]
         self.ups = conversion_curve("ups-double-conversion") if chain[pw.psu.curve]["kind"] == "psu" else None
         self.budget = np.full(self.n_racks, np.inf if pw.rack_budget is None else pw.rack_budget)
-        self.top = len(p.clocks) - 1
-        self.half = half_clock_index(p.clocks)
-        self.by_busy_power = HighestAtMost(p.busy_power)
-        self.by_energy = HighestAtMost(p.energy_per_token)
-        # Serving drivers: dynamic power at a clock follows v(k)² for the same compute work.
-        self.volt2 = (voltage(gpu, p.clocks) / gpu.voltage_max) ** 2
-        self.by_volt2 = HighestAtMost(self.volt2)
-        self.dyn_full = gpu.power_full_activity - gpu.idle_power
+        self.top = len(wl.clocks) - 1
+        self.half = half_clock_index(wl.clocks)
 
         # Cooling: liquid CDUs (if any) and air zones, each a vector of units.
         cool = catalog.cooling_catalog()
@@ -167,11 +129,6 @@ class Engine:
             self.n_cdus = 0
             self.host_to_air = 1.0
         self.n_units = self.n_cdus if self.liquid else self.n_zones
-        moe = w.moe if isinstance(w, SteadyServing) else None
-        self.experts = (
-            ExpertLoad(p.model, moe, self.n_replicas, cl.gpus_per_node, sc.seed) if moe is not None else None
-        )
-        self.routing_every = max(1, round(moe.routing_interval / self.dt)) if moe is not None else 0
         self.schedule = EventSchedule(sc, self.n_units, self.liquid)
         self.events = EventLog()
         self._ran = False
@@ -209,26 +166,12 @@ class Engine:
         self.rack_cap = np.full(self.n_racks, self.limit)
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
-        self.backlog = np.zeros(self.n_replicas)  # tokens waiting, new demand and rework alike
-        self.rework = np.zeros(self.n_replicas)  # the part of the backlog that redoes lost work
-        w = sc.workload
-        if isinstance(w, Serving):  # offered by the arrivals, tick by tick, inside the driver
-            self.demand_rate = 0.0
-        elif w.demand is not None:  # output tokens/s offered to each replica
-            self.demand_rate = w.demand * self.profile.capacity[self.top]
-        else:
-            self.demand_rate = w.demand_tokens_per_s / self.n_replicas
         self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
         self.host_now = self.host  # hosts of unpowered nodes draw nothing
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
         self.events = EventLog()
-        self.load: np.ndarray | None = None  # routed-expert load over the mean, per GPU (MoE only)
-        self._last_k: np.ndarray | int = self.top
-        self._rep_k: np.ndarray | int = self.top
         self.now = 0.0
-        self.work_scale: np.ndarray | float = 1.0
-        self.routing: list[tuple[float, float, int, int]] = []  # (time, balancedness, dropped, rerouted)
         self.cond = self.schedule.conditions(0)
 
     def _thermal_path(self) -> None:
@@ -275,15 +218,12 @@ class Engine:
                 progress(t + 1, ticks)
         return RunResult(
             sc,
-            self.profile,
+            self.workload,
             self.totals,
             self._stored_heat(),
             self.rec.table(),
             pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
             self.events,
-            self.routing,
-            self.load,
-            self.driver,
         )
 
     def _step(self, t: int) -> None:
@@ -292,15 +232,15 @@ class Engine:
         if t in self.schedule.change_ticks:
             self._apply_events(t, now)
         self._recover(now)
-        if self.experts is not None and t % self.routing_every == 0:
-            self._route(now)
+        up = None if self.all_up else self.up_at == 0.0
+        self.workload.start_tick(t, now, up)
         k = self._govern()
-        served, busy = self._compute(k)
-        self._power_and_heat(k, busy)
+        work = self.workload.step(t, now, self.dt, k, up)
+        self._power_and_heat(work)
         self._faults(now)
         self._capping(now)
         self._throttle_events(now)
-        self._account(k, busy, served)
+        self._account(k, work)
 
     # ------------------------------------------------------------------ steps
 
@@ -353,19 +293,6 @@ class Engine:
             self.events.add_many(now, "recovered", "gpu", idx)
             self.all_up = not self.up_at.any()
 
-    def _route(self, now: float) -> None:
-        """Re-sample the routed-expert load of every GPU from its current speed (MoE serving)."""
-        assert self.experts is not None
-        p = self.profile
-        k = self._last_k
-        speed = p.capacity[k] / p.capacity[self.top] * (self.up_at == 0.0)
-        sample = self.experts.sample(np.broadcast_to(speed, (self.n,)).reshape(self.n_replicas, self.tp))
-        self.load = sample.load.ravel()
-        # Work of a loaded GPU in units of a mean GPU's (the ratio at the top clock, for the power governor).
-        top = self.top
-        self.work_scale = (p.cycle_time[top] + (self.load - 1.0) * p.cycle_expert[top]) / p.cycle_time[top]
-        self.routing.append((now, sample.balancedness, sample.dropped, sample.rerouted))
-
     def _coolant(self) -> np.ndarray:
         """Loop supply (or inlet air) temperature at each die."""
         if self.liquid:
@@ -379,14 +306,8 @@ class Engine:
         thermal_cap = self.hold.power(self.temp, coolant)
         budget = np.minimum(self.power_cap, thermal_cap)
         per_gpu_budget = budget * self.inv_power_var
-        if self.driver is None:
-            k = highest_bin_within(
-                per_gpu_budget, self._energy_query(per_gpu_budget), self.by_busy_power, self.by_energy
-            )
-        else:
-            k = highest_bin_within(
-                per_gpu_budget, self._activity_query(per_gpu_budget), self.by_busy_power, self.by_volt2
-            )
+        wl = self.workload
+        k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
@@ -412,89 +333,10 @@ class Engine:
         self.thermal_bound, self.power_bound, self.hw_thermal = thermal_bound, power_bound, hw_thermal
         return k
 
-    def _energy_query(self, budget: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        """Fluid steady load: the light curve is W·E[k]; the query is (budget − P_idle) / W, J per token."""
-        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp) * self.work_scale
-
-        def query(i: np.ndarray) -> np.ndarray:
-            return (budget[i] - self.gpu.idle_power) / np.maximum(work[i], 1e-12)
-
-        return query
-
-    def _activity_query(self, budget: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-        """Serving drivers: last tick's work at another clock costs P_idle + ΔP·(w_c·C·v(k)² + w_m·M), with
-        C the compute work in units of full-clock busy time and M the HBM busy share; the query inverts the
-        v² table. A busy replica is left to the saturated (P_busy) look-up, which bounds its power whatever
-        work arrives this tick."""
-        act = self.driver.last if self.driver is not None else None
-        if act is None:
-            return None
-        gpu, dt, w_m = self.gpu, self.dt, self.gpu.memory_power_fraction
-        rep_clock = self.profile.clocks[self._rep_k] if np.ndim(self._rep_k) else self.profile.clocks[-1]
-        compute = np.repeat(act.compute_s / dt * rep_clock / gpu.clock_boost, self.tp)
-        memory = np.repeat(act.memory_s / dt, self.tp)
-        # A replica busy for over half the last tick, or with requests queued, may well be busy all of this
-        # one: budget it as saturated.
-        saturated = np.repeat((act.busy_s >= 0.5 * dt) | (act.queued > 0), self.tp)
-
-        def query(i: np.ndarray) -> np.ndarray:
-            spare = budget[i] - gpu.idle_power - self.dyn_full * w_m * memory[i]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                q = spare / (self.dyn_full * (1.0 - w_m) * compute[i])
-            q = np.where(compute[i] > 0, q, np.where(spare >= 0, np.inf, -np.inf))
-            return np.where(saturated[i], -np.inf, q)
-
-        return query
-
-    def _compute(self, k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
-        """A replica runs at its slowest GPU; one with a GPU down serves nothing (DESIGN §2 step 3)."""
-        if self.driver is not None:
-            return self._drive(k)
-        p = self.profile
-        if self.load is None:
-            cap_gpu = p.capacity[k]
-        else:  # a GPU's cycle stretches with its share of routed-expert work
-            cap_gpu = p.tokens_per_cycle / (p.cycle_time[k] + (self.load - 1.0) * p.cycle_expert[k])
-        self._last_k = k
-        if not self.all_up:
-            cap_gpu = cap_gpu * (self.up_at == 0.0)
-        rep_cap = group_min(cap_gpu, self.tp) if np.ndim(cap_gpu) and self.tp > 1 else cap_gpu
-        wanted = self.backlog + self.demand_rate * self.dt
-        served = np.minimum(wanted, rep_cap * self.dt)
-        self.backlog = wanted - served
-        if self.totals.lost_tokens:  # lost work is redone first and is not new output
-            redone = np.minimum(self.rework, served)
-            self.rework -= redone
-            served = served - redone
-        with np.errstate(divide="ignore", invalid="ignore"):
-            busy = np.repeat(served, self.tp) / (cap_gpu * self.dt)
-        if not self.all_up:
-            busy = np.nan_to_num(busy, nan=0.0, posinf=0.0)
-        return served, busy
-
-    def _drive(self, k: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
-        """Serving drivers: each replica runs at its slowest GPU's clock for this tick."""
-        assert self.driver is not None
-        k_gpu = np.broadcast_to(k, (self.n,))
-        self._rep_k = group_min(k_gpu, self.tp) if self.tp > 1 else np.array(k_gpu)
-        up = self.up_at == 0.0
-        available = group_min(up.astype(float), self.tp) > 0 if self.tp > 1 else up
-        act = self.driver.advance(self.now + self.dt, self._rep_k, available)
-        return act.output_tokens, np.repeat(np.minimum(act.busy_s / self.dt, 1.0), self.tp)
-
-    def _power_and_heat(self, k: np.ndarray | int, busy: np.ndarray) -> None:
+    def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
-        p, dt, gpu = self.profile, self.dt, self.gpu
-        if self.driver is None:
-            dyn = busy * (p.busy_power[k] - gpu.idle_power)
-        else:  # from the activity the replicas reported, each GPU at its own clock
-            act = self.driver.last
-            assert act is not None
-            w_m = gpu.memory_power_fraction
-            compute = np.repeat(act.compute_s / dt * p.clocks[self._rep_k] / gpu.clock_boost, self.tp)
-            memory = np.repeat(act.memory_s / dt, self.tp)
-            dyn = self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory)
-        power = (gpu.idle_power + dyn) * self.power_var
+        dt, gpu = self.dt, self.gpu
+        power = (gpu.idle_power + work.dynamic_w) * self.power_var
         if not self.all_up:
             power *= self.up_at == 0.0
         self.power = power
@@ -552,16 +394,9 @@ class Engine:
         )
 
     def _lose_work(self, gpus: np.ndarray) -> None:
-        """The replicas of these GPUs lose their in-flight sequences (half done on average) and redo them."""
-        reps = np.unique(gpus // self.tp)
+        """These GPUs dropped out: an XID-class error, and their workload loses what was in flight."""
         self.rec.error(gpus)
-        if self.driver is not None:  # the replica simulation knows exactly what was in flight
-            self.driver.fail(reps, self.now)
-            return
-        lost = self.profile.tokens_per_cycle / 2.0
-        self.backlog[reps] += lost
-        self.rework[reps] += lost
-        self.totals.lost_tokens += lost * len(reps)
+        self.workload.lose_work(gpus, self.now)
 
     def _reset_nodes(self, nodes: np.ndarray, now: float, why: str, power_back: float | None = None) -> None:
         """Nodes lose power: hosts and GPUs draw nothing and drop their work; once power is back
@@ -622,7 +457,7 @@ class Engine:
             if len(off):
                 self.events.add_many(now, "throttle_stop", "gpu", off, REASON_NAMES[bit])
 
-    def _account(self, k: np.ndarray | int, busy: np.ndarray, served: np.ndarray) -> None:
+    def _account(self, k: np.ndarray | int, work: TickWork) -> None:
         tot, dt, n = self.totals, self.dt, self.n
         it_w = float(self.rack_wall.sum())
         q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
@@ -632,7 +467,7 @@ class Engine:
         ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w
         gpu_w = float(self.power.sum())
-        out = float(served.sum())
+        out = float(work.served.sum())
         tot.it_energy_j += it_w * dt
         tot.facility_energy_j += facility_w * dt
         tot.gpu_energy_j += gpu_w * dt
@@ -640,11 +475,7 @@ class Engine:
         tot.heat_to_air_j += q_air * dt
         tot.cooling_energy_j += cooling_w * dt
         tot.output_tokens += out
-        offered = (
-            self.demand_rate * dt * self.n_replicas
-            if self.driver is None
-            else float(self.driver.offered_by_tick[min(self.tick, len(self.driver.offered_by_tick) - 1)])
-        )
+        offered = work.offered
         tot.demanded_tokens += offered
         tot.gpu_ticks += n
         up = None if self.all_up else self.up_at == 0.0
@@ -659,7 +490,8 @@ class Engine:
         tot.facility_power_max_w = max(tot.facility_power_max_w, facility_w)
         tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, float(self.temp.max()))
 
-        clock = self.profile.clocks[k]
+        clock = self.workload.clocks[k]
+        busy = work.busy
         if up is not None:
             clock = clock * up
             busy = busy * up
@@ -680,9 +512,7 @@ class Engine:
             "time_s": now,
             "output_tokens_per_s": acc[0] / m,
             "demand_tokens_per_s": acc[1] / m,
-            "backlog_tokens": float(self.backlog.sum())
-            if self.driver is None
-            else self.totals.demanded_tokens - self.totals.output_tokens,
+            "backlog_tokens": self.workload.backlog_tokens(),
             "it_power_kw": acc[2] / m / 1e3,
             "facility_power_kw": acc[3] / m / 1e3,
             "gpu_power_kw": acc[4] / m / 1e3,

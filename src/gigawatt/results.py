@@ -17,9 +17,6 @@ import pyarrow.parquet as pq
 
 from gigawatt.engine import RunResult
 from gigawatt.report.html import Section, write_report
-from gigawatt.report.latency import latency_section
-from gigawatt.workload.serving.metrics import requests_table
-from gigawatt.workload.serving.request_level import RequestLevel
 
 
 def _finite(value: Any) -> Any:
@@ -48,11 +45,10 @@ def _write_run(
     pq.write_table(result.facility, folder / "facility.parquet", compression="zstd")
     events = result.events.table()
     pq.write_table(events, folder / "events.parquet", compression="zstd")
-    sections = list(extra_sections)
-    if isinstance(result.driver, RequestLevel):
-        requests = requests_table([r.records() for r in result.driver.replicas])
-        pq.write_table(requests, folder / "requests.parquet", compression="zstd")
-        sections.append(latency_section(requests))
+    tables = result.workload.tables()
+    for stem, table in tables.items():
+        pq.write_table(table, folder / f"{stem}.parquet", compression="zstd")
+    sections = [*extra_sections, *result.workload.report_sections(tables)]
     write_report(folder / "report.html", summary, result.timeseries, result.facility, events, sections)
 
 

@@ -9,9 +9,6 @@ import numpy as np
 from gigawatt import catalog
 from gigawatt.engine import RunResult
 from gigawatt.power.conversion import conversion_curve
-from gigawatt.scenario import Scenario, Serving, SteadyServing
-from gigawatt.workload.serving import metrics
-from gigawatt.workload.serving.request_level import RequestLevel
 
 
 def _window_mean(time_s: np.ndarray, values: np.ndarray, start: float, end: float) -> float | None:
@@ -21,22 +18,8 @@ def _window_mean(time_s: np.ndarray, values: np.ndarray, start: float, end: floa
 
 def offered_heat_w(result: RunResult) -> dict[str, float]:
     """Heat the load would produce unthrottled, split as the cooling sees it (per CDU / air zone)."""
-    sc, p = result.scenario, result.profile
-    gpu = catalog.gpu(sc.cluster.gpu)
-    top = len(p.clocks) - 1
-    w = sc.workload
-    group = w.tensor_parallel * w.pipeline_parallel if isinstance(w, Serving) else result.profile.tp
-    replicas = sc.cluster.gpus // group
-    if isinstance(w, SteadyServing) and w.demand is not None:
-        demand = w.demand
-    else:
-        offered = (
-            w.demand_tokens_per_s
-            if isinstance(w, SteadyServing)
-            else result.totals.demanded_tokens / (sc.ticks * sc.tick)
-        )
-        demand = offered / max(replicas, 1) / p.capacity[top]
-    per_gpu = gpu.idle_power + min(demand, 1.0) * (p.busy_power[top] - gpu.idle_power)
+    sc = result.scenario
+    per_gpu = result.workload.unthrottled_gpu_power_w(result.totals.demanded_tokens / (sc.ticks * sc.tick))
     host = sc.power.host_power_per_node
     gpus_per_rack = sc.cluster.gpus_per_node * sc.cluster.nodes_per_rack
     rack_gpu = gpus_per_rack * per_gpu
@@ -53,10 +36,8 @@ def offered_heat_w(result: RunResult) -> dict[str, float]:
 
 
 def summarize(result: RunResult) -> dict[str, Any]:
-    sc, tot, p = result.scenario, result.totals, result.profile
+    sc, tot, wl = result.scenario, result.totals, result.workload
     gpu = catalog.gpu(sc.cluster.gpu)
-    w = sc.workload
-    moe = w.moe if isinstance(w, SteadyServing) else None
     dur = sc.ticks * sc.tick
     fac = result.facility.to_pydict()
     gpu_ticks = max(tot.gpu_ticks, 1)
@@ -73,18 +54,13 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "tick_s": sc.tick,
         "gpus": sc.cluster.gpus,
         "gpu_model": gpu.name,
-        "model": p.model.name,
-        "precision": sc.workload.precision,
-        "tensor_parallel": _tensor_parallel(sc, p.tp),
-        "expert_parallel": moe.expert_parallel if moe is not None else None,
-        "replicas": sc.cluster.gpus
-        // (w.tensor_parallel * w.pipeline_parallel if isinstance(w, Serving) else p.tp),
+        **wl.describe(),
         "throughput_tokens_per_s": throughput,
         "demand_tokens_per_s": demand,
-        "input_tokens_per_s": throughput * p.input_per_output,
+        "input_tokens_per_s": throughput * wl.input_per_output,
         "served_fraction": throughput / demand if demand else 1.0,
         "backlog_tokens_end": float(fac["backlog_tokens"][-1]),
-        "lost_tokens": tot.lost_tokens,
+        "lost_tokens": wl.lost_tokens,
         "energy_j_per_token": tot.it_energy_j / tot.output_tokens if tot.output_tokens else None,
         "gpu_power_w": {"mean": tot.gpu_energy_j / dur / sc.cluster.gpus, "max": tot.gpu_power_max_w},
         "it_power_kw": {"mean": tot.it_energy_j / dur / 1e3, "max": float(np.max(fac["it_power_kw"]))},
@@ -127,23 +103,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         },
         "phases": _phases(result, fac),
     }
-    if isinstance(w, Serving):
-        summary.update(_serving(result, dur))
-    if moe is not None and result.routing:
-        _, balanced, dropped, rerouted = zip(*result.routing, strict=True)
-        load = result.gpu_load
-        summary["moe"] = {
-            "router": moe.router,
-            "placement": moe.placement,
-            "expert_parallel": moe.expert_parallel,
-            "redundant_experts": moe.redundant_experts,
-            "routing_samples": len(result.routing),
-            "balancedness_mean": float(np.mean(balanced)),
-            "balancedness_min": float(np.min(balanced)),
-            "dropped_assignments": int(sum(dropped)),
-            "rerouted_assignments": int(sum(rerouted)),
-            "max_gpu_load_over_mean_end": float(load.max()) if load is not None else None,
-        }
+    summary.update(wl.summary_sections(dur, tot.it_energy_j, tot.output_tokens))
     summary["chain"] = chain(result, summary)
     return summary
 
@@ -185,65 +145,22 @@ def comparison(
     ]
 
 
-def _tensor_parallel(sc: Scenario, group: int) -> int:
-    w = sc.workload
-    if isinstance(w, Serving):
-        return w.tensor_parallel
-    return 1 if w.moe is not None else group
-
-
-def _serving(result: RunResult, duration_s: float) -> dict[str, Any]:
-    """Request metrics (request level) or rates and mean TPOT (fluid), with the headline keys on top."""
-    w, driver = result.scenario.workload, result.driver
-    assert isinstance(w, Serving) and driver is not None
-    energy = result.totals.it_energy_j
-    if isinstance(driver, RequestLevel):
-        records = [r.records() for r in driver.replicas]
-        stats = [r.stats() for r in driver.replicas]
-        serving = metrics.summarize(records, stats, duration_s, w.slo.ttft, w.slo.tpot, energy)
-    else:
-        served = result.totals.output_tokens
-        serving = {
-            "resolution": "fluid",
-            "tpot_s": {"mean": driver.mean_tpot_s},
-            "ttft_s": None,
-            "output_tokens_per_s": served / duration_s,
-            "input_tokens_per_s": served * driver.prompt_per_output / duration_s,
-            "goodput_requests_per_s": None,
-            "energy_j_per_output_token": energy / served if served else None,
-        }
-    headline = {
-        key: serving.get(key)
-        for key in (
-            "ttft_s",
-            "tpot_s",
-            "goodput_requests_per_s",
-            "output_tokens_per_s",
-            "energy_j_per_output_token",
-        )
-    }
-    return {**headline, "serving": {"resolution": w.resolution, "arrivals": w.arrivals.kind, **serving}}
-
-
 def _phases(result: RunResult, fac: dict[str, list[float]]) -> list[dict[str, Any]]:
     """Throughput before, during and after each scheduled event."""
     sc = result.scenario
     t = np.asarray(fac["time_s"])
     tok = np.asarray(fac["output_tokens_per_s"])
     temp = np.asarray(fac["gpu_temp_max_c"])
-    lat = None
-    if isinstance(result.driver, RequestLevel):
-        records = [r.records() for r in result.driver.replicas]
-        lat = (np.concatenate([r.arrival_s for r in records]), metrics.latencies(records))
+    lat = result.workload.latency_samples()
     out = []
     for e in [*sc.power.supply_events, *sc.cooling.events]:
         if e.at >= float(t[-1]):
             continue  # the run ends before the event
         start, end = e.at, e.at + e.duration
-        warm = max((r.cold_start_s for r in result.driver.replicas), default=0.0) if lat is not None else 0.0
+        warm = lat[2] if lat is not None else 0.0
         windows = {"before": (warm, start), "during": (start, end), "after": (end, float(t[-1]))}
         if lat is not None:
-            arrival, values = lat
+            arrival, values, _ = lat
             extra = {
                 f"{name}_p99_s": {
                     w: _p99(values[f"{name}_s"][(arrival > a) & (arrival <= b)])
@@ -345,11 +262,7 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
     ]
     if not effects:
         effects.append("no throttling")
-    if "moe" in s:
-        effects.append(
-            f"expert load balancedness {s['moe']['balancedness_mean']:.2f} ({s['moe']['router']} router, "
-            f"{s['moe']['placement']} placement)"
-        )
+    effects += result.workload.chain_effects(s)
     delta = s["served_fraction"] - 1.0
     tokens = (
         f"{delta:+.0%} tokens/s vs demand".replace("-", "−")

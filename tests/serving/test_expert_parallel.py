@@ -51,8 +51,8 @@ def run(**changes):
 
 def test_expert_loads_average_one_and_follow_the_skew():
     result, s = run(duration="2 min", **{"cooling.events": []})
-    assert result.gpu_load is not None
-    loads = result.gpu_load.reshape(2, 16)
+    assert result.workload.load is not None
+    loads = result.workload.load.reshape(2, 16)
     assert loads.mean(axis=1) == pytest.approx([1.0, 1.0])
     assert 0.8 < s["moe"]["balancedness_mean"] < 1.0
 

@@ -41,7 +41,7 @@ def test_fluid_and_request_level_agree_on_throughput_and_mean_tpot():
     request, s_req = run_mid_size("request")
     _, s_fluid = run_mid_size("fluid")
     assert s_fluid["throughput_tokens_per_s"] == pytest.approx(s_req["throughput_tokens_per_s"], rel=0.10)
-    lat = metrics.latencies([r.records() for r in request.driver.replicas])
+    lat = metrics.latencies([r.records() for r in request.workload.driver.replicas])
     assert s_fluid["tpot_s"]["mean"] == pytest.approx(float(np.nanmean(lat["tpot_s"])), rel=0.10)
     assert s_fluid["gpu_power_w"]["mean"] == pytest.approx(s_req["gpu_power_w"]["mean"], rel=0.15)
 
@@ -52,7 +52,7 @@ def test_fluid_and_request_level_agree_when_saturated():
     _, s_fluid = run_mid_size("fluid", rate=600)
     assert s_req["served_fraction"] < 0.95 and s_fluid["served_fraction"] < 0.95
     assert s_fluid["throughput_tokens_per_s"] == pytest.approx(s_req["throughput_tokens_per_s"], rel=0.10)
-    lat = metrics.latencies([r.records() for r in request.driver.replicas])
+    lat = metrics.latencies([r.records() for r in request.workload.driver.replicas])
     assert s_fluid["tpot_s"]["mean"] == pytest.approx(float(np.nanmean(lat["tpot_s"])), rel=0.10)
 
 
