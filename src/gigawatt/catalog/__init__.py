@@ -54,6 +54,7 @@ _GPU_FIELDS: dict[str, str] = {
     "clock_step": "frequency",
     "voltage_min": "voltage",
     "voltage_max": "voltage",
+    "voltage_knee_clock": "frequency",
     "temp_max_operating": "temperature",
     "temp_slowdown": "temperature",
     "temp_shutdown": "temperature",
@@ -85,6 +86,7 @@ class GpuSpec:
     clock_step: float
     voltage_min: float
     voltage_max: float
+    voltage_knee_clock: float
     temp_max_operating: float
     temp_slowdown: float
     temp_shutdown: float

@@ -14,8 +14,12 @@ def clock_grid(gpu: GpuSpec) -> np.ndarray:
 
 
 def voltage(gpu: GpuSpec, clocks_mhz: np.ndarray) -> np.ndarray:
-    """Core voltage along a piecewise-linear curve through the idle and boost anchors."""
-    return np.interp(clocks_mhz, [gpu.clock_min, gpu.clock_boost], [gpu.voltage_min, gpu.voltage_max])
+    """Core voltage: at its floor up to the knee clock, then linear to its boost value."""
+    return np.interp(
+        clocks_mhz,
+        [gpu.clock_min, gpu.voltage_knee_clock, gpu.clock_boost],
+        [gpu.voltage_min, gpu.voltage_min, gpu.voltage_max],
+    )
 
 
 def dynamic_scale(gpu: GpuSpec, clocks_mhz: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from gigawatt.workload.serving.steady import build_profile
 
 
 class SteadyLoad:
+    offered_label = "demand"
     def __init__(self, sc: Scenario, gpu: GpuSpec):
         w = sc.workload
         assert isinstance(w, SteadyServing)
@@ -35,7 +36,8 @@ class SteadyLoad:
         self.clocks = p.clocks
         self.top = len(p.clocks) - 1
         self.saturated = HighestAtMost(p.busy_power)
-        self.light: HighestAtMost | None = HighestAtMost(p.energy_per_token)
+        # Below the voltage knee the energy per token is flat in the clock (rounding wiggles smoothed).
+        self.light: HighestAtMost | None = HighestAtMost(np.maximum.accumulate(p.energy_per_token))
         self.input_per_output = p.input_per_output
         moe = w.moe
         self.experts = (
