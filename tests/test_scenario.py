@@ -34,7 +34,7 @@ BAD = [
     ({"workload.precision": "int3"}, "workload.precision", "'bf16' or 'fp8'"),
     ({"workload.demand": 0}, "workload.demand", "greater than 0"),
     ({"cooling.kind": "immersion"}, "cooling.kind", "'liquid' or 'air'"),
-    ({"workload.kind": "training"}, "workload", "needs kind: one of 'steady_serving', 'serving'"),
+    ({"workload.kind": "inference"}, "workload", "one of 'steady_serving', 'serving', 'training'"),
     ({"cooling.liquid.facility_supply": "303 K"}, "cooling.liquid.facility_supply", "not a temperature unit"),
     ({"cooling.liquid.cold_plate_flow": "0 L/min"}, "cooling.liquid.cold_plate_flow", "more than 0 L/min"),
     ({"recording.interval": "15 s", "tick": "10 s"}, "(top level)", "whole number of ticks"),

@@ -175,6 +175,24 @@ def _print_summary(s: dict[str, Any]) -> None:
         ]
     elif isinstance(s.get("tpot_s"), dict):
         rows.append(("TPOT mean (fluid)", f"{s['tpot_s']['mean'] * 1e3:.1f} ms"))
+    if "training" in s:
+        tr = s["training"]
+        step = tr["step_time_s"]
+        rows += [
+            (
+                "step time mean / p99 (unthrottled)",
+                f"{_fmt(step['mean'])} / {_fmt(step['p99'])} ({step['unthrottled']:.2f}) s",
+            ),
+            ("model TFLOP/s per GPU (MFU)", f"{tr['tflops_per_gpu']:.0f} ({tr['mfu']:.1%})"),
+            ("straggler cost (slowest GPU)", f"{tr['straggler']['cost_fraction']:.1%}"),
+        ]
+    swing = s["facility_power_swing"]
+    rows.append(
+        (
+            f"facility swing / steepest ramp ({swing['resolution_s']:g} s ticks)",
+            f"{swing['amplitude_mw'] * 1e3:,.0f} kW / {swing['ramp_max_mw_per_s'] * 1e3:,.0f} kW/s",
+        )
+    )
     for name, value in rows:
         t.add_row(name, value)
     out.print(t)
@@ -269,9 +287,12 @@ def schema() -> None:
 def _mount_subcommands() -> None:
     from gigawatt.calibration.cli import app as validate_app
     from gigawatt.moe.cli import app as moe_app
+    from gigawatt.workload.training.cli import plan_app, validate_training
 
+    validate_app.command("training")(validate_training)
     app.add_typer(moe_app, name="moe")
     app.add_typer(validate_app, name="validate")
+    app.add_typer(plan_app, name="plan")
 
 
 _mount_subcommands()

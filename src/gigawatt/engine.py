@@ -73,6 +73,7 @@ class RunResult:
     timeseries: pa.Table
     facility: pa.Table
     events: EventLog
+    facility_power_w: np.ndarray  # every tick, for swings and ramps a recording interval would smooth away
 
 
 class Engine:
@@ -208,6 +209,7 @@ class Engine:
         self.rec = Recorder(self.n, group, sc.recording.level, self.gpu.name, self.gpn)
         self.fac_rows: list[dict[str, float]] = []
         self.fac_acc = np.zeros(6)
+        self.facility_w = np.zeros(sc.ticks)
         rec_every = max(1, round(sc.recording.interval / self.dt))
         ticks = sc.ticks
         for t in range(ticks):
@@ -224,6 +226,7 @@ class Engine:
             self.rec.table(),
             pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
             self.events,
+            self.facility_w,
         )
 
     def _step(self, t: int) -> None:
@@ -488,6 +491,7 @@ class Engine:
             tot.down_gpu_ticks += n - int(np.count_nonzero(up))
         tot.gpu_power_max_w = max(tot.gpu_power_max_w, float(self.power.max()))
         tot.facility_power_max_w = max(tot.facility_power_max_w, facility_w)
+        self.facility_w[self.tick] = facility_w
         tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, float(self.temp.max()))
 
         clock = self.workload.clocks[k]

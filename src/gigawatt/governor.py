@@ -89,6 +89,8 @@ def highest_bin_within(
     tight = np.flatnonzero(budget_w < saturated.table[-1])
     if len(tight) == 0:
         return top
+    if light_query is None and len(tight) == len(budget_w):  # every GPU tight (training under its cap)
+        return saturated(budget_w)
     k = np.full(len(budget_w), top)
     k[tight] = saturated(budget_w[tight])
     if light_query is not None:

@@ -157,12 +157,15 @@ class Capping(Strict):
 class PowerConfig(Strict):
     gpu_power_limit: Power | None = Field(None, description="per-GPU power limit (default: the GPU's TDP)")
     rack_budget: Power | None = Field(None, description="per-rack power budget at the wall; none = unlimited")
+    site_budget: Power | None = Field(
+        None, description="the site's feed: facility power (IT, conversion and cooling) reported against it"
+    )
     host_power_per_node: Power = Field(description="CPUs, DRAM, NICs, switches and fans of one node")
     psu: Psu
     capping: Capping = Capping()
     supply_events: list[SupplyEvent] = []
 
-    @field_validator("rack_budget", "host_power_per_node", "gpu_power_limit")
+    @field_validator("rack_budget", "host_power_per_node", "gpu_power_limit", "site_budget")
     @classmethod
     def _not_negative(cls, v: float | None) -> float | None:
         if v is not None and v < 0:
@@ -406,7 +409,153 @@ class Serving(Strict):
         return load_model(name).name
 
 
-WORKLOAD_KINDS = ("steady_serving", "serving")
+class Parallelism(Strict):
+    """How a training job splits over its GPUs: TP × CP × PP × DP GPUs (EP is carved out of DP × CP).
+
+    Ranks are laid out with tensor parallelism fastest, then context, then `order` decides whether
+    pipeline stages or data-parallel replicas come next: Llama 3 puts data parallelism outermost so that
+    its collectives, the most tolerant of latency, cross the oversubscribed pod boundaries (arXiv
+    2407.21783 §3.3.2); Megatron-LM's default puts pipeline stages outermost."""
+
+    tensor: int = Field(1, gt=0, description="TP: GPUs splitting each layer's matrices, inside one node")
+    context: int = Field(1, gt=0, description="CP: GPUs splitting each sequence (K/V exchanged in a ring)")
+    pipeline: int = Field(1, gt=0, description="PP: pipeline stages, each holding a contiguous run of layers")
+    data: int = Field(gt=0, description="DP: model replicas, each training on its share of the global batch")
+    expert: int = Field(1, gt=0, description="EP (mixture of experts): GPUs splitting the routed experts")
+    virtual_stages: int = Field(
+        1, gt=0, description="model chunks per pipeline rank; more than 1 is the interleaved 1F1B schedule"
+    )
+    order: Literal["tp-cp-pp-dp", "tp-cp-dp-pp"] = Field(
+        "tp-cp-pp-dp", description="rank layout from fastest- to slowest-varying dimension"
+    )
+
+    @property
+    def gpus(self) -> int:
+        return self.tensor * self.context * self.pipeline * self.data
+
+
+class Overlap(Strict):
+    """Which communication runs behind computation (Megatron-LM's overlap options)."""
+
+    data_parallel: bool = Field(
+        True, description="gradient reduce-scatter behind backward, parameter all-gather behind forward"
+    )
+    tensor_parallel: bool = Field(False, description="tensor-parallel collectives behind the GEMMs")
+    context_parallel: bool = Field(True, description="the K/V ring exchange behind attention")
+    pipeline_parallel: bool = Field(True, description="stage-to-stage sends behind computation")
+    expert_parallel: bool = Field(
+        False,
+        description="expert all-to-alls behind another micro-batch's computation (DeepSeek-V3's DualPipe)",
+    )
+
+
+class Network(Strict):
+    """The scale-out fabric: one NIC per GPU on a rail-optimised leaf/spine(/core) network."""
+
+    nic: str = Field("infiniband-ndr-400", description="NIC and fabric from the network catalog")
+    nodes_per_leaf: int = Field(32, gt=0, description="nodes under one leaf switch per rail")
+    nodes_per_pod: int | None = Field(
+        None, gt=0, description="nodes with full bisection below one spine layer; none = one pod"
+    )
+    spine_oversubscription: float = Field(1.0, ge=1.0, description="leaf downlink / uplink capacity")
+    core_oversubscription: float = Field(1.0, ge=1.0, description="pod downlink / core uplink capacity")
+
+    @field_validator("nic")
+    @classmethod
+    def _known_nic(cls, name: str) -> str:
+        from gigawatt.hardware.fabric import nic
+
+        return nic(name).name
+
+
+class Training(Strict):
+    """Synchronous data-, tensor-, context-, pipeline- (and expert-) parallel LLM training: every GPU of the
+    job advances the same optimizer step, which ends when its slowest GPU ends it."""
+
+    kind: Literal["training"]
+    model: str
+    precision: Literal["bf16", "fp8"] = Field("bf16", description="GEMM precision (fp8 keeps bf16 weights)")
+    sequence_length: int = Field(gt=0, description="tokens per training sequence")
+    global_batch_sequences: int | None = Field(None, gt=0, description="sequences per optimizer step")
+    global_batch_tokens: int | None = Field(
+        None, gt=0, description="tokens per optimizer step (instead of global_batch_sequences)"
+    )
+    micro_batch: int = Field(1, gt=0, description="sequences per micro-batch on each pipeline")
+    parallel: Parallelism
+    zero: Literal[0, 1, 2, 3] = Field(
+        1,
+        description="ZeRO stage: shard optimizer state (1), + gradients (2), + weights (3, FSDP) over the "
+        "data-parallel ranks; Megatron-LM's distributed optimizer is stage 1",
+    )
+    recompute: Literal["none", "selective", "full"] = Field(
+        "selective", description="activation recomputation in the backward pass"
+    )
+    overlap: Overlap = Overlap()
+    network: Network = Network()
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        return load_model(name).name
+
+    @model_validator(mode="after")
+    def _batch(self) -> Training:
+        if (self.global_batch_sequences is None) == (self.global_batch_tokens is None):
+            raise ValueError(
+                "give exactly one of workload.global_batch_sequences and workload.global_batch_tokens"
+            )
+        p = self.parallel
+        per_step = p.data * self.micro_batch
+        if self.sequences % per_step:
+            raise ValueError(
+                f"the global batch ({self.sequences} sequences) must be a whole number of micro-batches "
+                f"({self.micro_batch} sequences) on each of the {p.data} data-parallel replicas"
+            )
+        if p.virtual_stages > 1 and self.micro_batches % p.pipeline:
+            raise ValueError(
+                f"the interleaved schedule needs micro-batches per replica ({self.micro_batches}) to be a "
+                f"multiple of parallel.pipeline ({p.pipeline})"
+            )
+        if self.sequence_length % (2 * p.context) and p.context > 1:
+            raise ValueError(
+                f"sequence_length ({self.sequence_length}) must split into 2 × parallel.context "
+                f"({2 * p.context}) equal chunks (load-balanced causal context parallelism)"
+            )
+        m = load_model(self.model)
+        if p.pipeline * p.virtual_stages > m.layers:
+            raise ValueError(
+                f"parallel.pipeline × virtual_stages ({p.pipeline * p.virtual_stages}) exceeds the "
+                f"{m.layers} layers of {m.name}"
+            )
+        if p.expert > 1:
+            if m.ffn.kind != "moe":
+                raise ValueError(f"parallel.expert is {p.expert} but {m.name} is a dense model")
+            if (p.data * p.context) % p.expert:
+                raise ValueError(
+                    f"parallel.expert ({p.expert}) must divide data × context ({p.data * p.context}): "
+                    "expert-parallel groups are carved out of the data- and context-parallel ranks"
+                )
+            if m.ffn.routed_experts % p.expert:
+                raise ValueError(
+                    f"parallel.expert ({p.expert}) must divide the {m.ffn.routed_experts} routed experts"
+                )
+        return self
+
+    @property
+    def sequences(self) -> int:
+        """Sequences per optimizer step."""
+        if self.global_batch_sequences is not None:
+            return self.global_batch_sequences
+        assert self.global_batch_tokens is not None
+        return max(1, round(self.global_batch_tokens / self.sequence_length))
+
+    @property
+    def micro_batches(self) -> int:
+        """Micro-batches each data-parallel replica runs per step (gradient accumulation steps)."""
+        return self.sequences // (self.parallel.data * self.micro_batch)
+
+
+WORKLOAD_KINDS = ("steady_serving", "serving", "training")
 
 # ---------------------------------------------------------------- run
 
@@ -440,7 +589,7 @@ class Scenario(Strict):
     cluster: Cluster
     power: PowerConfig
     cooling: CoolingConfig
-    workload: Annotated[SteadyServing | Serving, Field(discriminator="kind")]
+    workload: Annotated[SteadyServing | Serving | Training, Field(discriminator="kind")]
     recovery: Recovery = Recovery()
     recording: Recording = Recording()
     variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
@@ -520,6 +669,8 @@ class Scenario(Strict):
                 raise ValueError(
                     f"a replica of {group} GPUs must divide the cluster's {self.cluster.gpus} GPUs"
                 )
+        if isinstance(w, Training):
+            self._training_fits_cluster(w)
         moe = w.moe if isinstance(w, SteadyServing) else None
         if moe is not None and self.cluster.gpus % moe.expert_parallel:
             raise ValueError(
@@ -535,6 +686,19 @@ class Scenario(Strict):
                 f"gpus_per_node ({gpn}): an expert-parallel group spans whole nodes or fits in one"
             )
         return self
+
+    def _training_fits_cluster(self, w: Training) -> None:
+        p, gpn = w.parallel, self.cluster.gpus_per_node
+        if p.gpus != self.cluster.gpus:
+            raise ValueError(
+                f"workload.parallel: tensor × context × pipeline × data = {p.tensor} × {p.context} × "
+                f"{p.pipeline} × {p.data} = {p.gpus} GPUs, but the cluster has {self.cluster.gpus}"
+            )
+        if p.tensor > gpn or gpn % p.tensor:
+            raise ValueError(
+                f"workload.parallel.tensor ({p.tensor}) must divide gpus_per_node ({gpn}): tensor "
+                "parallelism stays inside a node"
+            )
 
     @field_validator("variants")
     @classmethod

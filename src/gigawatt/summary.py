@@ -69,6 +69,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "max": tot.facility_power_max_w / 1e3,
         },
         "pue": tot.facility_energy_j / tot.it_energy_j,
+        "facility_power_swing": power_swing(result.facility_power_w, sc.tick, sc.power.site_budget),
         "max_gpu_temp_c": tot.gpu_temp_max_c,
         "throttle_fraction": {
             "power": tot.power_capped_gpu_ticks / gpu_ticks,
@@ -201,10 +202,27 @@ def _max(t: np.ndarray, v: np.ndarray, start: float, end: float) -> float | None
     return float(v[sel].max()) if sel.any() else None
 
 
+def power_swing(facility_w: np.ndarray, tick_s: float, site_budget_w: float | None) -> dict[str, Any]:
+    """How far facility power moves, at tick resolution: the spread between its 1st and 99th percentile,
+    the steepest tick-to-tick ramp, and the peak against the site's feed."""
+    p = np.asarray(facility_w) / 1e6
+    ramp = np.abs(np.diff(p)).max() / tick_s if p.size > 1 else 0.0
+    out: dict[str, Any] = {
+        "resolution_s": tick_s,
+        "amplitude_mw": float(np.percentile(p, 99) - np.percentile(p, 1)),
+        "ramp_max_mw_per_s": float(ramp),
+        "peak_mw": float(p.max()),
+    }
+    if site_budget_w is not None:
+        out["site_budget_mw"] = site_budget_w / 1e6
+        out["above_budget_s"] = float(np.count_nonzero(p > site_budget_w / 1e6) * tick_s)
+    return out
+
+
 def chain(result: RunResult, s: dict[str, Any]) -> str:
     """The run's cause → effect chain in numbers, e.g.
     "cooling 43% of heat → 31% GPU-time thermally throttled → −18% tokens/s → 3 shutdowns"."""
-    sc = result.scenario
+    sc, wl = result.scenario, result.workload
     offered = offered_heat_w(result)
     causes: list[str] = []
     if sc.power.rack_budget is not None and sc.power.rack_budget < offered["rack_wall_w"]:
@@ -250,6 +268,13 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
             if e.kind == "sag"
             else f"feed loss for {e.duration:g} s"
         )
+    swing = s["facility_power_swing"]
+    if "site_budget_mw" in swing:
+        above = f", above it for {swing['above_budget_s']:g} s" if swing["above_budget_s"] else ""
+        causes.append(
+            f"site peak {swing['peak_mw']:.2f} MW of a {swing['site_budget_mw']:.2f} MW feed{above} "
+            f"(swing {swing['amplitude_mw']:.2f} MW, ramp up to {swing['ramp_max_mw_per_s']:.2f} MW/s)"
+        )
     tf = s["throttle_fraction"]
     effects = [
         f"{_share(tf[key])} GPU-time {label}"
@@ -265,9 +290,9 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
     effects += result.workload.chain_effects(s)
     delta = s["served_fraction"] - 1.0
     tokens = (
-        f"{delta:+.0%} tokens/s vs demand".replace("-", "−")
+        f"{delta:+.0%} tokens/s vs {wl.offered_label}".replace("-", "−")
         if abs(delta) >= 0.005
-        else "tokens/s meet demand"
+        else f"tokens/s meet {wl.offered_label}"
     )
     for phase in s["phases"]:
         if phase.get("ttft_p99_s") and phase["ttft_p99_s"]["during"] is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from gigawatt.arch.kv import BYTES_PER_ELEMENT
 from gigawatt.arch.params import mlp_params
 from gigawatt.arch.spec import ModelSpec
@@ -27,17 +29,22 @@ class Op:
 
 @dataclass(frozen=True)
 class Batch:
-    """One iteration of a serving engine.
+    """One iteration of a serving engine, or one micro-batch of a training step.
 
     `tokens` are computed this iteration (prompt tokens of prefilling sequences plus one per decoding
     sequence); attention runs for `seqs` sequences whose queries span `query_len` tokens each and whose
-    keys span `context` tokens each (causal prefill: query_len == context).
+    keys span `context` tokens each (causal prefill: query_len == context). Training sets `pairs`, the
+    query-key pairs one GPU attends per sequence (a causal sequence split over context-parallel ranks),
+    and `logit_tokens`, the tokens the LM head runs on (every token, where serving needs only the last
+    position of each sequence). Any field may be an array, to evaluate many configurations at once.
     """
 
     tokens: int
     seqs: int
     query_len: float
     context: float
+    pairs: float | None = None  # query-key pairs per sequence; default: causal over query_len and context
+    logit_tokens: float | None = None  # tokens through the LM head; default: one per sequence
 
 
 def _matmul(name: str, tokens: int, k: int, n: int, tp: int, w_bytes: int, a_bytes: int, count: int) -> Op:
@@ -80,7 +87,8 @@ def forward_ops(m: ModelSpec, batch: Batch, tp: int, precision: str) -> list[Op]
         ops.append(_matmul("o_proj", t, h, att.heads * att.v_head_dim, tp, w, a, layers))  # row-parallel
     else:
         q_dim = att.heads * att.head_dim
-        kv_dim = max(1 if att.kind == "mqa" else att.kv_heads, tp) * att.head_dim  # replicated below tp
+        kv_heads = 1 if att.kind == "mqa" else att.kv_heads
+        kv_dim = np.maximum(kv_heads, tp) * att.head_dim  # replicated below tp
         ops.append(_matmul("qkv_proj", t, h, q_dim + 2 * kv_dim, tp, w, a, layers))
         ops.append(_attention_core(m, batch, tp, a))
         ops.append(_matmul("o_proj", t, h, q_dim, tp, w, a, layers))  # row-parallel
@@ -104,8 +112,9 @@ def forward_ops(m: ModelSpec, batch: Batch, tp: int, precision: str) -> list[Op]
     # residual adds (read two, write one); measured at 8-15 % of a layer's time on A100/A40/H100 (vidur).
     ops.append(Op("norms_residuals", 10.0 * t * h, 10 * t * h * a, layers))
 
-    # LM head on the last position of each sequence.
-    ops.append(_matmul("lm_head", batch.seqs, h, m.vocab, tp, w, a, 1))
+    # LM head on the last position of each sequence (serving) or on every token (training).
+    logits = batch.seqs if batch.logit_tokens is None else batch.logit_tokens
+    ops.append(_matmul("lm_head", logits, h, m.vocab, tp, w, a, 1))
     return ops
 
 
@@ -120,6 +129,8 @@ def _mlp(name: str, t: int, h: int, width: int, gated: bool, tp: int, w: int, a:
 
 def _causal_pairs(batch: Batch) -> float:
     """Query-key pairs attended per sequence: a causal prefill sees half the square."""
+    if batch.pairs is not None:
+        return batch.pairs
     if batch.query_len >= batch.context:
         return batch.query_len * (batch.query_len + 1) / 2.0
     return batch.query_len * batch.context
@@ -130,7 +141,7 @@ def _attention_core(m: ModelSpec, batch: Batch, tp: int, a: int) -> Op:
     heads = att.heads / tp
     pairs = _causal_pairs(batch) * batch.seqs
     flops = 2.0 * 2.0 * heads * att.head_dim * pairs  # QK^T and PV
-    kv_heads_per_gpu = max(1.0, (1 if att.kind == "mqa" else att.kv_heads) / tp)
+    kv_heads_per_gpu = np.maximum(1.0, (1 if att.kind == "mqa" else att.kv_heads) / tp)
     kv_read = batch.seqs * batch.context * 2 * kv_heads_per_gpu * att.head_dim * a
     q_io = batch.tokens * 2 * heads * att.head_dim * a
     return Op("attention", flops, kv_read + q_io, m.layers)

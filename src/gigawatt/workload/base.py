@@ -61,6 +61,7 @@ class Workload(Protocol):
 
     lost_tokens: float
     input_per_output: float  # input (prompt) tokens per token produced
+    offered_label: str  # what `offered` is, for the chain: "demand", or "unthrottled" for training
 
     def describe(self) -> dict[str, Any]:
         """model, precision, tensor_parallel, expert_parallel, replicas (summary keys, in that order)."""

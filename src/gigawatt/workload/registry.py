@@ -9,10 +9,12 @@ from gigawatt.scenario import Scenario
 from gigawatt.workload.base import Workload
 from gigawatt.workload.serving.driven import DrivenServing
 from gigawatt.workload.serving.steady_load import SteadyLoad
+from gigawatt.workload.training.job import TrainingJob
 
 WORKLOADS: dict[str, Callable[[Scenario, GpuSpec], Workload]] = {
     "steady_serving": SteadyLoad,
     "serving": DrivenServing,
+    "training": TrainingJob,
 }
 
 

@@ -29,6 +29,7 @@ from gigawatt.workload.serving.steady import build_profile, typical_steady_load
 
 
 class DrivenServing:
+    offered_label = "demand"
     def __init__(self, sc: Scenario, gpu: GpuSpec):
         w = sc.workload
         assert isinstance(w, Serving)

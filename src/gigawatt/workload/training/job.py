@@ -1,0 +1,331 @@
+"""Synchronous training in the loop: every GPU of the job advances the same step (DESIGN §4.7).
+
+Each tick the job's step time follows from every GPU's clock: a pipeline stage of one data-parallel
+replica runs at the slowest GPU of its tensor × context group, a replica's pipeline at its slowest stage
+(`StepModel.pipeline_time`), and the step ends when the slowest replica has synchronised its gradients
+and the optimizer has run. So one throttled GPU stretches every GPU's step; the others wait at the next
+collective, drawing less power.
+
+A step is a sequence of phases — the pipeline's fill, its steady state and its drain, the exposed
+data-parallel communication, the optimizer — each with its own activity per GPU; a tick's power is the
+time-weighted mean over the phases it covers, so ticks shorter than a phase resolve the facility's power
+swing at step boundaries. In the fill the stages start one after another and in the drain they finish one
+after another (the last stage first), so stage s of p is busy for (p − 1 − s)/(p − 1) of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from gigawatt.catalog import GpuSpec
+from gigawatt.governor import HighestAtMost
+from gigawatt.groups import group_min
+from gigawatt.power.dvfs import clock_grid, dynamic_scale
+from gigawatt.power.gpu_power import gpu_power
+from gigawatt.scenario import Scenario, Training
+from gigawatt.workload.base import LatencySamples, TickWork
+from gigawatt.workload.serving.steady import WorkloadError
+from gigawatt.workload.training.configs import configs_of, job_of, layers_per_stage
+from gigawatt.workload.training.flops import model_flops_per_token
+from gigawatt.workload.training.memory import memory_per_gpu
+from gigawatt.workload.training.planner import does_not_fit
+from gigawatt.workload.training.step import step_model
+
+FILL, STEADY, DRAIN, DATA_PARALLEL, OPTIMIZER = range(5)
+# How often the straggler cost (the step with the slowest GPU replaced by a typical one) is sampled.
+STRAGGLER_SAMPLE_S = 10.0
+
+
+class TrainingJob:
+    offered_label = "unthrottled"
+    def __init__(self, sc: Scenario, gpu: GpuSpec):
+        w = sc.workload
+        assert isinstance(w, Training)
+        cl = sc.cluster
+        self.w, self.gpu, self.dt, self.n = w, gpu, sc.tick, cl.gpus
+        self.duration = sc.ticks * sc.tick
+        self.job = job = job_of(w, gpu, cl.gpus_per_node)
+        self.cfg = cfg = configs_of(w)
+        self.memory = memory_per_gpu(job, cfg)
+        if not self.memory.fits[0]:
+            raise WorkloadError(does_not_fit(job, cfg, self.memory))
+        self.clocks = clocks = clock_grid(gpu)
+        self.top = len(clocks) - 1
+        self.model = model = step_model(job, cfg, clocks)
+        p = w.parallel
+        self.pp, self.dp, self.v = p.pipeline, p.data, p.virtual_stages
+        self.group = p.tensor * p.context  # GPUs of one stage of one replica
+        self.micro = float(model.micro_batches[0, 0])
+        self.layers = layers_per_stage(job.model.layers, self.pp)
+        stage = model.stage(self.layers, np.arange(self.pp) == self.pp - 1)  # (stages, clocks)
+        self.stage_time, self.stage_compute, self.stage_memory = stage.time, stage.compute, stage.memory
+        self.dp_time = model.dp_exposed[0]
+        self.opt_time, self.opt_compute, self.opt_memory = (x[0] for x in (
+            model.optimizer.time, model.optimizer.compute, model.optimizer.memory
+        ))
+        self.fill = float(model.fill_drain_send[0, 0])
+        longest = self.stage_time.max(axis=0)  # every GPU at bin k: (clocks,)
+        self.uniform = (longest, (self.stage_time.sum(axis=0) - longest) / self.v + self.fill)
+        self.dp_outer = p.order == "tp-cp-pp-dp"
+        groups = np.arange(self.n // self.group)
+        stage_of_group = groups % self.pp if self.dp_outer else groups // self.dp
+        self.stage_of_gpu = np.repeat(stage_of_group, self.group)
+        self.edge_busy = (self.pp - 1 - self.stage_of_gpu) / max(self.pp - 1, 1)  # busy share in fill, drain
+        self.grid_stage = np.broadcast_to(np.arange(self.pp), (self.dp, self.pp))
+
+        # Governor: a GPU running the layers' kernels at clock k draws P_busy[k].
+        self.saturated = HighestAtMost(model.busy_power()[0])
+        self.light: HighestAtMost | None = None
+        self.scale = dynamic_scale(gpu, clocks)
+        self.dyn_full = gpu.power_full_activity - gpu.idle_power
+
+        self.tokens_per_step = float(job.tokens_per_step)
+        top = self.top
+        self.reference_step = float(sum(self._phases(top)))
+        self.flops_per_token = model_flops_per_token(job.model, job.sequence_length)
+        self.phase = 0.0  # position in the current step, as a fraction of it
+        self.steps = 0.0  # steps done, fractional
+        self.step_ends: list[float] = []
+        self.step_lengths: list[float] = []
+        self.lost_tokens = 0.0
+        self.input_per_output = 1.0  # every trained token is an input token
+        self.straggler_every = max(1, round(STRAGGLER_SAMPLE_S / self.dt))
+        self.straggler_weighted = 0.0  # Σ (step / step without the slowest GPU − 1) over sampled ticks
+        self.straggler_samples = 0
+        self.slowest_counts = np.zeros(self.n, dtype=np.int64)
+        self.stalled_s = 0.0
+        self.last_step_s = self.reference_step
+        self._last_k: np.ndarray | int | None = None  # the clocks the cached rates below are for
+        self._shares = np.zeros(5)
+
+    # ---------------------------------------------------------------- step time from the clocks
+
+    def _phases(self, k: np.ndarray | int) -> tuple[float, float, float, float, float]:
+        """Seconds of the step's phases at these clocks: fill, steady, drain, exposed data-parallel
+        communication, optimizer. The pipeline of each replica takes m·max(T_s) plus the bubble
+        (ΣT_s − max T_s)/v and the fill's and drain's sends; the slowest replica sets the job's."""
+        if np.ndim(k) == 0:
+            kk = int(k)
+            longest, edges, slowest = float(self.uniform[0][kk]), float(self.uniform[1][kk]), kk
+        else:
+            kg = group_min(np.asarray(k), self.group) if self.group > 1 else np.asarray(k)
+            grid = kg.reshape(self.dp, self.pp) if self.dp_outer else kg.reshape(self.pp, self.dp).T
+            times = self.stage_time[self.grid_stage, grid]  # (replicas, stages)
+            peak = times.max(axis=1)
+            bubble = (times.sum(axis=1) - peak) / self.v + self.fill
+            r = int(np.argmax(self.micro * peak + bubble))
+            longest, edges, slowest = float(peak[r]), float(bubble[r]), int(grid.min())
+        half = 0.5 * edges
+        return half, self.micro * longest, half, float(self.dp_time[slowest]), float(self.opt_time[slowest])
+
+    # ---------------------------------------------------------------- the loop
+
+    def start_tick(self, tick: int, now: float, up: np.ndarray | None) -> None:
+        return
+
+    def light_query(self, budget_w: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+        return None  # a training GPU computes flat out: the saturated table alone bounds its clock
+
+    def step(self, tick: int, now: float, dt: float, k: np.ndarray | int, up: np.ndarray | None) -> TickWork:
+        offered = self.tokens_per_step * dt / self.reference_step
+        if up is not None and not up.all():  # a synchronous job stops while any of its GPUs is down
+            self.stalled_s += dt
+            return TickWork(served=np.zeros(1), offered=offered, busy=np.zeros(self.n), dynamic_w=0.0)
+        fresh = self._clocks_changed(k)
+        if fresh:
+            self._per_gpu_rates(k)
+        phases = self._cached_phases
+        step_s = sum(phases)
+        self.last_step_s = step_s
+        shares, done = self._advance(dt, phases)
+        if done:
+            self.step_lengths.extend([step_s] * done)
+            self.step_ends.extend([now + dt] * done)
+        if np.ndim(k) and tick % self.straggler_every == 0:
+            self._sample_straggler(np.asarray(k), step_s)
+
+        trained = self.tokens_per_step * dt / step_s
+        self.steps += dt / step_s
+        if fresh or not np.array_equal(shares, self._shares):  # else the GPUs did what they did last tick
+            self._shares = shares
+            self._busy, self._dynamic = self._activity(shares)
+        return TickWork(served=np.array([trained]), offered=offered, busy=self._busy, dynamic_w=self._dynamic)
+
+    def _clocks_changed(self, k: np.ndarray | int) -> bool:
+        last = self._last_k
+        if np.ndim(k) == 0:
+            same = last is not None and np.ndim(last) == 0 and last == k
+        else:
+            same = last is not None and np.ndim(last) == 1 and np.array_equal(last, k)
+        if not same:
+            self._last_k = k if np.ndim(k) == 0 else np.array(k)
+        return not same
+
+    def _per_gpu_rates(self, k: np.ndarray | int) -> None:
+        """What each GPU does per busy second at its clock, and the phases: kept until a clock changes."""
+        self._cached_phases = fill, steady, drain, _, opt = self._phases(k)
+        k_gpu = np.broadcast_to(k, (self.n,))
+        stage = self.stage_of_gpu
+        time = self.stage_time[stage, k_gpu]
+        w_m = self.gpu.memory_power_fraction
+        scale = self.scale[k_gpu]
+        # Power above idle per busy second of the stage's kernels, and of the optimizer's.
+        self._stage_w = self.dyn_full * (
+            (1.0 - w_m) * self.stage_compute[stage, k_gpu] * scale + w_m * self.stage_memory[stage, k_gpu]
+        ) / time
+        self._opt_w = self.dyn_full * (
+            (1.0 - w_m) * self.opt_compute[k_gpu] * scale + w_m * self.opt_memory[k_gpu]
+        ) / opt
+        # Each GPU runs its stage's kernels for m·T_s at its own clock: in the fill and the drain for its
+        # edge share, the rest in the steady state.
+        self._in_steady = np.clip((self.micro * time - (fill + drain) * self.edge_busy) / steady, 0.0, 1.0)
+
+    def _activity(self, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Busy share and power above idle of every GPU over a tick with these phase shares."""
+        busy = (shares[FILL] + shares[DRAIN]) * self.edge_busy + shares[STEADY] * self._in_steady
+        dynamic = busy * self._stage_w
+        if shares[OPTIMIZER] > 0:
+            dynamic = dynamic + shares[OPTIMIZER] * self._opt_w
+        busy = busy + shares[DATA_PARALLEL] + shares[OPTIMIZER]  # NCCL and optimizer kernels run
+        return busy, dynamic
+
+    def _advance(self, dt: float, durations: tuple[float, ...]) -> tuple[np.ndarray, int]:
+        """Move through the step's phases for `dt` seconds: each phase's share of the tick, and how many
+        steps ended in it. The position is kept as a fraction of the step, so it survives a change of
+        clocks (and of phase lengths) between ticks."""
+        d = np.asarray(durations)
+        total = float(d.sum())
+        start = np.concatenate(([0.0], np.cumsum(d)[:-1]))
+        t0 = self.phase * total
+        t1 = t0 + dt
+
+        def covered(x: float) -> np.ndarray:  # seconds spent in each phase from the step's start to x
+            whole, rest = divmod(x, total)
+            return whole * d + np.clip(rest - start, 0.0, d)
+
+        shares = (covered(t1) - covered(t0)) / dt
+        done = int(t1 // total)
+        self.phase = (t1 % total) / total
+        return shares, done
+
+    def _sample_straggler(self, k: np.ndarray, step_s: float) -> None:
+        """How much longer the step is than it would be with the slowest GPU replaced by a typical one."""
+        slowest = int(np.argmin(k))
+        if k[slowest] == k.max():
+            return
+        typical = k.copy()
+        typical[slowest] = int(np.median(k))
+        self.straggler_weighted += step_s / sum(self._phases(typical)) - 1.0
+        self.straggler_samples += 1
+        self.slowest_counts[slowest] += 1
+
+    def lose_work(self, gpus: np.ndarray, now: float) -> None:
+        """A GPU of the job dropped out: the step in flight is lost (it restarts once every GPU is back)."""
+        self.lost_tokens += self.phase * self.tokens_per_step
+        self.steps -= self.phase
+        self.phase = 0.0
+
+    def backlog_tokens(self) -> float:
+        return 0.0  # training has no queue: it runs as fast as its slowest GPU allows
+
+    # ---------------------------------------------------------------- reporting
+
+    def describe(self) -> dict[str, Any]:
+        p = self.w.parallel
+        return {
+            "model": self.job.model.name,
+            "precision": self.w.precision,
+            "tensor_parallel": p.tensor,
+            "expert_parallel": p.expert if p.expert > 1 else None,
+            "replicas": p.data,
+        }
+
+    def unthrottled_gpu_power_w(self, offered_tokens_per_s: float) -> float:
+        top = self.top
+        step = self.reference_step
+        compute = (self.micro * self.stage_compute[:, top].mean() + self.opt_compute[top]) / step
+        memory = (self.micro * self.stage_memory[:, top].mean() + self.opt_memory[top]) / step
+        return float(gpu_power(self.gpu, self.clocks[top], compute, memory))
+
+    def summary_sections(self, duration_s: float, it_energy_j: float, output_tokens: float) -> dict[str, Any]:
+        m = self.model
+        lengths = np.asarray(self.step_lengths)
+        tokens_per_s = output_tokens / duration_s
+        tflops = tokens_per_s * self.flops_per_token / self.n / 1e12
+        peak = self.gpu.peak_flops("bf16") / 1e12
+        fill, steady, drain, _, _ = self._phases(self.top)
+        comm = {kind: float(v[0, self.top]) for kind, v in m.comm.items()}
+        return {
+            "training": {
+                "tokens_per_s": tokens_per_s,
+                "steps": self.steps,
+                "step_time_s": {
+                    "mean": float(lengths.mean()) if lengths.size else None,
+                    "p50": float(np.percentile(lengths, 50)) if lengths.size else None,
+                    "p99": float(np.percentile(lengths, 99)) if lengths.size else None,
+                    "unthrottled": self.reference_step,
+                },
+                "tflops_per_gpu": tflops,
+                "mfu": tflops / peak,
+                "flops_convention": "model FLOPs per token = 3 × forward (weight GEMMs, LM head and causal "
+                "attention; no recomputation), against the GPU's dense bf16 peak",
+                "model_flops_per_token": self.flops_per_token,
+                "bubble_fraction": (fill + drain - self.fill) / (fill + steady + drain),
+                "exposed_communication_s_per_step": comm,
+                "energy_j_per_token": it_energy_j / output_tokens if output_tokens else None,
+                "straggler": {
+                    "cost_fraction": self.straggler_weighted / self.straggler_samples
+                    if self.straggler_samples
+                    else 0.0,
+                    "slowest_gpu": int(np.argmax(self.slowest_counts)) if self.straggler_samples else None,
+                },
+                "stalled_s": self.stalled_s,
+                "memory_per_gpu_gb": {k: v / 1e9 for k, v in self.memory.breakdown().items()},
+                "parallel": {
+                    "tensor": int(self.cfg.tp[0]),
+                    "context": int(self.cfg.cp[0]),
+                    "pipeline": self.pp,
+                    "data": self.dp,
+                    "expert": int(self.cfg.ep[0]),
+                    "virtual_stages": self.v,
+                    "micro_batches": int(self.micro),
+                    "micro_batch": self.w.micro_batch,
+                    "zero": self.w.zero,
+                    "recompute": self.w.recompute,
+                },
+            }
+        }
+
+    def latency_samples(self) -> LatencySamples | None:
+        return None
+
+    def chain_effects(self, summary: dict[str, Any]) -> list[str]:
+        t = summary["training"]
+        straggler = t["straggler"]
+        if straggler["cost_fraction"] < 0.005:
+            return []
+        return [
+            f"the slowest GPU (GPU {straggler['slowest_gpu']}) stretches every step of all {self.n:,} "
+            f"GPUs by {straggler['cost_fraction']:.0%}"
+        ]
+
+    def tables(self) -> dict[str, pa.Table]:
+        return {
+            "steps": pa.table(
+                {
+                    "end_s": pa.array(self.step_ends, pa.float64()),
+                    "step_s": pa.array(self.step_lengths, pa.float64()),
+                }
+            )
+        }
+
+    def report_sections(self, tables: dict[str, pa.Table]) -> list[Any]:
+        from gigawatt.report.training import step_time_section  # the report imports the summary
+
+        if tables["steps"].num_rows == 0:
+            return []
+        return [step_time_section(tables["steps"], self.reference_step, self.duration)]
