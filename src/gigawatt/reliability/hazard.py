@@ -25,10 +25,16 @@ BOLTZMANN_EV_PER_K = 8.617e-5
 KELVIN = 273.15
 
 
-def arrhenius(temp_c: np.ndarray | float, reference_c: float, activation_energy_ev: float) -> np.ndarray:
+def arrhenius(
+    temp_c: np.ndarray | float, reference_c: float, activation_energy_ev: float
+) -> np.ndarray | float:
     """Acceleration factor of a failure rate at temp_c relative to reference_c."""
-    t = np.asarray(temp_c, dtype=float) + KELVIN
-    return np.exp(activation_energy_ev / BOLTZMANN_EV_PER_K * (1.0 / (reference_c + KELVIN) - 1.0 / t))
+    scale = activation_energy_ev / BOLTZMANN_EV_PER_K
+    af = np.array(temp_c, dtype=float, ndmin=1) + KELVIN
+    np.divide(scale, af, out=af)  # in place: this runs on every GPU every tick
+    np.subtract(scale / (reference_c + KELVIN), af, out=af)
+    np.exp(af, out=af)
+    return af if np.ndim(temp_c) else float(af[0])
 
 
 class AccelerationSetting(Protocol):
