@@ -269,8 +269,10 @@ def schema() -> None:
 def _mount_subcommands() -> None:
     from gigawatt.calibration.cli import app as validate_app
     from gigawatt.moe.cli import app as moe_app
+    from gigawatt.reliability.cli import app as reliability_app
 
     app.add_typer(moe_app, name="moe")
+    validate_app.add_typer(reliability_app, name="reliability")
     app.add_typer(validate_app, name="validate")
 
 
