@@ -142,3 +142,18 @@ def test_sdc_onsets_are_silent_and_get_a_detection_latency():
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="multiple of gpus_per_node"):
         FailureProcess(100, 8, 0)
+
+
+def test_acceleration_factors_are_refreshed_every_refresh_interval():
+    process = FailureProcess(1024, 8, 0, refresh_s=60.0)
+    cool, hot = np.full(1024, 63.0), np.full(1024, 83.0)
+    process.step(0.0, 1.0, cool)
+    base = process.rate_s
+    process.step(1.0, 1.0, hot)
+    assert process.rate_s == base  # held until the next refresh
+    process.step(60.0, 1.0, hot)
+    assert process.rate_s > 2.0 * base
+    every_tick = FailureProcess(1024, 8, 0, refresh_s=0.0)
+    every_tick.step(0.0, 1.0, cool)
+    every_tick.step(1.0, 1.0, hot)
+    assert every_tick.rate_s == process.rate_s
