@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gigawatt.catalog import CatalogError, _load
-from gigawatt.reliability.components import catalog_components, exposure_hours, with_overrides
+from gigawatt.reliability.components import basis_factor, catalog_components, exposure_hours, with_overrides
 from gigawatt.reliability.config import ComponentOverride
 from gigawatt.reliability.sdc import default_detectors
 
@@ -99,3 +99,16 @@ def test_overrides_name_unknown_components_and_refuse_a_repair_for_restarts_in_p
         with_overrides({"faulty_gpus": ComponentOverride()})
     with pytest.raises(CatalogError, match="no repair time"):
         with_overrides({"software": ComponentOverride(repair="1 h")})
+
+
+def test_meta_rate_bases_scale_every_rate_to_the_research_clusters_node_failure_rate():
+    llama3_per_node_day = 419 / (2048 * 54)
+    for basis, r_f in (("meta_rsc1", 6.50), ("meta_rsc2", 2.34)):
+        assert basis_factor(basis) == pytest.approx(r_f / 1000 / llama3_per_node_day)
+        scaled = {c.name: c for c in with_overrides(rate_basis=basis)}
+        for c in catalog_components():
+            assert scaled[c.name].rate_per_unit_s == pytest.approx(c.rate_per_unit_s * basis_factor(basis))
+    fixed = {c.name: c for c in with_overrides({"psu": ComponentOverride(mtbf="1000 h")}, "meta_rsc1")}
+    assert fixed["psu"].rate_per_unit_s == pytest.approx(1 / 3.6e6)  # an absolute rate ignores the basis
+    with pytest.raises(CatalogError, match="unknown rate basis"):
+        basis_factor("rsc3")

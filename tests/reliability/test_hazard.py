@@ -31,6 +31,9 @@ def test_acceleration_uses_the_right_temperature_and_reference():
     assert acc.factor(BY_NAME["hbm"], np.array([63.0]), None) == pytest.approx([1.0])
     assert acc.factor(BY_NAME["hbm"], 63.0, 78.0) == pytest.approx(arrhenius(78.0, 68.0, 0.7))
     assert acc.factor(BY_NAME["psu"], 90.0, 90.0) == 1.0
+    # A missing temperature means the reference for the components it drives.
+    assert acc.factor(BY_NAME["faulty_gpu"], None, 90.0) == 1.0
+    assert acc.factor(BY_NAME["hbm"], None, None) == 1.0
     off = Acceleration.from_setting(TemperatureAcceleration(enabled=False))
     assert off.factor(BY_NAME["faulty_gpu"], 90.0, None) == 1.0
     moved = Acceleration.from_setting(TemperatureAcceleration(reference_die="45 C"))

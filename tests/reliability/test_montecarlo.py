@@ -53,6 +53,12 @@ def test_llama3_interruptions_by_cause_at_the_reference_temperature():
     assert result.job_mttf_s.mean / 3600 == pytest.approx(54 * 24 / 419, rel=0.01)
 
 
+def test_a_meta_rate_basis_gives_metas_job_mttf():
+    rsc1 = mc.run(ReliabilityConfig(rate_basis="meta_rsc1"), CheckpointPolicy(), **LLAMA3, trials=300, seed=1)
+    # Meta's projection for 16,384 GPUs at RSC-1's r_f: 1 / (2,048 nodes x 6.50 per 1000 node-days) = 1.8 h.
+    assert rsc1.job_mttf_s.mean / 3600 == pytest.approx(1000 / 6.5 / 2048 * 24, rel=0.02)
+
+
 def test_every_second_of_wall_time_is_accounted_for():
     result = mc.run(None, CheckpointPolicy(mode="async"), **LLAMA3, trials=100, seed=2)
     spent = (

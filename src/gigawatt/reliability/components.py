@@ -3,8 +3,11 @@
 Each component's rate is its Llama 3 interruption count over the exposure of its counting unit (GPU-hours,
 node-hours or job-hours of the 54-day run, DESIGN 4.5). Silent data corruption is the exception: Llama 3
 counted the corruptions that were *detected*, so its onset rate is that count divided by the chance the
-default detectors catch one. Scenario overrides (`ComponentOverride` in `config.py`) scale, replace or
-disable a rate, and change its activation energy, detection or repair time.
+default detectors catch one. A scenario may instead take Meta's research-cluster node failure rates as the
+basis (Kokolis et al., arXiv 2410.21680: r_f 6.50 on RSC-1, 2.34 on RSC-2 per 1000 node-days): every rate
+is scaled so the Llama 3 counts' failures per node match r_f, keeping Llama 3's mix of causes. Overrides
+(`ComponentOverride` in `config.py`) then scale, replace or disable a rate, and change its activation
+energy, detection or repair time.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ UNITS = ("gpu", "node", "job")
 SCOPES = ("gpu", "node", "fabric", "job")
 TEMPERATURES = ("die", "hbm", "none")
 SDC = "sdc"
+RATE_BASES = ("llama3", "meta_rsc1", "meta_rsc2")
 
 
 @dataclass(frozen=True)
@@ -143,22 +147,37 @@ def check_name(name: str) -> str:
     raise CatalogError(f"unknown failure component {name!r}{hint}; known: {', '.join(names)}")
 
 
-def with_overrides(overrides: dict[str, Override] | None = None) -> tuple[Component, ...]:
-    """The catalog components with a scenario's overrides applied; disabled ones are left out."""
+def basis_factor(rate_basis: str) -> float:
+    """Multiplier on every catalog rate for a rate basis (1 for Llama 3's own counts)."""
+    if rate_basis not in RATE_BASES:
+        raise CatalogError(f"unknown rate basis {rate_basis!r}; known: {', '.join(RATE_BASES)}")
+    if rate_basis == "llama3":
+        return 1.0
+    per_node_s = catalog_value("published", f"{rate_basis}_failure_rate") / 1000.0 / 86400.0
+    llama3 = sum(c.count for c in catalog_components()) / (exposure_hours()["node"] * 3600.0)
+    return per_node_s / llama3
+
+
+def with_overrides(
+    overrides: dict[str, Override] | None = None, rate_basis: str = "llama3"
+) -> tuple[Component, ...]:
+    """The catalog components on a rate basis with a scenario's overrides applied; disabled ones are left
+    out. An override's mtbf replaces the rate whatever the basis."""
     overrides = overrides or {}
     for name in overrides:
         check_name(name)
+    factor = basis_factor(rate_basis)
     out = []
     for c in catalog_components():
         o = overrides.get(c.name)
         if o is None:
-            out.append(c)
+            out.append(replace(c, rate_per_unit_s=c.rate_per_unit_s * factor))
             continue
         if not o.enabled:
             continue
         if o.repair is not None and c.repair_median_s is None:
             raise CatalogError(f"failure component {c.name} restarts the job in place; it has no repair time")
-        rate = c.rate_per_unit_s
+        rate = c.rate_per_unit_s * factor
         if o.mtbf is not None:
             rate = 1.0 / o.mtbf
         if o.rate_multiplier is not None:

@@ -125,6 +125,11 @@ class SdcDetector(Strict):
 class ReliabilityConfig(Strict):
     """The scenario's reliability section: failure components, what drives them, and recovery."""
 
+    rate_basis: Literal["llama3", "meta_rsc1", "meta_rsc2"] = Field(
+        "llama3",
+        description="llama3: Llama 3's 54-day counts; meta_rsc1/meta_rsc2: scaled to Meta's research-cluster "
+        "node failure rates, keeping Llama 3's mix of causes",
+    )
     components: dict[str, ComponentOverride] = Field(
         {}, description="per-component overrides by catalog name (faulty_gpu, hbm, software, ...)"
     )

@@ -75,11 +75,13 @@ class Acceleration:
         """
         if not self.enabled or component.temperature == "none" or component.activation_energy_ev == 0.0:
             return 1.0
-        if die_temp_c is None and hbm_temp_c is None:
-            return 1.0
         if component.temperature == "die":
+            if die_temp_c is None:
+                return 1.0
             return arrhenius(die_temp_c, self.reference_die_c, component.activation_energy_ev)
         if hbm_temp_c is None:
+            if die_temp_c is None:
+                return 1.0
             hbm_temp_c = np.asarray(die_temp_c, dtype=float) + (self.reference_hbm_c - self.reference_die_c)
         return arrhenius(hbm_temp_c, self.reference_hbm_c, component.activation_energy_ev)
 

@@ -125,9 +125,6 @@ class Estimate:
         half = Z95 * float(samples.std(ddof=1)) / np.sqrt(samples.size) if samples.size > 1 else 0.0
         return cls(mean, mean - half, mean + half)
 
-    def __format__(self, spec: str) -> str:
-        return f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
-
 
 @dataclass(frozen=True)
 class EventLog:
@@ -489,7 +486,9 @@ def run(
     reference temperature)."""
     if n_gpus <= 0 or gpus_per_node <= 0 or n_gpus % gpus_per_node:
         raise ValueError(f"n_gpus ({n_gpus}) must be a positive multiple of gpus_per_node ({gpus_per_node})")
-    components = with_overrides(config.components if config is not None else None)
+    components = (
+        with_overrides(config.components, config.rate_basis) if config is not None else with_overrides()
+    )
     acceleration = Acceleration.from_setting(config.temperature_acceleration if config is not None else None)
     causes = Causes.of(components, n_gpus, gpus_per_node, acceleration, die_temp_c, hbm_temp_c)
     cost = checkpoint_cost(policy, checkpoint_bytes_per_gpu, n_gpus, gpus_per_node)

@@ -92,7 +92,7 @@ class FailureProcess:
         self._changes_at = -np.inf  # next time a drained node returns or an aftermath window closes
         self._weights_held: list[np.ndarray | float] = []
         self._sums_held = np.zeros(len(self.components))
-        self.rate_s = 0.0  # total hazard of the last tick, per second
+        self.rate_s = 0.0  # total hazard of the last tick, per second (SDC onsets included)
 
     @classmethod
     def from_config(
@@ -109,7 +109,7 @@ class FailureProcess:
             n_gpus,
             gpus_per_node,
             seed,
-            components=with_overrides(config.components),
+            components=with_overrides(config.components, config.rate_basis),
             acceleration=Acceleration.from_setting(config.temperature_acceleration),
             supply=SupplyEffect.from_setting(config.supply_events),
             detectors=detectors_from(config.sdc_detectors),

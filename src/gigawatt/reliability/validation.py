@@ -225,6 +225,8 @@ def _optimum(
         for t in grid
     ]
     a, b, _ = np.polyfit(np.log(grid), ettr, 2)
+    if a >= 0:  # too noisy for a maximum: fall back to the best grid point
+        return float(grid[int(np.argmax(ettr))])
     return float(np.exp(-b / (2.0 * a)))
 
 
