@@ -82,3 +82,10 @@ def test_defaults_and_units_parse():
 )
 def test_bad_inputs_give_clear_errors(model, data, message):
     assert message in _error(model, data)
+
+
+def test_json_schema_shows_units_and_choices():
+    schema = CheckpointPolicy.model_json_schema()
+    assert "B/s" in str(schema["properties"]["write_bandwidth"])
+    text = str(ReliabilityConfig.model_json_schema())
+    assert "meta_rsc1" in text and "checksum_replay" in text and "wait_for_repair" in text

@@ -122,7 +122,7 @@ class Estimate:
     def of(cls, samples: np.ndarray) -> Estimate:
         samples = np.asarray(samples, dtype=float)
         mean = float(samples.mean())
-        half = Z95 * float(samples.std(ddof=1)) / np.sqrt(samples.size) if samples.size > 1 else 0.0
+        half = Z95 * float(samples.std(ddof=1)) / float(np.sqrt(samples.size)) if samples.size > 1 else 0.0
         return cls(mean, mean - half, mean + half)
 
 
