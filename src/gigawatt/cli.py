@@ -287,7 +287,7 @@ def schema() -> None:
 def _mount_subcommands() -> None:
     from gigawatt.calibration.cli import app as validate_app
     from gigawatt.moe.cli import app as moe_app
-    from gigawatt.reliability.cli import validate_reliability
+    from gigawatt.reliability.cli import run_reliability, validate_reliability
     from gigawatt.workload.training.cli import plan_app, validate_training
 
     validate_app.command("training")(validate_training)
@@ -295,6 +295,7 @@ def _mount_subcommands() -> None:
     app.add_typer(moe_app, name="moe")
     app.add_typer(validate_app, name="validate")
     app.add_typer(plan_app, name="plan")
+    app.command("reliability")(run_reliability)
 
 
 _mount_subcommands()

@@ -29,6 +29,7 @@ from gigawatt.groups import group_sum
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index
 from gigawatt.power.supply import rides_through
+from gigawatt.reliability.outages import Outages
 from gigawatt.scenario import Scenario
 from gigawatt.schedule import EventSchedule
 from gigawatt.telemetry import EventLog, Recorder
@@ -88,6 +89,9 @@ class Engine:
         self.n_nodes, self.n_racks = cl.nodes, cl.racks
         self.gpr = cl.gpus_per_node * cl.nodes_per_rack
         self.workload = wl = build_workload(sc, gpu)
+        self.outages = (
+            Outages(sc.reliability, self.n, self.gpn, sc.seed) if sc.reliability is not None else None
+        )
 
         # Power: limits, conversion chain, governor look-ups.
         self.limit = gpu.tdp if pw.gpu_power_limit is None else pw.gpu_power_limit
@@ -236,11 +240,12 @@ class Engine:
             self._apply_events(t, now)
         self._recover(now)
         up = None if self.all_up else self.up_at == 0.0
-        self.workload.start_tick(t, now, up)
+        self.workload.start_tick(t, now, up, self.outages.rate_s if self.outages is not None else 0.0)
         k = self._govern()
         work = self.workload.step(t, now, self.dt, k, up)
         self._power_and_heat(work)
         self._faults(now)
+        self._failures(now)
         self._capping(now)
         self._throttle_events(now)
         self._account(k, work)
@@ -307,6 +312,9 @@ class Engine:
         gpu = self.gpu
         self.coolant = coolant = self._coolant()
         thermal_cap = self.hold.power(self.temp, coolant)
+        duty = self.workload.duty
+        if duty is not None:  # the die follows the tick's mean power, the limiter the kernels' draw
+            thermal_cap = gpu.idle_power + (thermal_cap - gpu.idle_power) / duty
         budget = np.minimum(self.power_cap, thermal_cap)
         per_gpu_budget = budget * self.inv_power_var
         wl = self.workload
@@ -391,15 +399,39 @@ class Engine:
         idx = np.flatnonzero(hot)
         self.up_at[idx] = now + self.dt + self.sc.recovery.gpu_shutdown
         self.all_up = False
-        self._lose_work(idx)
+        self._lose_work(idx, "thermal_shutdown")
         self.events.add_many(
             now + self.dt, "thermal_shutdown", "gpu", idx, f"die at {self.gpu.temp_shutdown:g} C"
         )
 
-    def _lose_work(self, gpus: np.ndarray) -> None:
+    def _lose_work(self, gpus: np.ndarray, cause: str) -> None:
         """These GPUs dropped out: an XID-class error, and their workload loses what was in flight."""
         self.rec.error(gpus)
-        self.workload.lose_work(gpus, self.now)
+        self.workload.lose_work(gpus, self.now, cause)
+
+    def _failures(self, now: float) -> None:
+        """Component failures, their hazard driven by the dies' temperatures and the supply (DESIGN §2
+        step 6): the GPUs they take out go down for their outage, and the workload loses its work."""
+        if self.outages is None:
+            return
+        for o in self.outages.step(now, self.dt, self.temp, self._supply_stress()):
+            f = o.failure
+            where = ("gpu", int(o.gpus[0])) if len(o.gpus) == 1 else ("node", max(f.node, 0))
+            self.events.add(f.time_s, "silent_corruption" if f.silent else "failure", *where, f.detail)
+            if f.silent:
+                self.workload.silent_corruption(int(f.index), now, self.outages.process.sdc_latency)
+                continue
+            if o.down_s > 0 and len(o.gpus):
+                self.up_at[o.gpus] = np.maximum(self.up_at[o.gpus], f.time_s + o.down_s)
+                self.all_up = False
+            if len(o.gpus):
+                self.rec.error(o.gpus)
+            self.workload.lose_work(o.gpus, now, f.component, o.held_s)
+
+    def _supply_stress(self) -> np.ndarray | None:
+        """Per node, the share of supply lost this tick (for the failure hazard)."""
+        stress = self.cond.supply_stress
+        return np.repeat(stress, self.npr) if stress.any() else None
 
     def _reset_nodes(self, nodes: np.ndarray, now: float, why: str, power_back: float | None = None) -> None:
         """Nodes lose power: hosts and GPUs draw nothing and drop their work; once power is back
@@ -412,7 +444,7 @@ class Engine:
         self.up_at[gpus] = np.maximum(self.up_at[gpus], back)
         self.all_up = False
         if len(live):
-            self._lose_work(live)
+            self._lose_work(live, "node_reset")
         self.events.add_many(now, "node_reset", "node", nodes, why)
 
     def _capping(self, now: float) -> None:

@@ -13,48 +13,27 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from gigawatt import catalog
 from gigawatt.arch.spec import load_model
-from gigawatt.units import allowed_units, parse_quantity
-
-
-def _quantity(dimension: str, example: str) -> Any:
-    def parse(value: Any) -> float:
-        return parse_quantity(value, dimension)
-
-    schema = {
-        "type": "string",
-        "description": f"{dimension} with a unit ({allowed_units(dimension)})",
-        "examples": [example],
-    }
-    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
-
-
-Power = _quantity("power", "700 W")
-Time = _quantity("time", "90 s")
-Temperature = _quantity("temperature", "32 C")
-MassFlow = _quantity("mass_flow", "20.6 kg/s")
-VolumeFlow = _quantity("volume_flow", "2 L/min")
-HeatCapacity = _quantity("heat_capacity", "4 MJ/K")
-ThermalResistance = _quantity("thermal_resistance", "0.06 K/W")
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
+from gigawatt.fields import (
+    Fraction,
+    HeatCapacity,
+    MassFlow,
+    Power,
+    Strict,
+    Temperature,
+    ThermalResistance,
+    Time,
+    VolumeFlow,
+)
+from gigawatt.reliability.config import CheckpointPolicy, ReliabilityConfig
 
 # ---------------------------------------------------------------- cluster
 
@@ -163,7 +142,7 @@ class PowerConfig(Strict):
     host_power_per_node: Power = Field(description="CPUs, DRAM, NICs, switches and fans of one node")
     psu: Psu
     capping: Capping = Capping()
-    supply_events: list[SupplyEvent] = []
+    supply_events: list[SupplyEvent] = Field([])
 
     @field_validator("rack_budget", "host_power_per_node", "gpu_power_limit", "site_budget")
     @classmethod
@@ -265,7 +244,7 @@ class CoolingConfig(Strict):
     kind: Literal["liquid", "air"]
     liquid: Liquid | None = None
     air: Air
-    events: list[CoolingEvent] = []
+    events: list[CoolingEvent] = Field([])
 
     @model_validator(mode="after")
     def _sections(self) -> CoolingConfig:
@@ -492,6 +471,9 @@ class Training(Strict):
     )
     overlap: Overlap = Overlap()
     network: Network = Network()
+    checkpoint: CheckpointPolicy | None = Field(
+        None, description="how the job checkpoints (none: it does not; a failure loses the whole run)"
+    )
 
     @field_validator("model")
     @classmethod
@@ -592,6 +574,9 @@ class Scenario(Strict):
     workload: Annotated[SteadyServing | Serving | Training, Field(discriminator="kind")]
     recovery: Recovery = Recovery()
     recording: Recording = Recording()
+    reliability: ReliabilityConfig | None = Field(
+        None, description="component failures and silent data corruption in the loop (none: no failures)"
+    )
     variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 

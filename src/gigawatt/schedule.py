@@ -23,6 +23,7 @@ class Conditions:
     flow: np.ndarray  # fraction of full coolant flow
     supply_rise: np.ndarray  # K added to the supply setpoint
     brake: np.ndarray  # GPUs with the power brake asserted
+    supply_stress: np.ndarray  # per rack, the share of supply lost (a sag's missing voltage; 1: a lost feed)
     interface: np.ndarray  # per-GPU multiplier on the die-to-coolant resistance
 
     def same_thermal_path(self, other: Conditions) -> bool:
@@ -65,12 +66,18 @@ class EventSchedule:
             flow=np.ones(self.n_units),
             supply_rise=np.zeros(self.n_units),
             brake=np.zeros(self.n_gpus, dtype=bool),
+            supply_stress=np.zeros(self.n_racks),
             interface=np.ones(self.n_gpus),
         )
         brake_racks = np.zeros(self.n_racks, dtype=bool)
         for w in self.supply:
-            if w.active(t) and w.event.kind == "feed_loss":
+            if not w.active(t):
+                continue
+            e = w.event
+            if e.kind == "feed_loss":
                 brake_racks[w.where] = True
+            lost = 1.0 if e.kind == "feed_loss" else 1.0 - e.depth
+            cond.supply_stress[w.where] = np.maximum(cond.supply_stress[w.where], lost)
         cond.brake = np.repeat(brake_racks, self.gpus_per_rack)
         for w in self.cooling:
             if not w.active(t):

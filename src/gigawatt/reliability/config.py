@@ -11,10 +11,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from gigawatt.fields import Bandwidth, Fraction, Strict, Temperature, Time
 from gigawatt.reliability.components import check_name
-from gigawatt.scenario import Fraction, Strict, Temperature, Time, _quantity
-
-Bandwidth = _quantity("bandwidth", "2 TB/s")
 
 
 class ComponentOverride(Strict):
@@ -140,6 +138,16 @@ class ReliabilityConfig(Strict):
     sdc_detectors: list[SdcDetector] | None = Field(
         None, description="SDC detectors in use (default: the catalog's; an empty list: none)"
     )
+    horizon: Time | None = Field(
+        None, description="what `gigawatt reliability` samples (default: the scenario's duration), e.g. 54 d"
+    )
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, v: float | None) -> float | None:
+        if v is not None and not 0 < v <= 10 * 365 * 86400:
+            raise ValueError("must be longer than 0 s and at most 10 years")
+        return v
 
     @field_validator("components")
     @classmethod

@@ -41,9 +41,13 @@ class Workload(Protocol):
     clocks: np.ndarray  # supported SM clocks (MHz), lowest first: the governor's bins
     saturated: HighestAtMost  # per-GPU power (W) when busy all tick, by clock bin
     light: HighestAtMost | None  # the light-load curve the query maps a budget onto (None: not used)
+    # Per GPU, the share of its saturated dynamic power it averaged last tick, where the saturated table is
+    # the kernels' draw rather than the tick's mean (None: the tables already describe the tick's mean).
+    duty: np.ndarray | None
 
-    def start_tick(self, tick: int, now: float, up: np.ndarray | None) -> None:
-        """Anything the workload re-samples before the governor runs (e.g. MoE routing)."""
+    def start_tick(self, tick: int, now: float, up: np.ndarray | None, failure_rate_s: float) -> None:
+        """Anything the workload re-samples before the governor runs (e.g. MoE routing); the cluster's
+        live failure rate (per second; 0 without reliability) sets a training checkpoint interval."""
 
     def light_query(self, budget_w: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
         """Map a per-GPU power budget onto the `light` table for the GPUs indexed (see the governor)."""
@@ -51,8 +55,13 @@ class Workload(Protocol):
     def step(self, tick: int, now: float, dt: float, k: np.ndarray | int, up: np.ndarray | None) -> TickWork:
         """Run one tick at clock bins `k` (scalar: every GPU at that bin); `up` None means all GPUs up."""
 
-    def lose_work(self, gpus: np.ndarray, now: float) -> None:
-        """These GPUs dropped out at `now`: lose what their replica or job had in flight."""
+    def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:
+        """A failure (`cause`) struck these GPUs at `now`: lose what their replica or job had in flight. A
+        job that must restart waits `held_s` (detection, relaunch) and for its GPUs to be back."""
+
+    def silent_corruption(self, gpu: int, now: float, latency_of: Callable[[float], float]) -> None:
+        """A silent data corruption began on `gpu`; `latency_of(progress_s)` samples when a detector
+        catches it (training progress, s; inf: never)."""
 
     def backlog_tokens(self) -> float:
         """Tokens asked for and not yet produced."""

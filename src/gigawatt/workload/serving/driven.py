@@ -30,6 +30,7 @@ from gigawatt.workload.serving.steady import build_profile, typical_steady_load
 
 class DrivenServing:
     offered_label = "demand"
+    duty = None
     def __init__(self, sc: Scenario, gpu: GpuSpec):
         w = sc.workload
         assert isinstance(w, Serving)
@@ -62,11 +63,12 @@ class DrivenServing:
         self.offered_total = 0.0
         self.served_total = 0.0
         self.lost_tokens = 0.0  # replicas redo their lost requests themselves
+        self.silent_corruptions = 0
         self.input_per_output = p.input_per_output
 
     # ---------------------------------------------------------------- the loop
 
-    def start_tick(self, tick: int, now: float, up: np.ndarray | None) -> None:
+    def start_tick(self, tick: int, now: float, up: np.ndarray | None, failure_rate_s: float) -> None:
         return
 
     def light_query(self, budget_w: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -115,9 +117,12 @@ class DrivenServing:
             dynamic_w=self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory),
         )
 
-    def lose_work(self, gpus: np.ndarray, now: float) -> None:
+    def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:
         """The replica simulation knows exactly what was in flight."""
         self.driver.fail(np.unique(gpus // self.tp), now)
+
+    def silent_corruption(self, gpu: int, now: float, latency_of: Callable[[float], float]) -> None:
+        self.silent_corruptions += 1  # a served request's output is corrupted: counted, not detected
 
     def backlog_tokens(self) -> float:
         return self.offered_total - self.served_total

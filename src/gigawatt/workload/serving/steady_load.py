@@ -25,6 +25,7 @@ from gigawatt.workload.serving.steady import build_profile
 
 class SteadyLoad:
     offered_label = "demand"
+    duty = None
     def __init__(self, sc: Scenario, gpu: GpuSpec):
         w = sc.workload
         assert isinstance(w, SteadyServing)
@@ -50,6 +51,7 @@ class SteadyLoad:
         self.backlog = np.zeros(self.n_replicas)  # tokens waiting, new demand and rework alike
         self.rework = np.zeros(self.n_replicas)  # the part of the backlog that redoes lost work
         self.lost_tokens = 0.0
+        self.silent_corruptions = 0
         if w.demand is not None:  # output tokens/s offered to each replica
             self.demand_rate = w.demand * p.capacity[self.top]
         else:
@@ -62,7 +64,7 @@ class SteadyLoad:
 
     # ---------------------------------------------------------------- the loop
 
-    def start_tick(self, tick: int, now: float, up: np.ndarray | None) -> None:
+    def start_tick(self, tick: int, now: float, up: np.ndarray | None, failure_rate_s: float) -> None:
         if self.experts is not None and tick % self.routing_every == 0:
             self._route(now, up)
 
@@ -120,13 +122,16 @@ class SteadyLoad:
             dynamic_w=busy * (p.busy_power[k] - self.gpu.idle_power),
         )
 
-    def lose_work(self, gpus: np.ndarray, now: float) -> None:
+    def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:
         """The replicas of these GPUs lose their in-flight sequences (half done on average) and redo them."""
         reps = np.unique(gpus // self.tp)
         lost = self.profile.tokens_per_cycle / 2.0
         self.backlog[reps] += lost
         self.rework[reps] += lost
         self.lost_tokens += lost * len(reps)
+
+    def silent_corruption(self, gpu: int, now: float, latency_of: Callable[[float], float]) -> None:
+        self.silent_corruptions += 1  # a served request's output is corrupted: counted, not detected
 
     def backlog_tokens(self) -> float:
         return float(self.backlog.sum())

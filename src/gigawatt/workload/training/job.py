@@ -26,13 +26,15 @@ from gigawatt.governor import HighestAtMost
 from gigawatt.groups import group_min
 from gigawatt.power.dvfs import clock_grid, dynamic_scale
 from gigawatt.power.gpu_power import gpu_power
+from gigawatt.reliability.outages import RestartTimes
 from gigawatt.scenario import Scenario, Training
 from gigawatt.workload.base import LatencySamples, TickWork
 from gigawatt.workload.serving.steady import WorkloadError
 from gigawatt.workload.training.configs import configs_of, job_of, layers_per_stage
 from gigawatt.workload.training.flops import model_flops_per_token
-from gigawatt.workload.training.memory import memory_per_gpu
+from gigawatt.workload.training.memory import checkpoint_bytes_per_gpu, memory_per_gpu
 from gigawatt.workload.training.planner import does_not_fit
+from gigawatt.workload.training.recovery import JobRecovery
 from gigawatt.workload.training.step import step_model
 
 FILL, STEADY, DRAIN, DATA_PARALLEL, OPTIMIZER = range(5)
@@ -80,6 +82,7 @@ class TrainingJob:
         # Governor: a GPU running the layers' kernels at clock k draws P_busy[k].
         self.saturated = HighestAtMost(model.busy_power()[0])
         self.light: HighestAtMost | None = None
+        self.duty: np.ndarray | None = None  # share of the kernels' dynamic power averaged last tick
         self.scale = dynamic_scale(gpu, clocks)
         self.dyn_full = gpu.power_full_activity - gpu.idle_power
 
@@ -98,7 +101,18 @@ class TrainingJob:
         self.straggler_samples = 0
         self.slowest_counts = np.zeros(self.n, dtype=np.int64)
         self.stalled_s = 0.0
+        self.trained_s = 0.0  # wall time making progress the job kept (ETTR's numerator)
         self.last_step_s = self.reference_step
+        self.paused_until, self.pause_is_restart = 0.0, False
+        self.recovery = JobRecovery(
+            w.checkpoint,
+            RestartTimes.of(sc.reliability),
+            checkpoint_bytes_per_gpu(job, cfg),
+            self.n,
+            cl.gpus_per_node,
+            self.reference_step,
+        )
+        self._failure_rate = -1.0
         self._last_k: np.ndarray | int | None = None  # the clocks the cached rates below are for
         self._shares = np.zeros(5)
 
@@ -124,36 +138,76 @@ class TrainingJob:
 
     # ---------------------------------------------------------------- the loop
 
-    def start_tick(self, tick: int, now: float, up: np.ndarray | None) -> None:
-        return
+    def start_tick(self, tick: int, now: float, up: np.ndarray | None, failure_rate_s: float) -> None:
+        if failure_rate_s != self._failure_rate:  # the checkpoint interval follows the live failure rate
+            self._failure_rate = failure_rate_s
+            self.recovery.set_failure_rate(failure_rate_s)
 
     def light_query(self, budget_w: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
         return None  # a training GPU computes flat out: the saturated table alone bounds its clock
 
     def step(self, tick: int, now: float, dt: float, k: np.ndarray | int, up: np.ndarray | None) -> TickWork:
         offered = self.tokens_per_step * dt / self.reference_step
-        if up is not None and not up.all():  # a synchronous job stops while any of its GPUs is down
-            self.stalled_s += dt
-            return TickWork(served=np.zeros(1), offered=offered, busy=np.zeros(self.n), dynamic_w=0.0)
+        rec = self.recovery
+        if rec.pending_restart or (up is not None and not up.all()):  # a synchronous job stops entirely
+            if rec.pending_restart and (up is None or up.all()) and now >= rec.held_until:
+                rec.pending_restart = False
+                self.paused_until, self.pause_is_restart = now + rec.restart_s(), True
+            else:
+                rec.ledger.down_s[rec.cause or "gpus down"] += dt
+                self.stalled_s += dt
+                return self._idle(offered)
+        run_from = max(now, self.paused_until)  # a checkpoint or a restart may hold part of the tick
+        run = now + dt - run_from
+        if run <= 0.0:
+            if self.pause_is_restart:
+                rec.ledger.down_s[rec.cause] += dt
+            return self._idle(offered)
         fresh = self._clocks_changed(k)
         if fresh:
             self._per_gpu_rates(k)
         phases = self._cached_phases
         step_s = sum(phases)
         self.last_step_s = step_s
-        shares, done = self._advance(dt, phases)
+        shares, done = self._advance(run, phases)
         if done:
             self.step_lengths.extend([step_s] * done)
             self.step_ends.extend([now + dt] * done)
         if np.ndim(k) and tick % self.straggler_every == 0:
             self._sample_straggler(np.asarray(k), step_s)
-
-        trained = self.tokens_per_step * dt / step_s
-        self.steps += dt / step_s
+        trained = self.tokens_per_step * run / step_s
+        self.steps += run / step_s
+        self.trained_s += run
         if fresh or not np.array_equal(shares, self._shares):  # else the GPUs did what they did last tick
             self._shares = shares
             self._busy, self._dynamic = self._activity(shares)
-        return TickWork(served=np.array([trained]), offered=offered, busy=self._busy, dynamic_w=self._dynamic)
+            self.duty = np.clip(self._dynamic / self._stage_w, 0.05, 1.0)
+        busy, dynamic = self._busy, self._dynamic
+        if run < dt:
+            busy, dynamic = busy * (run / dt), dynamic * (run / dt)
+        self._after_progress(now + dt)
+        return TickWork(served=np.array([trained]), offered=offered, busy=busy, dynamic_w=dynamic)
+
+    def _idle(self, offered: float) -> TickWork:
+        return TickWork(served=np.zeros(1), offered=offered, busy=np.zeros(self.n), dynamic_w=0.0)
+
+    def _after_progress(self, now: float) -> None:
+        """A detector may have caught a corruption; a checkpoint may be due."""
+        rec = self.recovery
+        target = rec.detected(self.steps, now)
+        if target is not None:
+            self._roll_back(target)
+            rec.held_until = max(rec.held_until, now)
+            return
+        if rec.due(self.steps):
+            self.paused_until, self.pause_is_restart = now + rec.take(self.steps, now), False
+            self.phase = 0.0  # the checkpoint falls at a step boundary
+
+    def _roll_back(self, target: float) -> None:
+        lost = self.steps - target
+        self.lost_tokens += lost * self.tokens_per_step
+        self.trained_s -= lost * self.last_step_s
+        self.steps, self.phase, self.paused_until = target, 0.0, 0.0
 
     def _clocks_changed(self, k: np.ndarray | int) -> bool:
         last = self._last_k
@@ -223,11 +277,14 @@ class TrainingJob:
         self.straggler_samples += 1
         self.slowest_counts[slowest] += 1
 
-    def lose_work(self, gpus: np.ndarray, now: float) -> None:
-        """A GPU of the job dropped out: the step in flight is lost (it restarts once every GPU is back)."""
-        self.lost_tokens += self.phase * self.tokens_per_step
-        self.steps -= self.phase
-        self.phase = 0.0
+    def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:
+        """The job is interrupted: progress rolls back to the newest durable checkpoint, and the job restarts
+        once `held_s` has passed and every GPU is back."""
+        self._roll_back(self.recovery.interrupt(self.steps, now, cause, held_s))
+
+    def silent_corruption(self, gpu: int, now: float, latency_of: Callable[[float], float]) -> None:
+        """A corruption begins silently on `gpu`; `latency_of(onset progress, s)` samples its detection."""
+        self.recovery.corrupt(self.steps, latency_of(self.steps * self.reference_step))
 
     def backlog_tokens(self) -> float:
         return 0.0  # training has no queue: it runs as fast as its slowest GPU allows
@@ -284,6 +341,7 @@ class TrainingJob:
                     "slowest_gpu": int(np.argmax(self.slowest_counts)) if self.straggler_samples else None,
                 },
                 "stalled_s": self.stalled_s,
+                **self._reliability(duration_s, output_tokens),
                 "memory_per_gpu_gb": {k: v / 1e9 for k, v in self.memory.breakdown().items()},
                 "parallel": {
                     "tensor": int(self.cfg.tp[0]),
@@ -300,18 +358,57 @@ class TrainingJob:
             }
         }
 
+    def _reliability(self, duration_s: float, output_tokens: float) -> dict[str, Any]:
+        """Interruptions by cause, ETTR, goodput, GPU-hours lost, checkpoints and silent corruptions."""
+        rec = self.recovery
+        led = rec.ledger
+        if rec.policy is None and not led.interruptions and not led.sdc_onsets:
+            return {}
+        count = sum(led.interruptions.values())
+        causes = sorted(led.interruptions, key=lambda c: -led.interruptions[c])
+        lost_h = {
+            c: (led.lost_steps[c] * self.reference_step + led.down_s[c]) * self.n / 3600.0
+            for c in sorted(set(led.lost_steps) | set(led.down_s))
+        }
+        lost_h["checkpoints"] = led.checkpoint_s * self.n / 3600.0
+        return {
+            "reliability": {
+                "interruptions": count,
+                "interruptions_by_cause": {c: led.interruptions[c] for c in causes},
+                "job_mttf_h": duration_s / count / 3600.0 if count else None,
+                "ettr": self.trained_s / duration_s,
+                "goodput_tokens_per_s": (output_tokens - self.lost_tokens) / duration_s,
+                "gpu_hours_lost_by_cause": lost_h,
+                "checkpoints": led.checkpoints,
+                "checkpoint_interval_s": rec.interval_steps * self.reference_step
+                if np.isfinite(rec.interval_steps)
+                else None,
+                "checkpoint_gb_per_gpu": rec.bytes_per_gpu / 1e9,
+                "checkpoint_blocking_s": rec.cost.blocking_s if rec.cost is not None else None,
+                "checkpoint_overhead": led.checkpoint_s / duration_s,
+                "sdc": {"onsets": led.sdc_onsets, "detected": led.sdc_detected, "escapes": led.sdc_escapes},
+            }
+        }
+
     def latency_samples(self) -> LatencySamples | None:
         return None
 
     def chain_effects(self, summary: dict[str, Any]) -> list[str]:
         t = summary["training"]
+        effects = []
         straggler = t["straggler"]
-        if straggler["cost_fraction"] < 0.005:
-            return []
-        return [
-            f"the slowest GPU (GPU {straggler['slowest_gpu']}) stretches every step of all {self.n:,} "
-            f"GPUs by {straggler['cost_fraction']:.0%}"
-        ]
+        if straggler["cost_fraction"] >= 0.005:
+            effects.append(
+                f"the slowest GPU (GPU {straggler['slowest_gpu']}) stretches every step of all {self.n:,} "
+                f"GPUs by {straggler['cost_fraction']:.0%}"
+            )
+        rel = t.get("reliability")
+        if rel is not None:
+            by_cause = list(rel["interruptions_by_cause"].items())[:3]
+            top = ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in by_cause)
+            interruptions = f"{rel['interruptions']} interruption(s)" + (f" ({top})" if top else "")
+            effects.append(f"{interruptions}, ETTR {rel['ettr']:.1%}")
+        return effects
 
     def tables(self) -> dict[str, pa.Table]:
         return {

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gigawatt.arch.params import count_params
 from gigawatt.arch.spec import ModelSpec
 from gigawatt.workload.training.configs import Configs, Job, param_split
 
@@ -152,3 +153,10 @@ def memory_per_gpu(job: Job, cfg: Configs) -> Memory:
     assert best is not None
     w, g, o, act, total = best
     return Memory(w, g, o, act, total, usable_bytes(job.gpu.hbm_capacity))
+
+
+def checkpoint_bytes_per_gpu(job: Job, cfg: Configs) -> float:
+    """Bytes each GPU writes per checkpoint, on average: the bf16 weights and the fp32 optimizer state
+    (master weights and both moments), each written once across the data-parallel copies (a distributed
+    checkpoint), so the whole checkpoint is 14 bytes per parameter."""
+    return float(count_params(job.model).total * (WEIGHT_BYTES + OPTIMIZER_BYTES) / cfg.gpus[0])
