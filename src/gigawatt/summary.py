@@ -104,7 +104,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         },
         "phases": _phases(result, fac),
     }
-    summary.update(wl.summary_sections(dur, tot.it_energy_j, tot.output_tokens))
+    summary.update(wl.summary_sections(dur, tot.it_energy_j, tot.output_tokens, result.facility_power_w))
     summary["chain"] = chain(result, summary)
     return summary
 

@@ -78,7 +78,9 @@ class Workload(Protocol):
     def unthrottled_gpu_power_w(self, offered_tokens_per_s: float) -> float:
         """Mean GPU power of the offered load with no throttling (for the chain's heat and power shares)."""
 
-    def summary_sections(self, duration_s: float, it_energy_j: float, output_tokens: float) -> dict[str, Any]:
+    def summary_sections(
+        self, duration_s: float, it_energy_j: float, output_tokens: float, facility_w: np.ndarray
+    ) -> dict[str, Any]:
         """Workload-specific headline keys and sections appended to the summary."""
 
     def latency_samples(self) -> LatencySamples | None:

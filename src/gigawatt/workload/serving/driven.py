@@ -143,7 +143,9 @@ class DrivenServing:
         demand = offered_tokens_per_s / max(self.n_replicas, 1) / p.capacity[top]
         return self.gpu.idle_power + min(demand, 1.0) * (p.busy_power[top] - self.gpu.idle_power)
 
-    def summary_sections(self, duration_s: float, it_energy_j: float, output_tokens: float) -> dict[str, Any]:
+    def summary_sections(
+        self, duration_s: float, it_energy_j: float, output_tokens: float, facility_w: np.ndarray
+    ) -> dict[str, Any]:
         """Request metrics (request level) or rates and mean TPOT (fluid), with the headline keys on top."""
         w, driver = self.w, self.driver
         if isinstance(driver, RequestLevel):

@@ -157,7 +157,9 @@ class SteadyLoad:
         )
         return self.gpu.idle_power + min(demand, 1.0) * (p.busy_power[top] - self.gpu.idle_power)
 
-    def summary_sections(self, duration_s: float, it_energy_j: float, output_tokens: float) -> dict[str, Any]:
+    def summary_sections(
+        self, duration_s: float, it_energy_j: float, output_tokens: float, facility_w: np.ndarray
+    ) -> dict[str, Any]:
         moe = self.w.moe
         if moe is None or not self.routing:
             return {}

@@ -38,6 +38,7 @@ from gigawatt.workload.training.recovery import JobRecovery
 from gigawatt.workload.training.step import step_model
 
 FILL, STEADY, DRAIN, DATA_PARALLEL, OPTIMIZER = range(5)
+TRAINING, CHECKPOINTING, STALLED = range(3)  # what the job did in a tick, for the facility's power
 # How often the straggler cost (the step with the slowest GPU replaced by a typical one) is sampled.
 STRAGGLER_SAMPLE_S = 10.0
 
@@ -104,6 +105,7 @@ class TrainingJob:
         self.trained_s = 0.0  # wall time making progress the job kept (ETTR's numerator)
         self.last_step_s = self.reference_step
         self.paused_until, self.pause_is_restart = 0.0, False
+        self.tick_state = np.zeros(sc.ticks, dtype=np.int8)
         self.recovery = JobRecovery(
             w.checkpoint,
             RestartTimes.of(sc.reliability),
@@ -156,9 +158,12 @@ class TrainingJob:
             else:
                 rec.ledger.down_s[rec.cause or "gpus down"] += dt
                 self.stalled_s += dt
+                self.tick_state[tick] = STALLED
                 return self._idle(offered)
-        run_from = max(now, self.paused_until)  # a checkpoint or a restart may hold part of the tick
-        run = now + dt - run_from
+        # A checkpoint or a restart may hold part of the tick (what is left of it runs).
+        run = dt if self.paused_until <= now else max(0.0, now + dt - self.paused_until)
+        if run < dt:
+            self.tick_state[tick] = STALLED if self.pause_is_restart else CHECKPOINTING
         if run <= 0.0:
             if self.pause_is_restart:
                 rec.ledger.down_s[rec.cause] += dt
@@ -308,7 +313,9 @@ class TrainingJob:
         memory = (self.micro * self.stage_memory[:, top].mean() + self.opt_memory[top]) / step
         return float(gpu_power(self.gpu, self.clocks[top], compute, memory))
 
-    def summary_sections(self, duration_s: float, it_energy_j: float, output_tokens: float) -> dict[str, Any]:
+    def summary_sections(
+        self, duration_s: float, it_energy_j: float, output_tokens: float, facility_w: np.ndarray
+    ) -> dict[str, Any]:
         m = self.model
         lengths = np.asarray(self.step_lengths)
         tokens_per_s = output_tokens / duration_s
@@ -341,6 +348,7 @@ class TrainingJob:
                     "slowest_gpu": int(np.argmax(self.slowest_counts)) if self.straggler_samples else None,
                 },
                 "stalled_s": self.stalled_s,
+                "facility_power_mw": self._facility_power(facility_w),
                 **self._reliability(duration_s, output_tokens),
                 "memory_per_gpu_gb": {k: v / 1e9 for k, v in self.memory.breakdown().items()},
                 "parallel": {
@@ -356,6 +364,23 @@ class TrainingJob:
                     "recompute": self.w.recompute,
                 },
             }
+        }
+
+    def _facility_power(self, facility_w: np.ndarray) -> dict[str, float | None]:
+        """Facility power while training (its swing across step boundaries) and its dip while the job
+        checkpoints or stands still, at the tick's resolution."""
+        p = np.asarray(facility_w) / 1e6
+        train, ckpt, stalled = (p[self.tick_state == s] for s in (TRAINING, CHECKPOINTING, STALLED))
+        median = float(np.median(train)) if train.size else None
+
+        def dip(during: np.ndarray) -> float | None:
+            return median - float(np.median(during)) if during.size and median is not None else None
+
+        return {
+            "training_median": median,
+            "step_swing": float(np.percentile(train, 99) - np.percentile(train, 1)) if train.size else None,
+            "checkpoint_dip": dip(ckpt),
+            "stalled_dip": dip(stalled),
         }
 
     def _reliability(self, duration_s: float, output_tokens: float) -> dict[str, Any]:
@@ -401,6 +426,12 @@ class TrainingJob:
             effects.append(
                 f"the slowest GPU (GPU {straggler['slowest_gpu']}) stretches every step of all {self.n:,} "
                 f"GPUs by {straggler['cost_fraction']:.0%}"
+            )
+        power = t["facility_power_mw"]
+        if power["checkpoint_dip"] is not None and power["checkpoint_dip"] > 0:
+            effects.append(
+                f"facility power swings {power['step_swing']:.2f} MW across steps and drops "
+                f"{power['checkpoint_dip']:.2f} MW in checkpoint pauses"
             )
         rel = t.get("reliability")
         if rel is not None:
