@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gigawatt.reliability.checkpoint import CheckpointCost, checkpoint_cost, checkpoint_interval
-from gigawatt.reliability.components import SDC, Component, catalog_value, with_overrides
+from gigawatt.reliability.components import SDC, Component, with_overrides
 from gigawatt.reliability.config import CheckpointPolicy, ReliabilityConfig
 from gigawatt.reliability.hazard import Acceleration, job_rates
+from gigawatt.reliability.restart import RestartTimes, spare_nodes
 from gigawatt.reliability.sdc import Detectors, detectors_from, rollback_on_grid
 
 # Tags of the Monte Carlo's random streams. Failure times draw on their own stream, so without SDC events
@@ -446,24 +447,13 @@ def plan_for(
     mttf_s: float,
 ) -> Plan:
     """The checkpoint schedule and restart times a policy and a reliability section give."""
-    restart = config.restart if config is not None else None
-    reschedule = catalog_value("restart", "reschedule", "time")
-    init = catalog_value("restart", "communicator_init", "time")
-    if restart is not None:
-        reschedule = reschedule if restart.reschedule is None else restart.reschedule
-        init = init if restart.communicator_init is None else restart.communicator_init
-    spares = int(catalog_value("restart", "spare_nodes"))
-    if config is not None:
-        if config.spares.policy == "wait_for_repair":
-            spares = 0
-        elif config.spares.pool_nodes is not None:
-            spares = config.spares.pool_nodes
+    restart = RestartTimes.of(config)
     return Plan(
         interval_s=checkpoint_interval(policy, cost, mttf_s),
         blocking_s=cost.blocking_s,
         durability_lag_s=cost.durability_lag_s,
-        restart_s=reschedule + init + cost.read_s,
-        spare_nodes=spares,
+        restart_s=restart.reschedule_s + restart.communicator_init_s + cost.read_s,
+        spare_nodes=spare_nodes(config),
     )
 
 

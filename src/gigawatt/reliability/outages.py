@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gigawatt.reliability.components import catalog_value
 from gigawatt.reliability.config import ReliabilityConfig
 from gigawatt.reliability.process import Failure, FailureProcess
+from gigawatt.reliability.restart import RestartTimes, spare_nodes
 
 
 @dataclass(frozen=True)
@@ -24,23 +24,6 @@ class Outage:
     gpus: np.ndarray  # the GPUs the failure hits (all of a drained node; none for a job-scope failure)
     down_s: float  # how long those GPUs stay out of service (0: the job restarts in place)
     held_s: float  # how long the job cannot restart, whatever its GPUs: detection, and a relaunch in place
-
-
-@dataclass(frozen=True)
-class RestartTimes:
-    reschedule_s: float  # relaunch the job on a healthy set of nodes
-    communicator_init_s: float  # process start, rendezvous, NCCL set-up
-
-    @classmethod
-    def of(cls, config: ReliabilityConfig | None) -> RestartTimes:
-        reschedule = catalog_value("restart", "reschedule", "time")
-        init = catalog_value("restart", "communicator_init", "time")
-        if config is not None:
-            if config.restart.reschedule is not None:
-                reschedule = config.restart.reschedule
-            if config.restart.communicator_init is not None:
-                init = config.restart.communicator_init
-        return cls(reschedule, init)
 
 
 class Outages:
@@ -52,13 +35,7 @@ class Outages:
         self.restart = RestartTimes.of(config)
         self.detection = {c.name: c.detection_s for c in self.process.components}
         self.unit = {c.name: c.unit for c in self.process.components}
-        spares = int(catalog_value("restart", "spare_nodes"))
-        if config is not None:
-            if config.spares.policy == "wait_for_repair":
-                spares = 0
-            elif config.spares.pool_nodes is not None:
-                spares = config.spares.pool_nodes
-        self.spares = spares
+        self.spares = spare_nodes(config)
         self._returns: list[float] = []  # when nodes lent from the pool are repaired and refill it
 
     def _hit(self, f: Failure) -> np.ndarray:
@@ -93,6 +70,7 @@ class Outages:
                 if len(self._returns) < self.spares:  # a spare takes the node's place when the job relaunches
                     self._returns.append(f.time_s + repair)
                     down = detection + self.restart.reschedule_s
+                    self.process.replace_node(f.node, f.time_s + down)
                 else:
                     down = detection + repair + self.restart.reschedule_s
                 out.append(Outage(f, gpus, down, detection))

@@ -120,6 +120,11 @@ class FailureProcess:
         """Nodes drained for repair at now_s."""
         return self._down_until > now_s
 
+    def replace_node(self, node: int, at_s: float) -> None:
+        """A spare takes a drained node's place from `at_s`: that position of the job can fail again."""
+        self._down_until[node] = min(self._down_until[node], at_s)
+        self._changes_at = -np.inf  # its weight returns at the next refresh
+
     def sdc_latency(self, onset_progress_s: float) -> float:
         """Training progress from a corruption's onset until a detector fires (inf: it escapes)."""
         return float(self.detectors.sample_latency(self._rng, np.array([onset_progress_s]))[0])

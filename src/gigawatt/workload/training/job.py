@@ -26,7 +26,7 @@ from gigawatt.governor import HighestAtMost
 from gigawatt.groups import group_min
 from gigawatt.power.dvfs import clock_grid, dynamic_scale
 from gigawatt.power.gpu_power import gpu_power
-from gigawatt.reliability.outages import RestartTimes
+from gigawatt.reliability.restart import RestartTimes
 from gigawatt.scenario import Scenario, Training
 from gigawatt.workload.base import LatencySamples, TickWork
 from gigawatt.workload.serving.steady import WorkloadError

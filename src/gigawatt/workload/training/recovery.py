@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from gigawatt.reliability.checkpoint import CheckpointCost, checkpoint_cost, checkpoint_interval
 from gigawatt.reliability.config import CheckpointPolicy
-from gigawatt.reliability.outages import RestartTimes
+from gigawatt.reliability.restart import RestartTimes
 from gigawatt.reliability.sdc import last_clean_checkpoint
 
 
