@@ -16,7 +16,7 @@ from rich.table import Table
 from gigawatt import catalog
 from gigawatt.limits import DEFAULT_MAX_MEMORY, DEFAULT_MAX_TIME
 from gigawatt.safety import excerpt
-from gigawatt.scenario import ScenarioError, json_schema, load
+from gigawatt.scenario import ScenarioError, error_at, json_schema, load
 from gigawatt.units import UnitError, parse_quantity
 
 app = typer.Typer(
@@ -116,13 +116,16 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
         scenarios = variant_scenarios(sc)
         estimate = check_limits(scenarios, limits)
         target = check_target(out_dir or Path("results") / sc.name, _inputs(scenario, scenarios))
-        engines = [(label, Engine(v)) for label, v in scenarios]
+        engines = []
+        for label, v in scenarios:
+            try:
+                engines.append((label, Engine(v)))
+            except (WorkloadError, catalog.CatalogError, ValueError) as exc:
+                raise ScenarioError(error_at(sc, str(exc), label)) from None
         # Prepared before simulating: an unwritable, too long or full target fails now, not after the run.
         staging = Staging(target, run_identity(sc.name, sc.seed, sc.raw), int(estimate.results_bytes))
     except (ScenarioError, ResultsError, LimitError) as exc:
         raise fail(str(exc)) from None
-    except (WorkloadError, catalog.CatalogError, ValueError) as exc:
-        raise fail(f"{scenario}: {exc}") from None
     try:
         runs = []
         for label, engine in engines:

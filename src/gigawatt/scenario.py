@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,7 +29,9 @@ from pydantic import (
 
 from gigawatt import catalog
 from gigawatt.arch.spec import load_model
+from gigawatt.power.conversion import conversion_curve
 from gigawatt.safety import InputFileError, check_folder_name, excerpt, open_regular_file
+from gigawatt.thermal.cold_plate import cold_plate
 from gigawatt.units import allowed_units, check_range, parse_quantity
 from gigawatt.yaml_io import YamlInputError
 from gigawatt.yaml_io import read as read_yaml
@@ -146,6 +149,12 @@ class Psu(Strict):
     )
     rated_per_node: Power = Field(description="rated output of the node's PSUs (sets their load fraction)")
 
+    @field_validator("curve")
+    @classmethod
+    def _known_curve(cls, name: str) -> str:
+        conversion_curve(name)  # raises CatalogError naming the known curves
+        return name
+
     @field_validator("rated_per_node")
     @classmethod
     def _positive(cls, v: float) -> float:
@@ -223,6 +232,12 @@ class Liquid(Strict):
     cold_plate: str = Field("oam-1kW-water", description="cold-plate curve from the cooling catalog")
     cold_plate_flow: VolumeFlow = Field(description="coolant flow through each GPU's cold plate at full flow")
     heat_to_air: Fraction = Field(0.15, description="share of node heat (besides GPUs) left to air")
+
+    @field_validator("cold_plate")
+    @classmethod
+    def _known_cold_plate(cls, name: str) -> str:
+        cold_plate(name)  # raises CatalogError naming the known cold plates
+        return name
 
     @field_validator("facility_supply")
     @classmethod
@@ -465,6 +480,7 @@ class Scenario(Strict):
     recording: Recording = Recording()
     variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _source: tuple[Path, yaml.Node | None] | None = PrivateAttr(default=None)  # file and YAML, for lines
 
     @model_validator(mode="wrap")
     @classmethod
@@ -605,7 +621,25 @@ def load(path: str | Path) -> Scenario:
     base = _validate(path, root, data)
     for i, variant in enumerate(base.variants):
         _validate(path, root, _with_variant(data, variant), prefix=["variants", i, "set"])
+    base._source = (path, root)
     return base
+
+
+def error_at(sc: Scenario, message: str, label: str = "base") -> str:
+    """`file:line: message` for a problem found only when a loaded scenario (or its variant `label`) is
+    built into a run, such as a model that does not fit: at the field the message starts with, else at the
+    workload (or at the variant's changes)."""
+    if sc._source is None:
+        return f"{sc.name}: {message}"
+    path, root = sc._source
+    if label != "base":
+        i = next(i for i, v in enumerate(sc.variants) if v.label == label)
+        node = _node_at(root, ["variants", i, "set"])
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        return f"{path}{line}: variants.{i}.set ({label}): {message}"
+    field = re.match(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*): ", message)
+    line = _line_of(root, field.group(1).split(".") if field else ["workload"])
+    return f"{path}:{line}: {message if field else f'workload: {message}'}"
 
 
 def _resolve_trace_path(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> None:

@@ -128,7 +128,9 @@ def parse(text: str) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "not valid YAML"
-        raise YamlInputError(f"not valid YAML ({problem})", mark.line + 1 if mark else None) from None
+        # A value PyYAML could not build is valid YAML with a bad value; the rest is broken syntax.
+        message = problem if isinstance(exc, ConstructorError) else f"not valid YAML ({problem})"
+        raise YamlInputError(message, mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise YamlInputError(f"not valid YAML ({excerpt(str(exc), 120)})") from None
     finally:
