@@ -95,7 +95,10 @@ def estimate(sc: Scenario) -> Estimate:
 
 
 def _human_bytes(n: float) -> str:
-    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
+    for unit, size in (("GB", 1e9), ("MB", 1e6)):
+        if n >= size / 10:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e3:,.1f} kB"
 
 
 def _human_time(s: float) -> str:

@@ -23,6 +23,8 @@ from gigawatt.safety import InputFileError, excerpt, open_regular_file
 
 AZURE_COLUMNS = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 MAX_TRACE_BYTES = 4 << 30  # the Azure 2023 traces are about 1 MB; a week of 2024 traffic is under 2 GB
+HEADER_MAX_BYTES = 4096
+ROW_BYTES_GUESS = 64  # an Azure row is about 40 bytes
 MAX_TOKENS = 100_000_000  # per request, prompt or output: beyond any model's context
 # Years whose nanosecond timestamps fit in int64 (1677-09-21 to 2262-04-11), whole years only.
 FIRST_YEAR, LAST_YEAR = 1678, 2261
@@ -118,14 +120,20 @@ def _read_strings(path: Path, limit: int | None) -> pa.Table:
     except InputFileError as exc:
         raise TraceError(f"{path}: no such trace file" if exc.errno == errno.ENOENT else str(exc)) from None
     with os.fdopen(fd, "rb") as f:
+        header = f.readline(HEADER_MAX_BYTES).decode("utf-8", errors="replace")
+        if not header.strip():
+            raise TraceError(f"{path}: Empty CSV file (a trace starts with its header line)")
+        _check_header(path, [name.strip().strip('"') for name in header.split(",")])
+        f.seek(0)
+        # Arrow parses whole blocks: with a limit, blocks about the size of the rows asked for.
+        block = 1 << 20 if limit is None else min(max(limit * ROW_BYTES_GUESS, 1 << 16), 1 << 24)
         try:
             reader = csv.open_csv(
                 f,
-                read_options=csv.ReadOptions(use_threads=False),
+                read_options=csv.ReadOptions(use_threads=False, block_size=block),
                 parse_options=csv.ParseOptions(invalid_row_handler=invalid_row),
                 convert_options=csv.ConvertOptions(column_types=types),
             )
-            _check_header(path, reader.schema.names)
             while limit is None or rows < limit:
                 try:
                     batch = reader.read_next_batch()
@@ -160,8 +168,6 @@ def _csv_problem(path: Path, exc: Exception, bad_rows: list[int]) -> str:
     text = str(exc)
     if bad_rows and bad_rows[0]:
         return f"{path}, line {bad_rows[0]}: not {len(AZURE_COLUMNS)} comma-separated values like the header"
-    if "Empty CSV file" in text:
-        return f"{path}: Empty CSV file (a trace starts with the header {','.join(AZURE_COLUMNS)})"
     if "UTF8" in text or isinstance(exc, UnicodeDecodeError):
         return f"{path}: not UTF-8 text, so not an Azure LLM trace"
     return f"{path}: cannot be read as a CSV trace ({excerpt(text.split(':')[0])})"
