@@ -119,8 +119,9 @@ class YamlDocument:
 
 
 def parse(text: str) -> YamlDocument:
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # checks every character at once
         root = loader.get_single_node()
         if root is not None:
             _count_nodes(root)
@@ -131,10 +132,14 @@ def parse(text: str) -> YamlDocument:
         # A value PyYAML could not build is valid YAML with a bad value; the rest is broken syntax.
         message = problem if isinstance(exc, ConstructorError) else f"not valid YAML ({problem})"
         raise YamlInputError(message, mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlInputError(f"not valid YAML (character {exc.character!r} is not allowed)", line) from None
     except yaml.YAMLError as exc:
         raise YamlInputError(f"not valid YAML ({excerpt(str(exc), 120)})") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDocument(root, data)
 
 
