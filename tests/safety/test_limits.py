@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 import gigawatt.engine
 from gigawatt.cli import app
-from gigawatt.limits import LimitError, Limits, check, estimate
 from helpers import example_dict, scenario, with_changes
 
 RACK_LEVEL = {"recording.level": "rack", "recording.max_rows": 10**15}
@@ -63,6 +62,8 @@ def test_limits_can_be_lowered_and_raised(tmp_path):
 
 
 def test_variants_count_towards_the_limits():
+    from gigawatt.limits import LimitError, Limits, check
+
     sc = scenario(duration="1 min")
     one = check([("base", sc)], Limits())
     three = check([("base", sc), ("a", sc), ("b", sc)], Limits())
@@ -72,6 +73,8 @@ def test_variants_count_towards_the_limits():
 
 
 def test_estimate_grows_with_what_the_run_holds():
+    from gigawatt.limits import estimate
+
     small = estimate(scenario(duration="10 min"))
     assert small.gpu_ticks == 32 * 600 and small.rows == 32 * 60 and small.requests == 0
     assert estimate(scenario(duration="20 min")).memory_bytes > small.memory_bytes

@@ -4,12 +4,13 @@ file that is not a trace, and only the rows `limit` asks for are read (issue 7).
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 
 import pytest
 
 from gigawatt.workload.serving.traces import TraceError, read_azure_trace
+
+from .hangs import fifo_writer_after
 
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
 ROW = "2023-11-16 18:15:46.6805900,374,44\n"
@@ -89,15 +90,7 @@ def test_only_the_rows_limit_asks_for_are_read(tmp_path):
 def test_a_fifo_trace_is_refused_without_hanging(tmp_path):
     fifo = tmp_path / "trace.csv"
     os.mkfifo(fifo)
-
-    def timeout(*args):
-        raise TimeoutError("hung")
-
-    old = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(10)
-    try:
-        with pytest.raises(TraceError, match="must be a regular file, not a FIFO"):
-            read_azure_trace(fifo)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    with fifo_writer_after(fifo) as hung, pytest.raises(TraceError) as err:
+        read_azure_trace(fifo)
+    assert not hung, "reading the trace blocked on the FIFO"
+    assert "must be a regular file, not a FIFO" in str(err.value)
