@@ -107,6 +107,6 @@ def check_range(value: float, dimension: str) -> float:
     """A scenario quantity within SCENARIO_RANGE of its dimension (in internal units)."""
     low, high = SCENARIO_RANGE[dimension]
     if not low <= value <= high:
-        unit = next(iter(_UNITS[dimension]))
+        unit = next(u for u, scale in _UNITS[dimension].items() if scale == 1.0)
         raise UnitError(f"must be between {low:g} {unit} and {high:g} {unit}")
     return value

@@ -3,6 +3,7 @@ its results folder."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -24,6 +25,7 @@ NUMBERS = st.one_of(
     st.sampled_from([0.0, -0.0, 1e-300, 1e300, 1e308, 0.5, 1.5, 2.0, 100.0]),
 )
 NUMBER_TEXT = st.one_of(
+    st.floats(0, 1_000).map(lambda x: f"{x:.3g}"),  # plausible: the run goes ahead more often
     st.sampled_from(
         ["1e400", "-1e400", "1e-400", "NaN", "inf", "-0", "0", "0.0001", "9" * 60, "1e308", ".5"]
     ),
@@ -65,20 +67,30 @@ def _parent(data: Any, path: tuple) -> Any:
     return data
 
 
+ANY_CHANGE = ["scale"] * 3 + ["delete", "value", "unit", "add", "rename", "type"]
+
+
 @st.composite
-def mutated(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
-    """The scenario with one to three changes: a key deleted, a value replaced (an odd number in the same
+def mutated(draw: st.DrawFn, base: dict[str, Any], ops: list[str] = ANY_CHANGE) -> dict[str, Any]:
+    """The scenario with up to three changes: a key deleted, a value replaced (an odd number in the same
     unit, another type, an odd value), a key added or renamed."""
     data = copy.deepcopy(base)
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(0, 3))):
         every = list(paths(data))
         if not every:
             break
         path = draw(st.sampled_from(every))
         parent, key = _parent(data, path), path[-1]
         old = parent[key]
-        op = draw(st.sampled_from(["delete", "value", "unit", "add", "rename", "type"]))
-        if op == "delete":
+        op = draw(st.sampled_from(ops))
+        factor = draw(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.1, 2.0, 3.0, 10.0]))
+        if op == "scale" and isinstance(old, int | float) and not isinstance(old, bool):
+            parent[key] = type(old)(old * factor)  # odd but plausible: the run mostly goes ahead
+        elif op == "scale" and isinstance(old, str) and " " in old:
+            number, unit = old.split(" ", 1)
+            with contextlib.suppress(ValueError):
+                parent[key] = f"{float(number) * factor:g} {unit}"
+        elif op == "delete":
             del parent[key]
         elif op == "unit" and isinstance(old, str) and " " in old:
             parent[key] = f"{draw(NUMBER_TEXT)} {old.split(' ', 1)[1]}"
@@ -98,7 +110,10 @@ def mutated(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
 @st.composite
 def scenario_text(draw: st.DrawFn, base: dict[str, Any]) -> str:
     """YAML text of a mutated scenario, sometimes with damage only text can carry: a duplicate key, deep
-    nesting, an alias bomb, a truncation, a stray byte."""
+    nesting, an alias bomb, a truncation, a stray byte. Half of the cases only scale numbers, so that the
+    simulation itself meets odd but valid values."""
+    if draw(st.booleans()):
+        return yaml.safe_dump(draw(mutated(base, ["scale"])), sort_keys=False, width=10**6)
     data = draw(mutated(base))
     try:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10**6)
@@ -159,33 +174,37 @@ TOKENS = st.one_of(
 
 @st.composite
 def trace_text(draw: st.DrawFn) -> bytes:
-    """An Azure-format trace with odd headers, timestamps, token counts and row shapes."""
-    header = draw(
-        st.sampled_from(
-            [
-                HEADER,
-                HEADER,
-                "TIMESTAMP,TIMESTAMP,ContextTokens,GeneratedTokens",
-                "TIMESTAMP,ContextTokens",
-                "GeneratedTokens,ContextTokens,TIMESTAMP",
-                HEADER + ",Extra",
-                "",
-                "password=hunter2",
-            ]
+    """An Azure-format trace: half of them well formed (so that runs go ahead), half with odd headers,
+    timestamps, token counts, row shapes and stray bytes."""
+    odd = draw(st.booleans())
+    header = HEADER
+    if odd:
+        header = draw(
+            st.sampled_from(
+                [
+                    HEADER,
+                    "TIMESTAMP,TIMESTAMP,ContextTokens,GeneratedTokens",
+                    "TIMESTAMP,ContextTokens",
+                    "GeneratedTokens,ContextTokens,TIMESTAMP",
+                    HEADER + ",Extra",
+                    "",
+                    "password=hunter2",
+                ]
+            )
         )
-    )
     width = header.count(",") + 1
-    rows = []
+    tokens = TOKENS if odd else st.integers(1, 3_000).map(str)
     minute = draw(st.integers(0, 50))
-    for i in range(draw(st.integers(0, 40))):
-        if draw(st.integers(0, 9)) == 0:
+    rows = []
+    for i in range(draw(st.integers(0 if odd else 1, 40))):
+        if odd and draw(st.integers(0, 9)) == 0:
             cells = [draw(STAMPS), *(draw(TOKENS) for _ in range(width - 1))]
             rows.append(",".join(cells[: draw(st.integers(1, width + 1))]))
         else:
-            rows.append(f"2023-11-16 18:{minute:02d}:{i % 60:02d}.{i:07d},{draw(TOKENS)},{draw(TOKENS)}")
+            rows.append(f"2023-11-16 18:{minute:02d}:{i % 60:02d}.{i:07d},{draw(tokens)},{draw(tokens)}")
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     text = (newline.join([header, *rows]) + draw(st.sampled_from(["", newline]))).encode()
-    if draw(st.booleans()):
+    if odd and draw(st.booleans()):
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.sampled_from([b"\xff\xfe", b"\x00", b'"', b"\xef\xbb\xbf"])) + text[at:]
     return text

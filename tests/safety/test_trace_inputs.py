@@ -46,7 +46,10 @@ def write(tmp_path: Path, text: str) -> Path:
             HEADER + ROW + "2023-11-16 18:15:47,1,999999999\n",
             "row 2 (line 3): GeneratedTokens '999999999' is more",
         ),
-        (HEADER + ROW + "2023-11-16 18:15:47,1\n", "line 3: not 3 comma-separated values"),
+        (
+            HEADER + ROW + "2023-11-16 18:15:47,1\n",
+            "line 3: 2 comma-separated value(s) where the header has 3",
+        ),
     ],
 )
 def test_bad_traces_are_clean_errors_naming_file_and_row(tmp_path, text, expected):

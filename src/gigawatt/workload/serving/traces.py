@@ -107,12 +107,6 @@ def _read_strings(path: Path, limit: int | None) -> pa.Table:
     """The first `limit` rows (all without one), the three columns as strings so that each bad value can
     be pinned to its row. Batches are read only until `limit` rows are in."""
     types = dict.fromkeys(AZURE_COLUMNS, pa.string())
-    bad_rows: list[int] = []
-
-    def invalid_row(row: csv.InvalidRow) -> str:
-        bad_rows.append(row.number if row.number is not None else 0)
-        return "error"
-
     batches: list[pa.RecordBatch] = []
     rows = 0
     try:
@@ -131,7 +125,6 @@ def _read_strings(path: Path, limit: int | None) -> pa.Table:
             reader = csv.open_csv(
                 f,
                 read_options=csv.ReadOptions(use_threads=False, block_size=block),
-                parse_options=csv.ParseOptions(invalid_row_handler=invalid_row),
                 convert_options=csv.ConvertOptions(column_types=types),
             )
             while limit is None or rows < limit:
@@ -142,7 +135,7 @@ def _read_strings(path: Path, limit: int | None) -> pa.Table:
                 batches.append(batch)
                 rows += batch.num_rows
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
-            raise TraceError(_csv_problem(path, exc, bad_rows)) from None
+            raise TraceError(_csv_problem(path, exc)) from None
         except OSError as exc:
             raise TraceError(f"{path}: cannot read the trace ({exc.strerror or exc})") from None
     table = pa.Table.from_batches(batches, reader.schema).select(list(AZURE_COLUMNS))
@@ -163,11 +156,15 @@ def _check_header(path: Path, names: list[str]) -> None:
         )
 
 
-def _csv_problem(path: Path, exc: Exception, bad_rows: list[int]) -> str:
-    """What went wrong, without Arrow's quote of the offending line."""
+def _csv_problem(path: Path, exc: Exception) -> str:
+    """What went wrong, without Arrow's quote of the offending line (single-threaded reading numbers it)."""
     text = str(exc)
-    if bad_rows and bad_rows[0]:
-        return f"{path}, line {bad_rows[0]}: not {len(AZURE_COLUMNS)} comma-separated values like the header"
+    columns = re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+)", text)
+    if columns:
+        line, expected, got = columns.groups()
+        return f"{path}, line {line}: {got} comma-separated value(s) where the header has {expected}"
+    if "Empty CSV file" in text:  # a header line and nothing after it, not even a newline
+        return f"{path}: no requests (the file has a header but no rows)"
     if "UTF8" in text or isinstance(exc, UnicodeDecodeError):
         return f"{path}: not UTF-8 text, so not an Azure LLM trace"
     return f"{path}: cannot be read as a CSV trace ({excerpt(text.split(':')[0])})"
