@@ -7,6 +7,7 @@ into the package's internal units (see `gigawatt.units`).
 from __future__ import annotations
 
 import copy
+import errno
 import math
 import os
 import re
@@ -658,7 +659,8 @@ def _resolve_trace_path(path: Path, root: yaml.Node | None, data: dict[str, Any]
         trace = Path(os.path.abspath(trace))
         os.close(open_regular_file(trace, MAX_TRACE_BYTES, "trace"))
     except InputFileError as exc:
-        raise ScenarioError(f"{where}: {exc}") from None
+        missing = exc.errno == errno.ENOENT
+        raise ScenarioError(f"{where}: no trace file at {trace}" if missing else f"{where}: {exc}") from None
     except ValueError as exc:  # a NUL character in the path
         raise ScenarioError(f"{where}: not a usable path ({exc})") from None
     arrivals["path"] = str(trace)
