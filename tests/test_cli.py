@@ -32,6 +32,7 @@ def test_run_writes_complete_results(tmp_path):
     assert result.exit_code == 0, result.output
     assert "power-throttled" in result.output and "tokens/s" in result.output
     assert {p.name for p in out.iterdir()} == {
+        ".gigawatt-results.json",
         "summary.json",
         "timeseries.parquet",
         "facility.parquet",
@@ -85,7 +86,7 @@ def test_rerun_replaces_previous_results_but_nothing_else(tmp_path):
     precious.mkdir()
     (precious / "notes.txt").write_text("mine")
     refused = CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(precious)])
-    assert refused.exit_code == 2 and "not an earlier results folder" in refused.output
+    assert refused.exit_code == 2 and "gigawatt did not write it" in refused.output
     assert (precious / "notes.txt").read_text() == "mine"
     afile = tmp_path / "afile.txt"
     afile.write_text("x")
@@ -93,11 +94,10 @@ def test_rerun_replaces_previous_results_but_nothing_else(tmp_path):
     assert refused.exit_code == 2 and "not a folder" in refused.output and afile.read_text() == "x"
     precious.rename(tmp_path / "kept")
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "summary.json").write_text("{}")
-    (out / "stale.txt").write_text("old")
     assert CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(out)]).exit_code == 0
-    assert not (out / "stale.txt").exists() and (out / "summary.json").read_text() != "{}"
+    (out / "summary.json").write_text("{}")  # an earlier run's file, changed: still gigawatt's to replace
+    assert CliRunner().invoke(app, ["run", str(EXAMPLES / "balanced.yaml"), "--out", str(out)]).exit_code == 0
+    assert (out / "summary.json").read_text() != "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile.txt", "kept", "res"]
 
 

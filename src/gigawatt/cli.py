@@ -14,7 +14,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gigawatt import catalog
-from gigawatt.scenario import ScenarioError, json_schema, load
+from gigawatt.limits import DEFAULT_MAX_MEMORY, DEFAULT_MAX_TIME
+from gigawatt.safety import excerpt
+from gigawatt.scenario import ScenarioError, error_at, json_schema, load
+from gigawatt.units import UnitError, parse_quantity
 
 app = typer.Typer(
     help="gigawatt: a digital twin of LLM infrastructure.",
@@ -71,46 +74,90 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="results folder (default results/<name>/)")
     ] = None,
+    max_memory: Annotated[
+        str, typer.Option(help="refuse runs estimated to need more memory than this (e.g. 64 GB)")
+    ] = f"{DEFAULT_MAX_MEMORY / 1e9:g} GB",
+    max_time: Annotated[
+        str, typer.Option(help="refuse runs estimated to take longer than this to simulate (e.g. 8 h)")
+    ] = f"{DEFAULT_MAX_TIME / 3600:g} h",
 ) -> None:
     """Simulate a scenario (and its variants); print a summary and write the results folder."""
+    try:
+        _run(scenario, out_dir, max_memory, max_time)
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: say so in one line rather than a traceback
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {excerpt(str(exc), 200)} "
+            "(a bug in gigawatt; please report it with the scenario)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -> None:
     from gigawatt.engine import Engine
+    from gigawatt.limits import LimitError, Limits
+    from gigawatt.limits import check as check_limits
     from gigawatt.report.compare import comparison_section
-    from gigawatt.results import ResultsError, check_target, write_results
+    from gigawatt.results import write_results
+    from gigawatt.results_folder import ResultsError, Staging, check_target, run_identity
     from gigawatt.scenario import variant_scenarios
     from gigawatt.summary import comparison, summarize
     from gigawatt.workload.serving.steady import WorkloadError
 
     try:
-        sc = load(scenario)
-        target = check_target(out_dir or Path("results") / sc.name)
-        engines = [(label, Engine(v)) for label, v in variant_scenarios(sc)]
-    except (ScenarioError, ResultsError) as exc:
-        raise fail(str(exc)) from None
-    except (WorkloadError, catalog.CatalogError, ValueError) as exc:
-        raise fail(f"{scenario}: {exc}") from None
-    runs = []
-    for label, engine in engines:
-        progress = LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if len(engines) > 1 else ""))
-        try:
-            result = engine.run(progress)
-        finally:
-            progress.close()
-        runs.append((label, result, summarize(result)))
-    base_summary = runs[0][2]
-    sections = []
-    if len(runs) > 1:
-        rows = comparison([(label, s) for label, _, s in runs], {v.label: v.set for v in sc.variants})
-        base_summary["variants"] = rows
-        sections.append(comparison_section(rows))
+        limits = Limits(parse_quantity(max_memory, "bytes"), parse_quantity(max_time, "time"))
+    except UnitError as exc:
+        raise fail(f"--max-memory / --max-time: {exc}") from None
     try:
-        target = write_results(target, runs, sections)
-    except (ResultsError, OSError) as exc:
-        raise fail(f"cannot write the results: {exc}") from None
+        sc = load(scenario)
+        scenarios = variant_scenarios(sc)
+        estimate = check_limits(scenarios, limits)
+        target = check_target(out_dir or Path("results") / sc.name, _inputs(scenario, scenarios))
+        engines = []
+        for label, v in scenarios:
+            try:
+                engines.append((label, Engine(v)))
+            except (WorkloadError, catalog.CatalogError, ValueError) as exc:
+                raise ScenarioError(error_at(sc, str(exc), label)) from None
+        # Prepared before simulating: an unwritable, too long or full target fails now, not after the run.
+        staging = Staging(target, run_identity(sc.name, sc.seed, sc.raw), int(estimate.results_bytes))
+    except (ScenarioError, ResultsError, LimitError) as exc:
+        raise fail(str(exc)) from None
+    try:
+        runs = []
+        for label, engine in engines:
+            progress = LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if len(engines) > 1 else ""))
+            try:
+                result = engine.run(progress)
+            finally:
+                progress.close()
+            runs.append((label, result, summarize(result)))
+        base_summary = runs[0][2]
+        sections = []
+        if len(runs) > 1:
+            rows = comparison([(label, s) for label, _, s in runs], {v.label: v.set for v in sc.variants})
+            base_summary["variants"] = rows
+            sections.append(comparison_section(rows))
+        try:
+            target = write_results(staging, runs, sections)
+        except (ResultsError, OSError) as exc:
+            raise fail(f"cannot write the results: {exc}") from None
+    finally:
+        staging.discard()  # a no-op once committed
     _print_summary(base_summary)
     out.print(f"[bold]{base_summary['chain']}[/]", highlight=False)
     if len(runs) > 1:
         _print_comparison(base_summary["variants"])
     out.print(f"results: {target}/", highlight=False)
+
+
+def _inputs(scenario: Path, scenarios: list[tuple[str, Any]]) -> list[Path]:
+    """The files a run reads, which its results folder must never hold."""
+    traces = [getattr(getattr(sc.workload, "arrivals", None), "path", None) for _, sc in scenarios]
+    return [scenario, *(Path(t) for t in traces if t)]
 
 
 def _print_comparison(rows: list[dict[str, Any]]) -> None:

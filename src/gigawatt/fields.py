@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from gigawatt.units import allowed_units, parse_quantity
+from gigawatt.units import allowed_units, check_range, parse_quantity
 
 
 def quantity(dimension: str, example: str) -> Any:
     """A float written with a unit of `dimension` ("700 W") and parsed into the package's unit."""
 
     def parse(value: Any) -> float:
-        return parse_quantity(value, dimension)
+        return check_range(parse_quantity(value, dimension), dimension)
 
     schema = {
         "type": "string",
@@ -40,4 +40,5 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan: a float field given .inf or 1e999 is refused rather than carried into the run.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)

@@ -1,14 +1,11 @@
-"""The results folder, written atomically: everything goes to a hidden temporary folder beside the
-target, which is renamed into place only when complete, so an interrupted run leaves nothing that looks
-like finished results."""
+"""The results folder's contents. They are written into a staging folder (`gigawatt.results_folder`) that
+takes the target's place only when complete, so an interrupted run leaves nothing that looks like
+finished results."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import pyarrow.parquet as pq
 
 from gigawatt.engine import RunResult
 from gigawatt.report.html import Section, write_report
+from gigawatt.results_folder import Staging
 
 
 def _finite(value: Any) -> Any:
@@ -52,57 +50,20 @@ def _write_run(
     write_report(folder / "report.html", summary, result.timeseries, result.facility, events, sections)
 
 
-class ResultsError(Exception):
-    """A results folder that cannot be written where asked."""
-
-
-def check_target(out_dir: Path) -> Path:
-    """Refuse targets whose replacement would destroy something that is not an earlier results folder."""
-    out_dir = Path(out_dir).resolve()
-    if out_dir == Path.cwd().resolve() or out_dir == out_dir.parent:
-        raise ResultsError(f"--out {out_dir}: give a folder of its own for the results")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ResultsError(f"--out {out_dir}: exists and is not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "summary.json").is_file():
-        raise ResultsError(
-            f"--out {out_dir}: exists and is not an earlier results folder (no summary.json); "
-            "choose another folder or remove it"
-        )
-    return out_dir
-
-
 def write_results(
-    out_dir: Path, runs: list[tuple[str, RunResult, dict[str, Any]]], extra_sections: Sequence[Section] = ()
+    staging: Staging,
+    runs: list[tuple[str, RunResult, dict[str, Any]]],
+    extra_sections: Sequence[Section] = (),
 ) -> Path:
-    """Write the first run (the scenario itself) into `out_dir`, and any variants into out_dir/variants/."""
-    out_dir = check_target(out_dir)
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ResultsError(f"--out {out_dir}: cannot create its parent folder ({exc.strerror})") from exc
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; results are an ordinary folder
+    """Write the first run (the scenario itself) into the staging folder, and any variants into its
+    variants/ folder; then put it in the target's place. On any failure the staging folder is removed."""
+    assert staging.path is not None
     try:
         (_, base, base_summary), *variants = runs
-        _write_run(tmp, base, base_summary, extra_sections)
+        _write_run(staging.path, base, base_summary, extra_sections)
         for label, result, summary in variants:
-            _write_run(tmp / "variants" / label, result, summary)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            try:
-                os.replace(out_dir, old / "previous")
-                os.replace(tmp, out_dir)
-            except OSError:
-                if (old / "previous").exists() and not out_dir.exists():
-                    os.replace(old / "previous", out_dir)  # put the earlier results back
-                raise
-            finally:
-                shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+            _write_run(staging.path / "variants" / label, result, summary)
+        return staging.commit()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staging.discard()
         raise
-    return out_dir

@@ -7,15 +7,20 @@ into the package's internal units (see `gigawatt.units`).
 from __future__ import annotations
 
 import copy
+import errno
 import math
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     Field,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -33,7 +38,22 @@ from gigawatt.fields import (
     Time,
     VolumeFlow,
 )
+from gigawatt.power.conversion import conversion_curve
 from gigawatt.reliability.config import CheckpointPolicy, ReliabilityConfig
+from gigawatt.safety import InputFileError, check_folder_name, excerpt, open_regular_file
+from gigawatt.thermal.cold_plate import cold_plate
+from gigawatt.yaml_io import YamlInputError
+from gigawatt.yaml_io import read as read_yaml
+
+# A name that becomes one folder of the results (a scenario's name, a variant's label).
+FolderName = Annotated[
+    str,
+    AfterValidator(check_folder_name),
+    WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 100}),
+]
+# Indices that select racks, cooling units or GPUs: at least one.
+Indices = Annotated[list[int], Field(min_length=1)]
+
 
 # ---------------------------------------------------------------- cluster
 
@@ -94,7 +114,7 @@ class SupplyEvent(Strict):
     at: Time
     duration: Time = Field(description="how long the event lasts")
     depth: Fraction = Field(0.0, description="sag: remaining voltage as a fraction of nominal (0 = outage)")
-    racks: list[int] | Literal["all"] = "all"
+    racks: Indices | Literal["all"] = "all"
 
     @field_validator("duration")
     @classmethod
@@ -109,6 +129,12 @@ class Psu(Strict):
         "psu-80plus-titanium-230v", description="power-conversion curve from the cooling catalog"
     )
     rated_per_node: Power = Field(description="rated output of the node's PSUs (sets their load fraction)")
+
+    @field_validator("curve")
+    @classmethod
+    def _known_curve(cls, name: str) -> str:
+        conversion_curve(name)  # raises CatalogError naming the known curves
+        return name
 
     @field_validator("rated_per_node")
     @classmethod
@@ -191,6 +217,12 @@ class Liquid(Strict):
     cold_plate_flow: VolumeFlow = Field(description="coolant flow through each GPU's cold plate at full flow")
     heat_to_air: Fraction = Field(0.15, description="share of node heat (besides GPUs) left to air")
 
+    @field_validator("cold_plate")
+    @classmethod
+    def _known_cold_plate(cls, name: str) -> str:
+        cold_plate(name)  # raises CatalogError naming the known cold plates
+        return name
+
     @field_validator("facility_supply")
     @classmethod
     def _liquid(cls, v: float) -> float:
@@ -232,9 +264,14 @@ class CoolingEvent(Strict):
     kind: Literal["pump_failure", "capacity_loss", "supply_temperature_rise", "thermal_interface_degradation"]
     at: Time
     duration: Time
-    units: list[int] | Literal["all"] = Field("all", description="CDU (or air zone) indices")
+    units: Indices | Literal["all"] = Field("all", description="CDU (or air zone) indices")
     gpus: list[int] = Field([], description="thermal_interface_degradation: GPU indices")
-    factor: float = Field(3.0, gt=1.0, description="thermal_interface_degradation: resistance multiplier")
+    factor: float = Field(
+        3.0,
+        gt=1.0,
+        le=100.0,
+        description="thermal_interface_degradation: resistance multiplier (a dried-out interface: ×10s)",
+    )
     pumps: int = Field(1, gt=0)
     remaining: Fraction = 0.5
     rise: Temperature = "5 C"  # type: ignore[assignment]
@@ -556,16 +593,16 @@ class Recording(Strict):
 class Variant(Strict):
     """A named copy of the scenario with some fields changed, run beside it for comparison."""
 
-    label: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    label: FolderName
     set: dict[str, Any] = Field(
         description="dotted field paths and their new values, e.g. workload.moe.router"
     )
 
 
 class Scenario(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: FolderName
     description: str = ""
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63, description="random seed: a whole number from 0 to 2**63 - 1")
     duration: Time
     tick: Time = "1 s"  # type: ignore[assignment]
     cluster: Cluster
@@ -579,6 +616,7 @@ class Scenario(Strict):
     )
     variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _source: tuple[Path, yaml.Node | None] | None = PrivateAttr(default=None)  # file and YAML, for lines
 
     @model_validator(mode="wrap")
     @classmethod
@@ -688,9 +726,9 @@ class Scenario(Strict):
     @field_validator("variants")
     @classmethod
     def _unique_labels(cls, variants: list[Variant]) -> list[Variant]:
-        labels = [v.label for v in variants]
+        labels = [v.label.lower() for v in variants]  # folders: a case-insensitive file system folds case
         if len(set(labels)) != len(labels) or "base" in labels:
-            raise ValueError("variant labels must be unique and not 'base'")
+            raise ValueError("variant labels must be unique (ignoring case) and not 'base'")
         return variants
 
     @property
@@ -712,43 +750,69 @@ class ScenarioError(Exception):
     """A scenario that cannot be run; the message names the file, line, field and what is allowed."""
 
 
+MAX_ERRORS_SHOWN = 12
+
+
 def load(path: str | Path) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the scenario ({exc.strerror})") from exc
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        doc = read_yaml(path, "scenario")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc)) from None
+    except YamlInputError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise ScenarioError(f"{where}: {exc.message}") from None
+    root, data = doc.root, doc.data
     if not isinstance(data, dict):
+        where = f"{path}:{root.start_mark.line + 1}" if root is not None else str(path)
         raise ScenarioError(
-            f"{path}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
+            f"{where}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
         )
     _resolve_trace_path(path, root, data)
     base = _validate(path, root, data)
     for i, variant in enumerate(base.variants):
-        _validate(path, None, _with_variant(data, variant), prefix=["variants", i, "set"])
+        _validate(path, root, _with_variant(data, variant), prefix=["variants", i, "set"])
+    base._source = (path, root)
     return base
 
 
+def error_at(sc: Scenario, message: str, label: str = "base") -> str:
+    """`file:line: message` for a problem found only when a loaded scenario (or its variant `label`) is
+    built into a run, such as a model that does not fit: at the field the message starts with, else at the
+    workload (or at the variant's changes)."""
+    if sc._source is None:
+        return f"{sc.name}: {message}"
+    path, root = sc._source
+    if label != "base":
+        i = next(i for i, v in enumerate(sc.variants) if v.label == label)
+        node = _node_at(root, ["variants", i, "set"])
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        return f"{path}{line}: variants.{i}.set ({label}): {message}"
+    field = re.match(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*): ", message)
+    line = _line_of(root, field.group(1).split(".") if field else ["workload"])
+    return f"{path}:{line}: {message if field else f'workload: {message}'}"
+
+
 def _resolve_trace_path(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> None:
-    """A trace path is relative to the scenario file; it must exist."""
+    """A trace path is relative to the scenario file; it must be a regular file of bounded size."""
+    from gigawatt.workload.serving.traces import MAX_TRACE_BYTES
+
     arrivals = (
         (data.get("workload") or {}).get("arrivals") if isinstance(data.get("workload"), dict) else None
     )
     if not isinstance(arrivals, dict) or not isinstance(arrivals.get("path"), str):
         return
-    trace = Path(arrivals["path"])
-    if not trace.is_absolute():
-        trace = (path.parent / trace).resolve()
-    if not trace.is_file():
-        line = _line_of(root, ["workload", "arrivals", "path"])
-        raise ScenarioError(f"{path}:{line}: workload.arrivals.path: no trace file at {trace}")
+    where = f"{path}:{_line_of(root, ['workload', 'arrivals', 'path'])}: workload.arrivals.path"
+    try:
+        trace = Path(arrivals["path"])
+        trace = trace if trace.is_absolute() else path.parent / trace
+        trace = Path(os.path.abspath(trace))
+        os.close(open_regular_file(trace, MAX_TRACE_BYTES, "trace"))
+    except InputFileError as exc:
+        missing = exc.errno == errno.ENOENT
+        raise ScenarioError(f"{where}: no trace file at {trace}" if missing else f"{where}: {exc}") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise ScenarioError(f"{where}: not a usable path ({exc})") from None
     arrivals["path"] = str(trace)
 
 
@@ -781,10 +845,15 @@ def _validate(
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError("\n".join(_describe(path, root, err, prefix) for err in exc.errors())) from exc
+        # In a variant, lines are those of its `set` mapping: the changed fields are not in the file.
+        node = _node_at(root, prefix) if prefix else root
+        lines = [_describe(path, node, err, prefix) for err in exc.errors()]
+        if len(lines) > MAX_ERRORS_SHOWN:
+            lines = [*lines[:MAX_ERRORS_SHOWN], f"... and {len(lines) - MAX_ERRORS_SHOWN} more"]
+        raise ScenarioError("\n".join(lines)) from None
     except (catalog.CatalogError, ValueError) as exc:
         where = f" ({'.'.join(map(str, prefix))})" if prefix else ""
-        raise ScenarioError(f"{path}{where}: {exc}") from exc
+        raise ScenarioError(f"{path}{where}: {exc}") from None
     return sc
 
 
@@ -792,7 +861,7 @@ def _describe(path: Path, root: yaml.Node | None, err: Any, prefix: list[Any] | 
     loc = [part for part in err["loc"] if not (isinstance(part, str) and part.startswith("function-"))]
     # Drop the workload kind pydantic puts in the location of a discriminated union ("workload.serving.x").
     loc = [p for i, p in enumerate(loc) if not (i and loc[i - 1] == "workload" and p in WORKLOAD_KINDS)]
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    field = ".".join(str(p) if len(str(p)) <= 40 else excerpt(str(p)) for p in loc) or "(top level)"
     if prefix:
         field = f"{'.'.join(map(str, prefix))}: {field}"
     line = _line_of(root, loc)
@@ -812,6 +881,18 @@ def _describe(path: Path, root: yaml.Node | None, err: Any, prefix: list[Any] | 
     if kind == "literal_error" and "expected" in ctx:
         msg = f"must be one of {ctx['expected']}"
     return f"{where}: {field}: {msg}"
+
+
+def _node_at(node: yaml.Node | None, loc: list[Any]) -> yaml.Node | None:
+    """The YAML node at `loc`, or None where the text has none."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node
 
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:

@@ -10,7 +10,10 @@ Scenario and catalog files write quantities as strings ("700 W", "45 kW", "32 C"
 
 from __future__ import annotations
 
+import math
 import re
+
+from gigawatt.safety import excerpt
 
 # Multipliers to the internal unit of each dimension. Decimal prefixes for bytes (TB = 1e12),
 # because vendors quote HBM bandwidth and capacity that way; GiB/TiB are binary.
@@ -68,16 +71,42 @@ def parse_quantity(text: str | int | float, dimension: str) -> float:
     if dimension not in _UNITS:
         raise KeyError(f"unknown dimension {dimension!r}")
     if isinstance(text, bool) or not isinstance(text, str):
-        raise UnitError(f"{text!r} has no unit; write it with one of: {allowed_units(dimension)}")
-    match = _QUANTITY.match(text)
+        raise UnitError(f"{excerpt(text)} has no unit; write it with one of: {allowed_units(dimension)}")
+    match = _QUANTITY.match(text) if len(text) <= 100 else None
     if not match:
-        raise UnitError(f"{text!r} is not a number followed by a unit ({allowed_units(dimension)})")
+        raise UnitError(f"{excerpt(text)} is not a number followed by a unit ({allowed_units(dimension)})")
     number, unit = match.groups()
     if not unit:
-        raise UnitError(f"{text!r} has no unit; write it with one of: {allowed_units(dimension)}")
+        raise UnitError(f"{excerpt(text)} has no unit; write it with one of: {allowed_units(dimension)}")
     scale = _UNITS[dimension].get(unit.strip())
     if scale is None:
         raise UnitError(
-            f"{text!r}: unit {unit.strip()!r} is not a {dimension} unit ({allowed_units(dimension)})"
+            f"{excerpt(text)}: unit {excerpt(unit.strip())} is not a {dimension} unit "
+            f"({allowed_units(dimension)})"
         )
-    return float(number) * scale
+    value = float(number) * scale
+    if not math.isfinite(value):
+        raise UnitError(f"{excerpt(text)} is too large to be a {dimension}")
+    return value
+
+
+# The widest values a scenario may give, per dimension: far beyond any real hall, yet small enough that a
+# run's sums and products of them stay finite (a duration of 1e300 s would overflow tick arithmetic).
+SCENARIO_RANGE: dict[str, tuple[float, float]] = {
+    "power": (-1e12, 1e12),  # 1 TW
+    "time": (-1e10, 1e10),  # about 317 years
+    "temperature": (-273.15, 1e4),  # absolute zero
+    "mass_flow": (-1e6, 1e6),
+    "volume_flow": (-1e8, 1e8),
+    "heat_capacity": (-1e15, 1e15),
+    "thermal_resistance": (-1e6, 1e6),
+}
+
+
+def check_range(value: float, dimension: str) -> float:
+    """A scenario quantity within SCENARIO_RANGE of its dimension (in internal units)."""
+    low, high = SCENARIO_RANGE[dimension]
+    if not low <= value <= high:
+        unit = next(u for u, scale in _UNITS[dimension].items() if scale == 1.0)
+        raise UnitError(f"must be between {low:g} {unit} and {high:g} {unit}")
+    return value

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from gigawatt.safety import excerpt
 from gigawatt.units import parse_quantity
 
 
@@ -34,9 +35,9 @@ def _resolve(entries: dict[str, Any], name: str, what: str) -> str:
     for key, entry in entries.items():
         if key.lower() == wanted or wanted in (a.lower() for a in entry.get("aliases", [])):
             return key
-    close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.4)
+    close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.4) if len(name) <= 100 else []
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise CatalogError(f"unknown {what} {name!r}{hint}; known: {', '.join(entries)}")
+    raise CatalogError(f"unknown {what} {excerpt(name)}{hint}; known: {', '.join(entries)}")
 
 
 # Each GPU field and the dimension its unit must have.

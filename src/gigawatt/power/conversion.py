@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigawatt.catalog import CatalogError, cooling_catalog
+from gigawatt.safety import excerpt
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class ConversionCurve:
 def conversion_curve(name: str) -> ConversionCurve:
     curves = cooling_catalog().get("power_conversion", {})
     if name not in curves:
-        raise CatalogError(f"unknown power-conversion curve {name!r}; known: {', '.join(curves)}")
+        raise CatalogError(f"unknown power-conversion curve {excerpt(name)}; known: {', '.join(curves)}")
     entry = curves[name]
     return ConversionCurve(
         name=name,

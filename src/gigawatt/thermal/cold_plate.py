@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gigawatt.catalog import CatalogError, cooling_catalog
+from gigawatt.safety import excerpt
 from gigawatt.units import parse_quantity
 
 FLOW_EXPONENT = -0.8
@@ -33,7 +34,7 @@ class ColdPlate:
 def cold_plate(name: str) -> ColdPlate:
     plates = cooling_catalog().get("cold_plates", {})
     if name not in plates:
-        raise CatalogError(f"unknown cold plate {name!r}; known: {', '.join(plates)}")
+        raise CatalogError(f"unknown cold plate {excerpt(name)}; known: {', '.join(plates)}")
     entry = plates[name]
     flows = np.array([parse_quantity(q, "volume_flow") for q, _ in entry["points"]])
     res = np.array([parse_quantity(r, "thermal_resistance") for _, r in entry["points"]])
