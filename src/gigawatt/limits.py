@@ -25,6 +25,9 @@ BYTES_PER_REQUEST = 1_000  # arrival arrays and the replica's per-request record
 REPORT_BYTES = 6_000_000  # the self-contained HTML report embeds plotly (about 4.6 MB)
 SECONDS_PER_TICK = 3e-4
 SECONDS_PER_GPU_TICK = 1 / 6e7
+# Training keeps per-GPU clocks, phases and step times every tick: ~5×10⁶ GPU-ticks/s measured for
+# Llama-3.1-405B on 16,384 GPUs (bench/bench_engine.py --workload training).
+SECONDS_PER_GPU_TICK_BY_KIND = {"training": 1 / 5e6}
 SECONDS_PER_REQUEST = 1 / 1_200
 SECONDS_PER_REPLICA_TICK = 2e-5  # request level: each replica advanced in Python every tick
 MIN_TRACE_ROW_BYTES = 24  # "2023-11-16 18:15:46,1,1" and a newline
@@ -86,7 +89,8 @@ def estimate(sc: Scenario) -> Estimate:
         + intervals * BYTES_PER_FACILITY_ROW
         + requests * BYTES_PER_REQUEST
     )
-    time_s = ticks * SECONDS_PER_TICK + gpus * ticks * SECONDS_PER_GPU_TICK + requests * SECONDS_PER_REQUEST
+    per_gpu_tick = SECONDS_PER_GPU_TICK_BY_KIND.get(sc.workload.kind, SECONDS_PER_GPU_TICK)
+    time_s = ticks * SECONDS_PER_TICK + gpus * ticks * per_gpu_tick + requests * SECONDS_PER_REQUEST
     if getattr(sc.workload, "resolution", None) == "request":  # a Python loop over replicas every tick
         w = sc.workload
         time_s += gpus // (w.tensor_parallel * w.pipeline_parallel) * ticks * SECONDS_PER_REPLICA_TICK
