@@ -100,6 +100,7 @@ SCENARIO_RANGE: dict[str, tuple[float, float]] = {
     "volume_flow": (-1e8, 1e8),
     "heat_capacity": (-1e15, 1e15),
     "thermal_resistance": (-1e6, 1e6),
+    "bandwidth": (-1e18, 1e18),  # 1 EB/s
 }
 
 
