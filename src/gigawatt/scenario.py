@@ -53,6 +53,12 @@ FolderName = Annotated[
 ]
 # Indices that select racks, cooling units or GPUs: at least one.
 Indices = Annotated[list[int], Field(min_length=1)]
+# A model from the catalog, by name or alias in any case (CatalogError names the known ones).
+ModelName = Annotated[
+    str,
+    AfterValidator(lambda name: load_model(name).name),
+    WithJsonSchema({"type": "string", "description": "model from the catalog (gigawatt model NAME)"}),
+]
 
 
 # ---------------------------------------------------------------- cluster
@@ -318,7 +324,7 @@ class SteadyServing(Strict):
     ones finish, each with `prompt_tokens` in and `output_tokens` out (the prefill/decode mix)."""
 
     kind: Literal["steady_serving"] = "steady_serving"
-    model: str
+    model: ModelName
     precision: Literal["bf16", "fp8"] = "bf16"
     batch_size: int = Field(gt=0)
     prompt_tokens: int = Field(gt=0)
@@ -333,11 +339,6 @@ class SteadyServing(Strict):
     moe: ExpertParallel | None = Field(
         None, description="expert-parallel serving of a mixture-of-experts model"
     )
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, name: str) -> str:
-        return load_model(name).name
 
     @model_validator(mode="after")
     def _moe_fits_model(self) -> SteadyServing:
@@ -410,7 +411,7 @@ class Serving(Strict):
     of thousands of replicas."""
 
     kind: Literal["serving"]
-    model: str
+    model: ModelName
     precision: Literal["bf16", "fp8"] = "bf16"
     tensor_parallel: int = Field(1, gt=0)
     pipeline_parallel: int = Field(1, gt=0)
@@ -418,11 +419,6 @@ class Serving(Strict):
     arrivals: Arrivals
     scheduler: Scheduler = Scheduler()
     slo: Slo = Slo()
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, name: str) -> str:
-        return load_model(name).name
 
 
 class Parallelism(Strict):
@@ -489,7 +485,7 @@ class Training(Strict):
     job advances the same optimizer step, which ends when its slowest GPU ends it."""
 
     kind: Literal["training"]
-    model: str
+    model: ModelName
     precision: Literal["bf16", "fp8"] = Field("bf16", description="GEMM precision (fp8 keeps bf16 weights)")
     sequence_length: int = Field(gt=0, description="tokens per training sequence")
     global_batch_sequences: int | None = Field(None, gt=0, description="sequences per optimizer step")
@@ -511,11 +507,6 @@ class Training(Strict):
     checkpoint: CheckpointPolicy | None = Field(
         None, description="how the job checkpoints (none: it does not; a failure loses the whole run)"
     )
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, name: str) -> str:
-        return load_model(name).name
 
     @model_validator(mode="after")
     def _batch(self) -> Training:
