@@ -323,6 +323,7 @@ class TrainingJob:
         peak = self.gpu.peak_flops("bf16") / 1e12
         fill, steady, drain, _, _ = self._phases(self.top)
         comm = {kind: float(v[0, self.top]) for kind, v in m.comm.items()}
+        comm_total = {kind: float(v[0, self.top]) for kind, v in m.comm_total.items()}
         return {
             "training": {
                 "tokens_per_s": tokens_per_s,
@@ -340,6 +341,7 @@ class TrainingJob:
                 "model_flops_per_token": self.flops_per_token,
                 "bubble_fraction": (fill + drain - self.fill) / (fill + steady + drain),
                 "exposed_communication_s_per_step": comm,
+                "communication_s_per_step": comm_total,  # exposed and hidden behind computation
                 "energy_j_per_token": it_energy_j / output_tokens if output_tokens else None,
                 "straggler": {
                     "cost_fraction": self.straggler_weighted / self.straggler_samples

@@ -149,6 +149,7 @@ class StepModel:
     optimizer: Work  # the optimizer step on the GPU's shard
     micro_batches: np.ndarray  # (configurations, 1)
     comm: dict[str, np.ndarray] = field(default_factory=dict)  # exposed seconds per step by kind
+    comm_total: dict[str, np.ndarray] = field(default_factory=dict)  # exposed and hidden, by kind
 
     def busy_power(self) -> np.ndarray:
         """Power (W) of a GPU running the layers' kernels, at each clock, made non-decreasing in the clock.
@@ -277,7 +278,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
         cp_exposed = np.broadcast_to(cp_fwd + cp_bwd, fwd.time.shape)
 
     # Expert parallelism: dispatch + combine, forward and backward, per MoE layer.
-    ep_time = np.zeros_like(tp)
+    ep_time = ep_total = np.zeros_like(tp)
     if m.moe_layers:
         a2a_bytes = tokens / tp * m.ffn.top_k * h * a
         groups = _ep_groups(cfg, strides)
@@ -285,7 +286,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
         # all_to_all_time is affine in the bytes: t(S) = S·slope + latency.
         latency = np.array([fabric.all_to_all_time(0.0, g) for g in groups]).reshape(-1, 1)
         one = a2a_bytes * (times - latency) + latency * (ep > 1)
-        ep_time = 4.0 * one * m.moe_layers / m.layers
+        ep_time = ep_total = 4.0 * one * m.moe_layers / m.layers
         if job.overlap.expert_parallel:  # hidden behind the layer's computation where it is long enough
             ep_time = np.maximum(0.0, ep_time - (fwd.time + bwd.time))
     layer_comm = tp_exposed + cp_exposed + ep_time
@@ -347,6 +348,13 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
     comm["expert_parallel"] = micro * per_step_layers * np.broadcast_to(ep_time, fwd.time.shape)
     comm["pipeline_parallel"] = np.broadcast_to(micro * stage_send + fill_drain, fwd.time.shape)
     comm["data_parallel"] = np.broadcast_to(dp_exposed, fwd.time.shape)
+    total = {
+        "tensor_parallel": micro * per_step_layers * (tp_fwd + tp_bwd),
+        "context_parallel": micro * per_step_layers * (cp_fwd + cp_bwd),
+        "expert_parallel": micro * per_step_layers * ep_total,
+        "pipeline_parallel": micro * 2.0 * v * send + fill_drain,
+        "data_parallel": reduce + np.where(zero == 3, 2.0 * micro * gather, gather),
+    }
     return StepModel(
         job=job,
         cfg=cfg,
@@ -361,6 +369,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
         optimizer=optimizer,
         micro_batches=micro,
         comm=comm,
+        comm_total={kind: np.broadcast_to(t, fwd.time.shape) for kind, t in total.items()},
     )
 
 
