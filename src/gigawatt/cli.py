@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,7 +107,6 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
     from gigawatt.results_folder import ResultsError, Staging, check_target, run_identity
     from gigawatt.scenario import variant_scenarios
     from gigawatt.summary import comparison, summarize
-    from gigawatt.workload.serving.steady import WorkloadError
 
     try:
         limits = Limits(parse_quantity(max_memory, "bytes"), parse_quantity(max_time, "time"))
@@ -118,10 +119,8 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
         target = check_target(out_dir or Path("results") / sc.name, _inputs(scenario, scenarios))
         engines = []
         for label, v in scenarios:
-            try:
+            with _located(sc, label):
                 engines.append((label, Engine(v)))
-            except (WorkloadError, catalog.CatalogError, ValueError) as exc:
-                raise ScenarioError(error_at(sc, str(exc), label)) from None
         # Prepared before simulating: an unwritable, too long or full target fails now, not after the run.
         staging = Staging(target, run_identity(sc.name, sc.seed, sc.raw), int(estimate.results_bytes))
     except (ScenarioError, ResultsError, LimitError) as exc:
@@ -131,7 +130,10 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
         for label, engine in engines:
             progress = LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if len(engines) > 1 else ""))
             try:
-                result = engine.run(progress)
+                with _located(sc, label):  # a few options show their problem only in use (a router's)
+                    result = engine.run(progress)
+            except ScenarioError as exc:
+                raise fail(str(exc)) from None
             finally:
                 progress.close()
             runs.append((label, result, summarize(result)))
@@ -152,6 +154,17 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
     if len(runs) > 1:
         _print_comparison(base_summary["variants"])
     out.print(f"results: {target}/", highlight=False)
+
+
+@contextlib.contextmanager
+def _located(sc: Any, label: str) -> Iterator[None]:
+    """Problems of the scenario found while building or running it, as a ScenarioError at its line."""
+    from gigawatt.workload.serving.steady import WorkloadError
+
+    try:
+        yield
+    except (WorkloadError, catalog.CatalogError, ValueError) as exc:
+        raise ScenarioError(error_at(sc, str(exc), label)) from None
 
 
 def _inputs(scenario: Path, scenarios: list[tuple[str, Any]]) -> list[Path]:

@@ -193,3 +193,21 @@ def test_malformed_files_name_their_line(tmp_path, text, expected):
 def test_errors_found_when_building_the_run_name_their_line(tmp_path, changes, expected):
     path = write(tmp_path, with_changes(example_dict("balanced"), **changes))
     assert_clean_error(run(path, tmp_path / "out"), path, expected)
+
+
+def test_a_router_option_refused_only_in_use_is_a_clean_error(tmp_path):
+    """Found by the soak: a two-stage router's shortlist longer than the model's experts is refused by the
+    router when it first routes, inside the simulation."""
+    data = with_changes(example_dict("moe-deepseek-v3"), duration="1 min")
+    data["variants"] = [
+        {
+            "label": "long-shortlist",
+            "set": {"workload.moe.router": "two_stage", "workload.moe.router_options": {"shortlist": 320}},
+        }
+    ]
+    path = write(tmp_path, data)
+    result = run(path, tmp_path / "out")
+    assert_clean_error(
+        result, path, "variants.0.set (long-shortlist): shortlist (320) exceeds the 256 experts"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
