@@ -16,22 +16,9 @@ DAY = 86400.0
 LLAMA3 = {"n_gpus": 16384, "gpus_per_node": 8, "horizon_s": 54 * DAY, "checkpoint_bytes_per_gpu": 2e9}
 
 
-def _single(rate_s: float) -> mc.Causes:
-    return mc.Causes(
-        ("x",),
-        ("x",),
-        ("-",),
-        np.array([rate_s]),
-        np.zeros(1),
-        np.zeros(1, bool),
-        np.full(1, np.nan),
-        np.zeros(1),
-    )
-
-
 def _ettr(rate_s: float, interval: float, blocking: float, restart: float, trials: int = 200) -> mc.Estimate:
     plan = mc.Plan(interval, blocking, 0.0, restart, 0)
-    return mc.simulate(_single(rate_s), 8, 500.0 / rate_s, plan, Detectors(()), trials, seed=4).ettr
+    return mc.simulate(mc.Causes.single(rate_s), 8, 500.0 / rate_s, plan, Detectors(()), trials, seed=4).ettr
 
 
 def test_same_seed_same_histories():

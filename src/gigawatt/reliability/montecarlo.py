@@ -85,6 +85,20 @@ class Causes:
     def sdc(self) -> int | None:
         return self.names.index(SDC) if SDC in self.names else None
 
+    @classmethod
+    def single(cls, rate_s: float) -> Causes:
+        """One exponential failure cause that restarts in place: the closed forms' assumptions."""
+        return cls(
+            ("failure",),
+            ("failure",),
+            ("-",),
+            np.array([rate_s]),
+            np.zeros(1),
+            np.zeros(1, bool),
+            np.full(1, np.nan),
+            np.zeros(1),
+        )
+
     @property
     def mttf_s(self) -> float:
         """Mean time between failures of the job, SDC onsets not counted (they interrupt only when caught)."""

@@ -60,25 +60,11 @@ class Check:
         return None if self.tolerance is None else abs(self.error) <= self.tolerance
 
 
-def _single_cause(rate_s: float) -> mc.Causes:
-    """One exponential failure cause that restarts in place: the closed forms' assumptions."""
-    return mc.Causes(
-        ("failure",),
-        ("failure",),
-        ("-",),
-        np.array([rate_s]),
-        np.zeros(1),
-        np.zeros(1, bool),
-        np.full(1, np.nan),
-        np.zeros(1),
-    )
-
-
 def _mttf(rate_s: float, trials: int, seed: int) -> mc.Estimate:
     """Job MTTF by Monte Carlo over a horizon long enough for ~200 failures a trial."""
     horizon = 200.0 / rate_s
     plan = mc.Plan(interval_s=horizon, blocking_s=0.0, durability_lag_s=0.0, restart_s=0.0, spare_nodes=0)
-    return mc.simulate(_single_cause(rate_s), 8, horizon, plan, Detectors(()), trials, seed).job_mttf_s
+    return mc.simulate(mc.Causes.single(rate_s), 8, horizon, plan, Detectors(()), trials, seed).job_mttf_s
 
 
 def llama3_checks(trials: int, seed: int) -> list[Check]:
@@ -214,7 +200,7 @@ def _optimum(
     horizon = 500.0 / rate_s
     ettr = [
         mc.simulate(
-            _single_cause(rate_s),
+            mc.Causes.single(rate_s),
             8,
             horizon,
             mc.Plan(t, blocking_s, 0.0, restart_s, 0),
@@ -238,7 +224,7 @@ def interval_checks(trials: int, seed: int) -> list[Check]:
     daly = ck.daly_interval(blocking, mttf)
     best = _optimum(1.0 / mttf, blocking, restart, daly, trials, seed)
     run = mc.simulate(
-        _single_cause(1.0 / mttf),
+        mc.Causes.single(1.0 / mttf),
         8,
         500.0 * mttf,
         mc.Plan(daly, blocking, 0.0, restart, 0),
@@ -290,7 +276,7 @@ def meta_ettr_checks(trials: int, seed: int) -> list[Check]:
         interval = ck.meta_optimal_interval(blocking, nodes, r_f)
         rate = nodes * r_f
         run = mc.simulate(
-            _single_cause(rate),
+            mc.Causes.single(rate),
             gpus,
             500.0 / rate,
             mc.Plan(interval, blocking, 0.0, restart, 0),
