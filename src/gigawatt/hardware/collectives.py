@@ -41,14 +41,6 @@ def ring_all_reduce_time(
     return np.where(workers > 1, t + steps * link.latency, 0.0)
 
 
-def ring_gather_time(
-    size_bytes: float | np.ndarray, n: int | np.ndarray, link: Link
-) -> float | np.ndarray:
-    """Ring all-gather or reduce-scatter of a buffer of S bytes in all: (n−1)/n · S / BW + (n−1) · latency,
-    half a ring all-reduce (which is a reduce-scatter followed by an all-gather)."""
-    return 0.5 * ring_all_reduce_time(size_bytes, n, link)
-
-
 @cache
 def fitted_link(setup: str, num_workers: int, devices_per_node: int) -> Link:
     """The all-reduce link fitted to NCCL measurements of `setup` with this many workers and GPUs per node."""
