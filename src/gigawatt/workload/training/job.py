@@ -11,6 +11,9 @@ data-parallel communication, the optimizer — each with its own activity per GP
 time-weighted mean over the phases it covers, so ticks shorter than a phase resolve the facility's power
 swing at step boundaries. In the fill the stages start one after another and in the drain they finish one
 after another (the last stage first), so stage s of p is busy for (p − 1 − s)/(p − 1) of each.
+
+Checkpoints pause the whole job (every GPU idles together: another swing), and an interruption rolls it back
+to its newest durable checkpoint and holds it until it has restarted (`recovery.JobRecovery`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ STRAGGLER_SAMPLE_S = 10.0
 
 class TrainingJob:
     offered_label = "unthrottled"
+
     def __init__(self, sc: Scenario, gpu: GpuSpec):
         w = sc.workload
         assert isinstance(w, Training)
