@@ -11,7 +11,13 @@ from gigawatt.catalog import gpu
 from gigawatt.hardware.collectives import Link
 from gigawatt.hardware.fabric import Fabric, members_within, nic
 from gigawatt.scenario import Training
-from gigawatt.workload.training.configs import Configs, configs_of, job_of, layers_per_stage
+from gigawatt.workload.training.configs import (
+    Configs,
+    configs_of,
+    edge_stage_layers,
+    job_of,
+    layers_per_stage,
+)
 from gigawatt.workload.training.flops import model_flops_per_token
 from gigawatt.workload.training.step import step_model
 
@@ -65,6 +71,17 @@ def test_layers_balance_first_and_last_stage_as_llama3():
     counts = layers_per_stage(126, 16)
     assert counts.sum() == 126 and counts[0] == counts[-1] == 7 and set(counts[1:-1]) == {8}
     assert list(layers_per_stage(80, 4)) == [20, 20, 20, 20]
+
+
+def test_edge_stages_agree_with_the_full_layer_split():
+    for layers in (1, 7, 61, 80, 105, 126, 128):
+        pps = np.array([p for p in (1, 2, 3, 4, 5, 7, 8, 16, 35, 64) if p <= layers])
+        first, middle, last = edge_stage_layers(layers, pps)
+        for i, p in enumerate(pps):
+            counts = layers_per_stage(layers, int(p))
+            assert (first[i], last[i]) == (counts[0], counts[-1])
+            if p >= 3:
+                assert middle[i] == counts[1:-1].max()
 
 
 def test_model_flops_match_megatrons_formulas():

@@ -124,6 +124,19 @@ def layers_per_stage(layers: int, pp: int) -> np.ndarray:
     return counts
 
 
+def edge_stage_layers(layers: int, pp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`layers_per_stage` for many pipeline depths at once: layers on the first stage, on a middle one (the
+    most any middle stage holds) and on the last. A single stage holds every layer (first and last at once).
+    The deficit base·p − L is below p, so at most one layer leaves each of the first and the last stage
+    before a middle stage gives one up, and a middle stage always keeps `base`."""
+    pp = np.asarray(pp)
+    base = -(-layers // pp)
+    deficit = base * pp - layers
+    first = np.where(pp == 1, layers, base - (deficit >= 1))
+    last = np.where(pp == 1, layers, base - (deficit >= 2))
+    return first, base, last
+
+
 @dataclass(frozen=True)
 class ParamSplit:
     """Parameters of the model by how they are split over GPUs."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from gigawatt.arch.params import count_params
 from gigawatt.arch.spec import ModelSpec
-from gigawatt.workload.training.configs import Configs, Job, param_split
+from gigawatt.workload.training.configs import Configs, Job, edge_stage_layers, param_split
 
 WEIGHT_BYTES = 2
 GRAD_BYTES = 4
@@ -97,12 +97,7 @@ def memory_per_gpu(job: Job, cfg: Configs) -> Memory:
     m = job.model
     split = param_split(m)
     tp, cp, pp, dp, ep = cfg.tp, cfg.cp, cfg.pp, cfg.dp, cfg.ep
-    layers = m.layers
-    base = -(-layers // pp)
-    deficit = base * pp - layers
-    n_first = np.where(pp == 1, layers, base - (deficit >= 1))
-    n_last = np.where(pp == 1, layers, base - (deficit >= 2))
-    n_mid = base
+    n_first, n_mid, n_last = edge_stage_layers(m.layers, pp)
 
     def params(n: np.ndarray, first: np.ndarray | bool, last: np.ndarray | bool) -> tuple[np.ndarray, ...]:
         dense = n * split.dense_per_layer / tp + first * split.embedding / tp + last * split.head / tp

@@ -46,7 +46,7 @@ from gigawatt.hardware.collectives import Link, nvlink_link, ring_all_reduce_tim
 from gigawatt.hardware.fabric import Dims, Fabric, nic
 from gigawatt.hardware.roofline import efficiency, op_times
 from gigawatt.power.gpu_power import gpu_power
-from gigawatt.workload.training.configs import Configs, Job, param_split
+from gigawatt.workload.training.configs import Configs, Job, edge_stage_layers, param_split
 from gigawatt.workload.training.memory import GRAD_BYTES, WEIGHT_BYTES
 
 # Backward / forward work of an operator: input and weight gradients for matrix products and elementwise
@@ -81,11 +81,10 @@ def _is_gemm(name: str) -> bool:
     return name not in ("attention", *ELEMENTWISE) and not name.endswith("_act")
 
 
-def _recomputed(name: str, recompute: str) -> bool:
-    """Does this operator's forward run again in the backward pass?"""
-    if recompute == "full":
-        return True
-    return recompute == "selective" and (name in ELEMENTWISE or name.endswith("_act"))
+def _selectively_recomputed(name: str) -> bool:
+    """Does selective recomputation run this operator's forward again in the backward pass? (Full
+    recomputation reruns every one.)"""
+    return name in ELEMENTWISE or name.endswith("_act")
 
 
 @dataclass(frozen=True)
@@ -178,12 +177,11 @@ class StepModel:
     def step_time(self) -> np.ndarray:
         """Seconds per step with every GPU at the same clock, for each configuration and clock."""
         m, pp = self.job.model, self.cfg.pp
-        base = -(-m.layers // pp)
-        deficit = base * pp - m.layers
+        n_first, n_mid, n_last = edge_stage_layers(m.layers, pp)
         single = pp == 1
-        first = self.stage(np.where(single, m.layers, base - (deficit >= 1)), single).time
-        last = self.stage(base - (deficit >= 2), True).time
-        middle = self.stage(base, False).time
+        first = self.stage(n_first, single).time
+        last = self.stage(n_last, True).time
+        middle = self.stage(n_mid, False).time
         longest = np.maximum(first, np.where(single.reshape(-1, 1), 0.0, last))
         longest = np.maximum(longest, np.where((pp >= 3).reshape(-1, 1), middle, 0.0))
         total = self.stage(np.full_like(pp, m.layers), True).time + (pp - 1).reshape(-1, 1) * self.stage_send
@@ -236,7 +234,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
             continue
         per_layer = op.count / m.layers
         back = ATTENTION_BACKWARD_FACTOR if op.name == "attention" else BACKWARD_FACTOR
-        redo = np.choose(recompute, [0.0, float(_recomputed(op.name, "selective")), 1.0])
+        redo = np.choose(recompute, [0.0, float(_selectively_recomputed(op.name)), 1.0])
         fwd = fwd + work * per_layer
         bwd = bwd + work * (per_layer * back) + work * (per_layer * redo)
         if _is_gemm(op.name):
