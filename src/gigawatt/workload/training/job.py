@@ -190,6 +190,7 @@ class TrainingJob:
         if fresh or not np.array_equal(shares, self._shares):  # else the GPUs did what they did last tick
             self._shares = shares
             self._busy, self._dynamic = self._activity(shares)
+            # A floor keeps an idle phase from turning the thermal budget into an unbounded one.
             self.duty = np.clip(self._dynamic / self._stage_w, 0.05, 1.0)
         busy, dynamic = self._busy, self._dynamic
         if run < dt:
