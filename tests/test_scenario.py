@@ -50,6 +50,21 @@ BAD = [
         "power.supply_events.0.duration",
         "longer than 0 s",
     ),
+    # Times carry their floor in their type: a negative start, length or delay was once run silently (an
+    # event "for -30 min" did nothing; a negative GPU shutdown brought GPUs back at once).
+    (
+        {"cooling.events": [{"kind": "pump_failure", "at": "-5 min", "duration": "1 min", "units": [0]}]},
+        "cooling.events.0.at",
+        "must not be negative",
+    ),
+    (
+        {"cooling.events": [{"kind": "pump_failure", "at": "1 min", "duration": "-30 min", "units": [0]}]},
+        "cooling.events.0.duration",
+        "longer than 0 s",
+    ),
+    ({"recovery": {"gpu_shutdown": "-10 min"}}, "recovery.gpu_shutdown", "must not be negative"),
+    ({"power.capping.trip_after": "-1 s"}, "power.capping.trip_after", "must not be negative"),
+    ({"duration": "-1 h"}, "duration", "longer than 0 s"),
 ]
 
 

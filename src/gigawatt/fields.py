@@ -6,29 +6,44 @@ that either can be imported first.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from gigawatt.units import allowed_units, check_range, parse_quantity
+from gigawatt.units import allowed_units, check_range, internal_unit, parse_quantity
 
 
-def quantity(dimension: str, example: str) -> Any:
-    """A float written with a unit of `dimension` ("700 W") and parsed into the package's unit."""
+def quantity(dimension: str, example: str, floor: Literal["any", "zero", "positive"] = "any") -> Any:
+    """A float written with a unit of `dimension` ("700 W") and parsed into the package's unit.
+
+    floor: "zero" refuses negative values (a delay, a start time), "positive" also refuses zero (a duration
+    or a rate that divides), so that no model repeats the check in a validator of its own.
+    """
+    unit = internal_unit(dimension)
+    more = "longer" if dimension == "time" else "more"
 
     def parse(value: Any) -> float:
-        return check_range(parse_quantity(value, dimension), dimension)
+        v = check_range(parse_quantity(value, dimension), dimension)
+        if floor == "zero" and v < 0:
+            raise ValueError("must not be negative")
+        if floor == "positive" and v <= 0:
+            raise ValueError(f"must be {more} than 0 {unit}")
+        return v
 
+    bound = {"any": "", "zero": ", not negative", "positive": f", {more} than 0 {unit}"}[floor]
     schema = {
         "type": "string",
-        "description": f"{dimension} with a unit ({allowed_units(dimension)})",
+        "description": f"{dimension} with a unit ({allowed_units(dimension)}){bound}",
         "examples": [example],
     }
     return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
 
 
 Power = quantity("power", "700 W")
+NonNegativePower = quantity("power", "700 W", floor="zero")
 Time = quantity("time", "90 s")
+Delay = quantity("time", "90 s", floor="zero")  # a start time, a wait, a latency: 0 s or more
+Duration = quantity("time", "90 s", floor="positive")  # how long something lasts: more than 0 s
 Temperature = quantity("temperature", "32 C")
 MassFlow = quantity("mass_flow", "20.6 kg/s")
 VolumeFlow = quantity("volume_flow", "2 L/min")

@@ -28,9 +28,12 @@ from pydantic import (
 from gigawatt import catalog
 from gigawatt.arch.spec import load_model
 from gigawatt.fields import (
+    Delay,
+    Duration,
     Fraction,
     HeatCapacity,
     MassFlow,
+    NonNegativePower,
     Power,
     Strict,
     Temperature,
@@ -117,18 +120,10 @@ class SupplyEvent(Strict):
     """
 
     kind: Literal["sag", "feed_loss"]
-    at: Time
-    duration: Time = Field(description="how long the event lasts")
+    at: Delay
+    duration: Duration = Field(description="how long the event lasts")
     depth: Fraction = Field(0.0, description="sag: remaining voltage as a fraction of nominal (0 = outage)")
     racks: Indices | Literal["all"] = "all"
-
-    @field_validator("duration")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be longer than 0 s")
-        return v
-
 
 class Psu(Strict):
     curve: str = Field(
@@ -160,28 +155,27 @@ class Capping(Strict):
     release_step: float = Field(
         0.02, gt=0, le=1.0, description="cap raised per tick, fraction of the GPU limit"
     )
-    trip_after: Time = Field(
+    trip_after: Delay = Field(
         "30 s", description="a rack above its budget this long, even at minimum caps, trips"
     )
 
 
 class PowerConfig(Strict):
-    gpu_power_limit: Power | None = Field(None, description="per-GPU power limit (default: the GPU's TDP)")
-    rack_budget: Power | None = Field(None, description="per-rack power budget at the wall; none = unlimited")
-    site_budget: Power | None = Field(
+    gpu_power_limit: NonNegativePower | None = Field(
+        None, description="per-GPU power limit (default: the GPU's TDP)"
+    )
+    rack_budget: NonNegativePower | None = Field(
+        None, description="per-rack power budget at the wall; none = unlimited"
+    )
+    site_budget: NonNegativePower | None = Field(
         None, description="the site's feed: facility power (IT, conversion and cooling) reported against it"
     )
-    host_power_per_node: Power = Field(description="CPUs, DRAM, NICs, switches and fans of one node")
+    host_power_per_node: NonNegativePower = Field(
+        description="CPUs, DRAM, NICs, switches and fans of one node"
+    )
     psu: Psu
     capping: Capping = Capping()
     supply_events: list[SupplyEvent] = Field([])
-
-    @field_validator("rack_budget", "host_power_per_node", "gpu_power_limit", "site_budget")
-    @classmethod
-    def _not_negative(cls, v: float | None) -> float | None:
-        if v is not None and v < 0:
-            raise ValueError("must not be negative")
-        return v
 
     @model_validator(mode="after")
     def _hysteresis(self) -> PowerConfig:
@@ -268,8 +262,8 @@ class CoolingEvent(Strict):
     or badly seated thermal interface; "thermal interface/sensor" is a failure class in the Llama 3 paper)."""
 
     kind: Literal["pump_failure", "capacity_loss", "supply_temperature_rise", "thermal_interface_degradation"]
-    at: Time
-    duration: Time
+    at: Delay
+    duration: Duration
     units: Indices | Literal["all"] = Field("all", description="CDU (or air zone) indices")
     gpus: list[int] = Field([], description="thermal_interface_degradation: GPU indices")
     factor: float = Field(
@@ -312,7 +306,9 @@ class ExpertParallel(Strict):
     placement: Literal["hierarchical", "global", "locality"] = "hierarchical"
     redundant_experts: int = Field(0, ge=0, description="extra replicas of hot experts (EPLB)")
     skew: float = Field(1.0, ge=0.0, description="Zipf exponent of expert popularity in the routed tokens")
-    routing_interval: Time = Field("10 s", description="how often routing is re-sampled from the live state")
+    routing_interval: Duration = Field(
+        "10 s", description="how often routing is re-sampled from the live state"
+    )
     routing_tokens: int = Field(4096, gt=0, description="tokens routed per sample")
     node_limit: int | None = Field(
         None, gt=0, description="at most this many nodes per token (DeepSeek-V3 routes to at most 4)"
@@ -400,8 +396,8 @@ class Scheduler(Strict):
 
 
 class Slo(Strict):
-    ttft: Time = Field("2 s", description="time-to-first-token limit")
-    tpot: Time = Field("100 ms", description="time-per-output-token limit")
+    ttft: Duration = Field("2 s", description="time-to-first-token limit")
+    tpot: Duration = Field("100 ms", description="time-per-output-token limit")
 
 
 class Serving(Strict):
@@ -571,12 +567,12 @@ WORKLOAD_KINDS = ("steady_serving", "serving", "training")
 
 
 class Recovery(Strict):
-    gpu_shutdown: Time = Field("10 min", description="a thermally shut-down GPU is back after this")
-    node_reset: Time = Field("5 min", description="a node reset by a supply event is back after this")
+    gpu_shutdown: Delay = Field("10 min", description="a thermally shut-down GPU is back after this")
+    node_reset: Delay = Field("5 min", description="a node reset by a supply event is back after this")
 
 
 class Recording(Strict):
-    interval: Time = Field("10 s", description="one telemetry row per GPU (or group) per interval")
+    interval: Duration = Field("10 s", description="one telemetry row per GPU (or group) per interval")
     level: Literal["gpu", "node", "rack"] = "gpu"
     max_rows: int = Field(20_000_000, gt=0, description="refuse runs whose timeseries would exceed this")
 
@@ -594,7 +590,7 @@ class Scenario(Strict):
     name: FolderName
     description: str = ""
     seed: int = Field(0, ge=0, lt=2**63, description="random seed: a whole number from 0 to 2**63 - 1")
-    duration: Time
+    duration: Duration
     tick: Time = "1 s"  # type: ignore[assignment]
     cluster: Cluster
     power: PowerConfig

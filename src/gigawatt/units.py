@@ -66,6 +66,11 @@ def allowed_units(dimension: str) -> str:
     return ", ".join(_UNITS[dimension])
 
 
+def internal_unit(dimension: str) -> str:
+    """The unit every quantity of `dimension` is held in inside the package ("W", "s", "B/s")."""
+    return next(u for u, scale in _UNITS[dimension].items() if scale == 1.0)
+
+
 def parse_quantity(text: str | int | float, dimension: str) -> float:
     """Parse "45 kW" as 45000.0 (W). Bare numbers are refused: a unit is always required."""
     if dimension not in _UNITS:
@@ -108,6 +113,6 @@ def check_range(value: float, dimension: str) -> float:
     """A scenario quantity within SCENARIO_RANGE of its dimension (in internal units)."""
     low, high = SCENARIO_RANGE[dimension]
     if not low <= value <= high:
-        unit = next(u for u, scale in _UNITS[dimension].items() if scale == 1.0)
+        unit = internal_unit(dimension)
         raise UnitError(f"must be between {low:g} {unit} and {high:g} {unit}")
     return value

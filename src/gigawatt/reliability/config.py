@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gigawatt.fields import Bandwidth, Fraction, Strict, Temperature, Time
+from gigawatt.fields import Bandwidth, Delay, Fraction, Strict, Temperature, Time
 from gigawatt.reliability.components import check_name
 
 
@@ -26,7 +26,7 @@ class ComponentOverride(Strict):
         "temperature; replaces the catalog rate",
     )
     activation_energy: float | None = Field(None, ge=0.0, le=2.0, description="Arrhenius Ea in eV")
-    detection: Time | None = Field(None, description="time from the fault to the job being declared failed")
+    detection: Delay | None = Field(None, description="time from the fault to the job being declared failed")
     repair: Time | None = Field(None, description="median time until a drained node is back")
 
     @model_validator(mode="after")
@@ -35,8 +35,6 @@ class ComponentOverride(Strict):
             raise ValueError("give rate_multiplier or mtbf, not both")
         if self.mtbf is not None and self.mtbf <= 0:
             raise ValueError("mtbf must be longer than 0 s")
-        if self.detection is not None and self.detection < 0:
-            raise ValueError("detection must not be negative")
         if self.repair is not None and self.repair <= 0:
             raise ValueError("repair must be longer than 0 s")
         return self
@@ -56,17 +54,12 @@ class SupplyEventEffect(Strict):
     """How supply events (sags beyond ride-through, feed losses) raise PSU, host and GPU failures."""
 
     enabled: bool = True
-    aftermath_window: Time | None = Field(None, description="how long the raised hazard lasts after an event")
+    aftermath_window: Delay | None = Field(
+        None, description="how long the raised hazard lasts after an event"
+    )
     probability_scale: float = Field(
         1.0, ge=0.0, description="multiplies the catalog's per-event damage chances"
     )
-
-    @field_validator("aftermath_window")
-    @classmethod
-    def _not_negative(cls, v: float | None) -> float | None:
-        if v is not None and v < 0:
-            raise ValueError("must not be negative")
-        return v
 
 
 class Spares(Strict):
@@ -89,15 +82,8 @@ class RestartStages(Strict):
     """Times of a restart after the failure is detected (the checkpoint load follows from its size and the
     storage tier's read bandwidth)."""
 
-    reschedule: Time | None = Field(None, description="relaunch the job on a healthy set of nodes")
-    communicator_init: Time | None = Field(None, description="process start, rendezvous, NCCL set-up")
-
-    @field_validator("reschedule", "communicator_init")
-    @classmethod
-    def _not_negative(cls, v: float | None) -> float | None:
-        if v is not None and v < 0:
-            raise ValueError("must not be negative")
-        return v
+    reschedule: Delay | None = Field(None, description="relaunch the job on a healthy set of nodes")
+    communicator_init: Delay | None = Field(None, description="process start, rendezvous, NCCL set-up")
 
 
 class SdcDetector(Strict):
@@ -105,7 +91,7 @@ class SdcDetector(Strict):
 
     kind: Literal["loss_spike", "gradient_norm", "checksum_replay"]
     probability: Fraction | None = Field(None, description="chance it catches a corruption")
-    latency: Time | None = Field(None, description="training progress from onset (or check) to alarm")
+    latency: Delay | None = Field(None, description="training progress from onset (or check) to alarm")
     period: Time | None = Field(None, description="checksum_replay: training progress between checks")
     overhead: Fraction | None = Field(None, description="share of training throughput it costs")
 
@@ -115,8 +101,6 @@ class SdcDetector(Strict):
             raise ValueError(f"period applies to checksum_replay only, not {self.kind}")
         if self.period is not None and self.period <= 0:
             raise ValueError("period must be longer than 0 s")
-        if self.latency is not None and self.latency < 0:
-            raise ValueError("latency must not be negative")
         return self
 
 
