@@ -9,7 +9,7 @@ import pytest
 
 from gigawatt.arch.ops import Op
 from gigawatt.catalog import CatalogError, gpu
-from gigawatt.hardware.collectives import Link, fitted_link, ring_all_reduce_time
+from gigawatt.hardware.collectives import Link, fitted_link, ring_all_gather_time, ring_all_reduce_time
 from gigawatt.hardware.roofline import Efficiency, efficiency, op_times, soft_max, time_ops
 
 
@@ -57,6 +57,17 @@ def test_fitted_link_and_ring_formula() -> None:
         fitted_link("h100_dgx", 16, 8)
     with pytest.raises(CatalogError, match="no all-reduce fit for set-up"):
         fitted_link("nope", 2, 2)
+
+
+def test_ring_all_gather_is_half_an_all_reduce() -> None:
+    # A ring all-reduce is a reduce-scatter then an all-gather: two all-gathers' time, per configuration.
+    link = Link(bandwidth=50e9, latency=3e-6, efficiency=0.8)
+    size, n = np.array([[1e6], [64e6]]), np.array([1, 2, 8, 128])
+    gather = ring_all_gather_time(size, n, link.bandwidth * link.efficiency, link.latency)
+    assert 2.0 * gather == pytest.approx(ring_all_reduce_time(size, n, link))
+    assert np.all(gather[:, 0] == 0.0) and np.all(gather[:, 1:] > 0.0)
+    assert np.all(np.diff(gather, axis=1) > 0.0)  # more ranks, more steps: never cheaper
+    assert ring_all_gather_time(0.0, 8, 1e9, 1e-6) == 0.0  # nothing to move costs nothing
 
 
 def test_default_efficiency_is_plain_max() -> None:

@@ -41,6 +41,22 @@ def ring_all_reduce_time(
     return np.where(workers > 1, t + steps * link.latency, 0.0)
 
 
+def ring_all_gather_time(
+    size_bytes: np.ndarray | float,
+    n: np.ndarray | int,
+    bandwidth: np.ndarray | float,
+    latency: np.ndarray | float,
+) -> np.ndarray:
+    """Ring all-gather (or reduce-scatter), half an all-reduce: (n-1)/n · S / BW + (n-1) · latency.
+
+    bandwidth is the achieved one (efficiency applied); every argument may be an array (broadcast), as the
+    training planner prices each configuration's groups over links of their own.
+    """
+    workers = np.asarray(n, dtype=float)
+    t = (workers - 1) / np.maximum(workers, 1) * size_bytes / bandwidth + (workers - 1) * latency
+    return np.where((workers > 1) & (np.asarray(size_bytes) > 0), t, 0.0)
+
+
 @cache
 def fitted_link(setup: str, num_workers: int, devices_per_node: int) -> Link:
     """The all-reduce link fitted to NCCL measurements of `setup` with this many workers and GPUs per node."""

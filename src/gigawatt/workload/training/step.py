@@ -42,7 +42,12 @@ from gigawatt.arch.ops import ROUTED_EXPERTS, Batch, Op, forward_ops
 from gigawatt.arch.params import mlp_params
 from gigawatt.arch.spec import ModelSpec
 from gigawatt.catalog import _load
-from gigawatt.hardware.collectives import Link, nvlink_link, ring_all_reduce_time
+from gigawatt.hardware.collectives import (
+    Link,
+    nvlink_link,
+    ring_all_gather_time,
+    ring_all_reduce_time,
+)
 from gigawatt.hardware.fabric import Dims, Fabric, nic
 from gigawatt.hardware.roofline import efficiency, op_times
 from gigawatt.power.gpu_power import gpu_power
@@ -266,7 +271,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
     # Context parallelism: K/V of the whole sequence over the CP ring.
     kv = _kv_bytes_per_token(m, tp) * mb * s
     cp_bw, cp_lat = _links(fabric, [((c, st),) for c, st in zip(cfg.cp, strides["cp"], strict=True)])
-    cp_link_time = _gather(kv, cp, cp_bw.reshape(-1, 1), cp_lat.reshape(-1, 1))
+    cp_link_time = ring_all_gather_time(kv, cp, cp_bw.reshape(-1, 1), cp_lat.reshape(-1, 1))
     cp_fwd, cp_bwd = cp_link_time, 2.0 * cp_link_time
     if job.overlap.context_parallel:
         cp_exposed = np.maximum(0.0, cp_fwd - attn_fwd.time) + np.maximum(
@@ -312,7 +317,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
     n_exp = np.maximum(tp * cp * dp / ep, 1.0)
 
     def over_dp(bytes_per_param: int) -> np.ndarray:
-        return _gather(dense * bytes_per_param, n_dense, dp_bw, dp_lat) + _gather(
+        return ring_all_gather_time(dense * bytes_per_param, n_dense, dp_bw, dp_lat) + ring_all_gather_time(
             experts * bytes_per_param, n_exp, dp_bw, dp_lat
         )
 
@@ -392,12 +397,6 @@ def _kv_bytes_per_token(m: ModelSpec, tp: np.ndarray) -> np.ndarray:
         return att.heads / tp * (att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim) * a
     kv_heads = 1 if att.kind == "mqa" else att.kv_heads
     return 2.0 * np.maximum(kv_heads / tp, 1.0) * att.head_dim * a
-
-
-def _gather(size: np.ndarray, n: np.ndarray, bw: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Ring all-gather / reduce-scatter of `size` bytes over `n` ranks at per-rank bandwidth `bw`."""
-    n = np.asarray(n, dtype=float)
-    return np.where((n > 1) & (size > 0), (n - 1) / np.maximum(n, 1) * size / bw + (n - 1) * lat, 0.0)
 
 
 def _p2p(fabric: Fabric, strides: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
