@@ -348,10 +348,12 @@ def _mount_subcommands() -> None:
     from gigawatt.calibration.cli import app as validate_app
     from gigawatt.moe.cli import app as moe_app
     from gigawatt.reliability.cli import run_reliability, validate_reliability
+    from gigawatt.validation.cli import validate_physics
     from gigawatt.workload.training.cli import plan_app, validate_training
 
     validate_app.command("training")(validate_training)
     validate_app.command("reliability")(validate_reliability)
+    validate_app.command("physics")(validate_physics)
     app.add_typer(moe_app, name="moe")
     app.add_typer(validate_app, name="validate")
     app.add_typer(plan_app, name="plan")

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 import gigawatt.reliability.cli as reliability_cli
 from gigawatt.cli import app
-from gigawatt.reliability.validation import Check
+from gigawatt.validation.check import Check
 
 
 def test_prints_every_group_and_passes_its_held_out_checks():

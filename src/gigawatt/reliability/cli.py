@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gigawatt.reliability.validation import Check, all_checks, failed
+from gigawatt.reliability.validation import all_checks
+from gigawatt.validation.check import Check, failed
 
 
 def _fmt(value: float) -> str:

@@ -12,8 +12,6 @@ What is fitted and what is held out:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from gigawatt.reliability import checkpoint as ck
@@ -21,6 +19,7 @@ from gigawatt.reliability import montecarlo as mc
 from gigawatt.reliability.components import catalog_components, catalog_value, exposure_hours
 from gigawatt.reliability.config import CheckpointPolicy
 from gigawatt.reliability.sdc import Detectors
+from gigawatt.validation.check import Check
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -29,35 +28,6 @@ MODEL_TOLERANCE = {"daly_ettr": 0.005, "daly": 0.05, "young": 0.15, "meta_ettr":
 
 # Llama 3's checkpoint size is not published beyond "1 MB to 4 GB per GPU" (3.3.1); the ETTR row uses 2 GB.
 LLAMA3_CHECKPOINT_BYTES_PER_GPU = 2e9
-
-
-@dataclass(frozen=True)
-class Check:
-    group: str
-    name: str
-    predicted: float
-    published: float | tuple[float, float]  # a value, or a (low, high) range
-    unit: str
-    role: str  # fitted, held out, model, other
-    tolerance: float | None = None  # relative error allowed; None: not checked
-    interval: tuple[float, float] | None = None  # 95 % confidence interval of a Monte Carlo prediction
-    note: str = ""
-
-    @property
-    def error(self) -> float:
-        """Relative error; for a range, the distance outside it (0 inside)."""
-        if isinstance(self.published, tuple):
-            low, high = self.published
-            if self.predicted < low:
-                return self.predicted / low - 1.0
-            return max(self.predicted / high - 1.0, 0.0)
-        return self.predicted / self.published - 1.0
-
-    @property
-    def passed(self) -> bool | None:
-        if isinstance(self.published, tuple):
-            return self.error == 0.0
-        return None if self.tolerance is None else abs(self.error) <= self.tolerance
 
 
 def _mttf(rate_s: float, trials: int, seed: int) -> mc.Estimate:
@@ -327,5 +297,7 @@ def all_checks(trials: int = 400, seed: int = 0) -> list[Check]:
     ]
 
 
-def failed(checks: list[Check], roles: tuple[str, ...] = ("held out", "model")) -> list[Check]:
-    return [c for c in checks if c.role in roles and c.passed is False]
+
+def physics_checks() -> list[Check]:
+    """The reliability rows of `gigawatt validate physics` (fewer trials than `validate reliability`)."""
+    return all_checks(trials=200, seed=0)

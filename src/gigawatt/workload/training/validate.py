@@ -17,6 +17,7 @@ import numpy as np
 from gigawatt import catalog
 from gigawatt.catalog import _load
 from gigawatt.scenario import Training
+from gigawatt.validation.check import Check as ValidationCheck
 from gigawatt.workload.training.configs import configs_of, job_of
 from gigawatt.workload.training.flops import model_flops_per_token
 from gigawatt.workload.training.planner import evaluate
@@ -122,3 +123,21 @@ def summary(results: list[Check]) -> dict[str, float]:
         "max_ape": float(errors.max()),
         "within_10_percent": int((errors <= 0.10).sum()),
     }
+
+
+def physics_checks() -> list[ValidationCheck]:
+    """Training throughput, per published run, in the shape of `gigawatt validate physics`."""
+    return [
+        ValidationCheck(
+            group="Training throughput of published runs (tokens/s per GPU)",
+            name=c.name,
+            predicted=c.predicted_tokens_per_gpu,
+            published=c.published_tokens_per_gpu,
+            unit="tokens/s/GPU",
+            role="held out" if c.held_out else "fitted",
+            tolerance=c.tolerance,
+            note=c.assumed,
+            source=c.source,
+        )
+        for c in checks()
+    ]
