@@ -65,16 +65,21 @@ def validate_physics(
     if as_json:
         typer.echo(json.dumps([_as_dict(c) for c in checks], indent=2))
         raise typer.Exit(1 if bad else 0)
-    console = Console(width=200)
-    table = Table(header_style="bold", show_lines=False)
-    for column in ("area", "check", "predicted", "published", "unit", "error", "role", "verdict", "source"):
-        table.add_column(column, justify="right" if column in ("predicted", "published", "error") else "left",
-                         overflow="fold")
+    console = Console(width=180)
+    table = Table(header_style="bold")
+    for column, width in (("check", 44), ("predicted", 10), ("published", 13), ("unit", 12), ("error", 8),
+                          ("role", 8), ("verdict", 12), ("source", 60)):
+        right = column in ("predicted", "published", "error")
+        table.add_column(column, justify="right" if right else "left", max_width=width, overflow="fold")
     group = None
     for c in checks:
-        table.add_row(c.group if c.group != group else "", c.name.strip(), _fmt(c.predicted), _published(c),
-                      c.unit, _error(c), c.role, _verdict(c), c.source or c.note)
-        group = c.group
+        if c.group != group:
+            if group is not None:
+                table.add_section()
+            table.add_row(f"[bold]{c.group}[/]")
+            group = c.group
+        table.add_row("  " + c.name.strip(), _fmt(c.predicted), _published(c), c.unit, _error(c), c.role,
+                      _verdict(c), c.source or c.note)
     console.print(table)
     held = [c for c in checks if c.role == "held out"]
     models = [c for c in checks if c.role == "model"]
