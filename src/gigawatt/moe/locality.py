@@ -52,7 +52,8 @@ def locality_aware(
         extras = []
         for node in range(n_nodes):
             node_count = count[home[node]][None, :]
-            granted, _ = add_replicas(w[home[node]][None, :], node_count, spare_per_node - len(visitors[node]))
+            n_extra = spare_per_node - len(visitors[node])
+            granted, _ = add_replicas(w[home[node]][None, :], node_count, n_extra)
             count[home[node]] = node_count[0]
             extras.append(home[node][granted[0]])
 
