@@ -3,6 +3,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gigawatt.moe import place
@@ -154,3 +156,23 @@ def test_weights_not_utf8(runner: CliRunner, tmp_path) -> None:
 def test_line_of(text: str, index: tuple[int, ...], line: int) -> None:
     json.loads(text)  # the scan assumes text that parsed
     assert line_of(text, *index) == line
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=JSON_VALUES.map(json.dumps) | st.text(max_size=60), replicas=st.integers(-2, 20))
+def test_any_weights_file_runs_or_exits_2(runner: CliRunner, tmp_path, content: str, replicas: int) -> None:
+    weights = tmp_path / "loads.json"
+    weights.write_text(content)
+    sizes = ["--replicas", str(replicas), "--groups", "2", "--nodes", "2", "--gpus", "2"]
+    result = runner.invoke(app, ["place", "--weights", str(weights), *sizes])
+    assert result.exit_code in (0, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    if result.exit_code == 2:
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
