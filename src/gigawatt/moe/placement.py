@@ -16,6 +16,7 @@ numbered node by node. The policies:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,7 +77,7 @@ def describe_shape_problem(
     n_nodes: int,
     n_gpus: int,
     policy: Policy = "eplb",
-    names: dict[str, str] = PLAIN_NAMES,
+    names: Mapping[str, str] = PLAIN_NAMES,
 ) -> str | None:
     """Why these sizes cannot be placed under `policy`, or None when they can (shared by the API and CLI).
 
