@@ -214,3 +214,14 @@ def test_replicas_can_leave_the_busiest_gpu_worse_than_none() -> None:
     np.testing.assert_allclose(np.sort(plain.gpu_load[0]), [63, 76])
     np.testing.assert_allclose(np.sort(replicated.gpu_load[0]), [57.5, 81.5])
     assert replicated.max_over_mean[0] > plain.max_over_mean[0]
+
+
+def test_physics_provider_reports_the_readme_example() -> None:
+    from gigawatt.moe import physics
+    from gigawatt.validation.physics import PROVIDERS
+
+    assert "gigawatt.moe.physics:checks" in PROVIDERS
+    assert [list(row) for row in physics.README_PHY2LOG] == README_PHY2LOG  # the fixture, typed twice
+    (check,) = physics.checks()
+    assert check.role == "model" and check.predicted == 1.0 and check.passed
+
