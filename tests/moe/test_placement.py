@@ -84,18 +84,26 @@ def test_balanced_pack_fills_packs_evenly() -> None:
 
 
 @pytest.mark.parametrize(
-    ("sizes", "message"),
+    ("sizes", "policy", "message"),
     [
-        ({"n_slots": 15, "n_groups": 4, "n_nodes": 2, "n_gpus": 8}, "multiple of gpus"),
-        ({"n_slots": 16, "n_groups": 4, "n_nodes": 3, "n_gpus": 8}, "multiple of nodes"),
-        ({"n_slots": 16, "n_groups": 5, "n_nodes": 1, "n_gpus": 8}, "divisible by groups"),
-        ({"n_slots": 16, "n_groups": 6, "n_nodes": 4, "n_gpus": 8}, "divisible by nodes"),
-        ({"n_slots": 8, "n_groups": 4, "n_nodes": 2, "n_gpus": 8}, "at least the number of experts"),
+        ({"n_slots": 15, "n_groups": 4, "n_nodes": 2, "n_gpus": 8}, "eplb", "multiple of gpus"),
+        ({"n_slots": 16, "n_groups": 4, "n_nodes": 4, "n_gpus": 6}, "eplb", "multiple of gpus"),
+        ({"n_slots": 18, "n_groups": 4, "n_nodes": 4, "n_gpus": 6}, "eplb", "multiple of nodes"),
+        ({"n_slots": 16, "n_groups": 5, "n_nodes": 1, "n_gpus": 8}, "eplb", "divisible by groups"),
+        ({"n_slots": 16, "n_groups": 6, "n_nodes": 4, "n_gpus": 8}, "hierarchical", "divisible by nodes"),
+        ({"n_slots": 16, "n_groups": 6, "n_nodes": 4, "n_gpus": 8}, "locality", "divisible by nodes"),
+        ({"n_slots": 8, "n_groups": 4, "n_nodes": 2, "n_gpus": 8}, "eplb", "at least the number of experts"),
     ],
 )
-def test_bad_sizes_are_rejected(sizes: dict[str, int], message: str) -> None:
+def test_bad_sizes_are_rejected(sizes: dict[str, int], policy: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        place(EPLB_LOADS, **sizes)
+        place(EPLB_LOADS, **sizes, policy=policy)  # type: ignore[arg-type]
+
+
+def test_groups_not_divisible_by_nodes_fall_back_to_global() -> None:
+    sizes = {"n_slots": 16, "n_groups": 6, "n_nodes": 4, "n_gpus": 8}
+    fallback = place(EPLB_LOADS, **sizes)
+    np.testing.assert_array_equal(fallback.phy2log, place(EPLB_LOADS, **sizes, policy="global").phy2log)
 
 
 def test_bad_loads_are_rejected() -> None:

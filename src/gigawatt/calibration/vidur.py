@@ -4,7 +4,9 @@
     <root>/network/<setup>/all_reduce.csv          NCCL all-reduce times (ms) by size (B) and workers
 
 Rows come back as flat NumPy columns (one element per CSV row and operator), times in seconds. Any
-problem with the input raises `DataError` naming the path and what was expected.
+problem with the input raises `DataError` naming the path (and line and column where there is one) and
+what was expected. Files are read through `gigawatt.safety` (regular files only, bounded size), so a FIFO
+or device named mlp.csv is refused instead of blocking or never ending.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from gigawatt.safety import InputFileError, excerpt, read_regular_file
+
 # The weight GEMMs of a transformer layer, as vidur names them.
 LINEAR_OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
 SHAPE_COLUMNS = (
@@ -27,6 +31,11 @@ NETWORK_COLUMNS = ("size", "num_workers", "devices_per_node", "time_stats.all_re
 COMPUTE_GLOB = "compute/<gpu>/<org>/<model>/mlp.csv"
 NETWORK_GLOB = "network/<setup>/all_reduce.csv"
 _MS = 1e-3
+MAX_BYTES = 64 << 20  # vidur's largest profiling CSV is 1.2 MB
+# Columns that must hold positive, finite numbers: a zero or NaN shape would make every prediction of
+# its row meaningless. (Time columns may not: a missing time is a failed measurement and its row is dropped.)
+POSITIVE_COLUMNS = (*(c for c in SHAPE_COLUMNS if c != "use_gated_mlp"), "size", "num_workers",
+                    "devices_per_node")
 
 
 class DataError(ValueError):
@@ -95,24 +104,67 @@ def find_files(root: Path) -> tuple[list[Path], list[Path]]:
 
 def _read_csv(path: Path, needed: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
     try:
-        table = pacsv.read_csv(path)
+        data = read_regular_file(path, MAX_BYTES, "measurement file")
+    except InputFileError as err:
+        raise DataError(str(err)) from None
+    bad_rows: list[str] = []
+
+    def refuse(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(row.text)
+        return "error"
+
+    try:
+        options = pacsv.ParseOptions(invalid_row_handler=refuse)
+        table = pacsv.read_csv(pa.BufferReader(data), parse_options=options)
     except (pa.ArrowInvalid, OSError) as err:
-        reason = str(err).splitlines()[0]
-        raise DataError(f"{path}: cannot be read as CSV ({reason}); expected {what}") from err
-    missing = [c for c in needed if c not in table.column_names]
+        if bad_rows:
+            line = _line_of_row(data, bad_rows[0])
+            where = f", line {line}" if line else ""
+            raise DataError(f"{path}{where}: the row {excerpt(bad_rows[0])} does not have one value per "
+                            f"header column; expected {what}") from None
+        reason = excerpt(str(err).splitlines()[0] if str(err) else type(err).__name__, 120)
+        raise DataError(f"{path}: cannot be read as CSV ({reason}); expected {what}") from None
+    names = table.column_names
+    missing = [c for c in needed if c not in names]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {what}")
+    repeated = [c for c in needed if names.count(c) > 1]
+    if repeated:
+        raise DataError(f"{path}: column(s) {', '.join(repeated)} appear more than once in the header")
     columns = {}
     for name in needed:
         column = table[name]
         if pa.types.is_string(column.type) and name == "use_gated_mlp":  # "True"/"False" read as text
-            columns[name] = np.char.lower(column.to_numpy(zero_copy_only=False).astype(str)) == "true"
+            text = np.char.lower(column.to_numpy(zero_copy_only=False).astype(str))
+            _check(path, name, ~np.isin(text, ("true", "false")), column, "True or False")
+            columns[name] = text == "true"
             continue
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 or pa.types.is_boolean(column.type)):
             raise DataError(f"{path}: column {name} is {column.type}, not numeric; expected {what}")
-        columns[name] = column.to_numpy(zero_copy_only=False)
+        values = column.to_numpy(zero_copy_only=False)
+        if name in POSITIVE_COLUMNS:
+            number = values.astype(float)
+            _check(path, name, ~(np.isfinite(number) & (number > 0)), column, "a positive number")
+        columns[name] = values
     return columns
+
+
+def _check(path: Path, name: str, bad: np.ndarray, column: pa.ChunkedArray, allowed: str) -> None:
+    """Refuse the first bad row of a column, naming its line (the header is line 1)."""
+    if bad.any():
+        row = int(np.argmax(bad))
+        value = column[row].as_py()
+        raise DataError(f"{path}, line {row + 2}: column {name} is {excerpt(value)}; must be {allowed}")
+
+
+def _line_of_row(data: bytes, text: str) -> int | None:
+    """Line of the first physical line reading `text` (pyarrow reports a bad row's text, not its line)."""
+    target = text.encode("utf-8", "replace")
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line == target:
+            return number
+    return None
 
 
 def read_compute(files: list[Path]) -> ComputeRows:

@@ -39,7 +39,7 @@ def locality_aware(
     group_node, group_rank = balanced_pack(group_load, n_nodes)
     phy2log = np.empty((n_layers, n_slots), dtype=np.int64)
     for layer in range(n_layers):
-        w = weight[layer]
+        w = weight[layer].astype(np.float32)  # the precision of the hierarchical policy it extends
         # Experts of each node in the same node-local order as the hierarchical policy.
         group_order = np.lexsort((group_rank[layer], group_node[layer]))
         home = (group_order[:, None] * group_size + np.arange(group_size)).reshape(n_nodes, experts_per_node)
@@ -52,7 +52,8 @@ def locality_aware(
         extras = []
         for node in range(n_nodes):
             node_count = count[home[node]][None, :]
-            granted = add_replicas(w[home[node]][None, :], node_count, spare_per_node - len(visitors[node]))
+            n_extra = spare_per_node - len(visitors[node])
+            granted, _ = add_replicas(w[home[node]][None, :], node_count, n_extra)
             count[home[node]] = node_count[0]
             extras.append(home[node][granted[0]])
 
@@ -67,6 +68,10 @@ def locality_aware(
 def cross_node_fraction(placement: Placement, weight: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per layer: share of the load that crosses nodes under the even-arrival traffic model above."""
     n_layers, n_experts = weight.shape
+    if placement.n_gpus % placement.n_nodes:
+        raise ValueError(
+            f"gpus ({placement.n_gpus}) do not split evenly over nodes ({placement.n_nodes}): no node layout"
+        )
     slot_node = placement.slot_gpu() // (placement.n_gpus // placement.n_nodes)
     present = np.zeros((n_layers, n_experts, placement.n_nodes), dtype=bool)
     layer_index = np.repeat(np.arange(n_layers), placement.phy2log.shape[1])
