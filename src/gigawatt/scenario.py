@@ -303,7 +303,10 @@ class ExpertParallel(Strict):
     expert_parallel: int = Field(gt=1, description="GPUs that share one copy of the experts (one replica)")
     router: str = Field("topk", description="router from the MoE registry (topk, two_stage, ...)")
     router_options: dict[str, Any] = Field({}, description="keyword options passed to the router")
-    placement: Literal["hierarchical", "global", "locality"] = "hierarchical"
+    placement: Literal["eplb", "hierarchical", "global", "locality"] = Field(
+        "eplb",
+        description="eplb: EPLB's rebalance_experts (hierarchical if groups divide over nodes, else global)",
+    )
     redundant_experts: int = Field(0, ge=0, description="extra replicas of hot experts (EPLB)")
     skew: float = Field(1.0, ge=0.0, description="Zipf exponent of expert popularity in the routed tokens")
     routing_interval: Duration = Field(

@@ -37,7 +37,9 @@ class ExpertLoad:
         self.rng = np.random.default_rng([seed, 0x6D6F65])  # its own stream: routing never shifts other draws
         self.popularity = zipf_popularity(f.routed_experts, moe.skew, self.rng)
         nodes = max(1, self.ep // gpus_per_node)
-        groups = f.groups if f.groups % nodes == 0 else nodes
+        # EPLB falls back to its global policy itself; the explicit hierarchical policy needs whole groups
+        # per node, so there a model whose groups do not divide over the nodes places one group per node.
+        groups = f.groups if moe.placement == "eplb" or f.groups % nodes == 0 else nodes
         self.placement = place(
             self.popularity,
             n_slots=f.routed_experts + moe.redundant_experts,
