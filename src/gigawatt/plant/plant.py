@@ -104,17 +104,15 @@ class SitePlant:
         self.q_last = np.zeros(len(loops))
         self.acc = np.zeros(len(_COLUMNS))
         self.n_acc = 0
-        self.supply_c = self.set_c.copy()
 
     def supply(self, tick: int) -> tuple[float, float]:
-        need = self.share[:, tick] * self.q_last
-        total = need.sum()
-        supply = self.set_c.copy()
-        if total > self.cap:  # the chiller cannot carry it all: the economiser takes the rest, warmer
-            carried = need / total * self.cap
-            q = np.maximum(self.q_last, 1e-9)
-            supply = np.maximum(self.set_c, self.t_free[tick] - self.dt_k * carried / q)
-        self.supply_c = supply
+        share = self.share[:, tick]
+        total = float((share * self.q_last).sum())
+        # Share of its need the chiller meets; a chiller-less plant meets none, loaded or not.
+        served = min(1.0, self.cap / total) if total > 0 else (1.0 if self.cap > 0 else 0.0)
+        supply = self.set_c
+        if served < 1.0:  # the economiser carries the rest, from warmer water
+            supply = np.maximum(self.set_c, self.t_free[tick] - self.dt_k * share * served)
         water = float(supply[0]) if self.names[0] == "liquid" else math.nan
         air = float(supply[-1]) + self.coil
         self._water, self._air = float(supply[0]), air
