@@ -101,6 +101,7 @@ class SitePlant:
         self.condenser_pump = 0.0 if r.air_cooled_chiller else cw / (hr.WATER_CP * r.condenser_range_k)
         self.extra = np.array([extra_w_per_w[0] if n == "liquid" else extra_w_per_w[1] for n in self.names])
         self.coil = coil_approach_k
+        self._water, self._air = float(self.set_c[0]), float(self.set_c[-1]) + coil_approach_k
         self.q_last = np.zeros(len(loops))
         self.acc = np.zeros(len(_COLUMNS))
         self.n_acc = 0
