@@ -170,7 +170,8 @@ def _located(sc: Any, label: str) -> Iterator[None]:
 def _inputs(scenario: Path, scenarios: list[tuple[str, Any]]) -> list[Path]:
     """The files a run reads, which its results folder must never hold."""
     traces = [getattr(getattr(sc.workload, "arrivals", None), "path", None) for _, sc in scenarios]
-    return [scenario, *(Path(t) for t in traces if t)]
+    weather = [getattr(sc.site.weather, "path", None) for _, sc in scenarios if sc.site is not None]
+    return [scenario, *(Path(t) for t in traces + weather if t)]
 
 
 def _print_comparison(rows: list[dict[str, Any]]) -> None:
@@ -212,7 +213,11 @@ def _print_summary(s: dict[str, Any]) -> None:
             "facility power mean / max",
             f"{s['facility_power_kw']['mean']:.1f} / {s['facility_power_kw']['max']:.1f} kW",
         ),
-        ("PUE", f"{s['pue']:.3f}"),
+        (
+            "PUE",
+            f"{s['pue']:.3f}"
+            + (f" ({s['site']['pue']['min']:.2f}–{s['site']['pue']['max']:.2f})" if "site" in s else ""),
+        ),
         ("max GPU temperature", f"{s['max_gpu_temp_c']:.1f} C"),
         (
             "GPU-time throttled: power / thermal / brake",

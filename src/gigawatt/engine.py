@@ -26,6 +26,7 @@ from gigawatt.governor import (
     highest_bin_within,
 )
 from gigawatt.groups import group_sum
+from gigawatt.plant.plant import build_plant
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index
 from gigawatt.power.supply import rides_through
@@ -109,9 +110,6 @@ class Engine:
 
         # Cooling: liquid CDUs (if any) and air zones, each a vector of units.
         cool = catalog.cooling_catalog()
-        plant = cool["plant"]
-        self.air_cop = float(plant["air_plant_cop"]["value"])
-        self.liquid_cop = float(plant["liquid_cop"]["value"])
         self.n_zones = self.n_racks // co.air.racks_per_zone
         self.liquid = co.kind == "liquid"
         if co.liquid is not None and self.liquid:
@@ -150,15 +148,17 @@ class Engine:
         self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
         self.heat_cap = np.full(n, gpu.die_heat_capacity)
 
-        self.air_supply = np.full(self.n_zones, co.air.supply)
+        # The plant sets facility water and supply air each tick (fixed without a site, DESIGN §4.8).
+        self.plant = build_plant(sc, np.arange(sc.ticks) * self.dt)
+        water, air = self.plant.supply(0)
+        self.air_supply = self.air_supply0 = np.full(self.n_zones, air)
         self.zone_mc = np.full(self.n_zones, co.air.zone_heat_capacity)
         if self.liquid and co.liquid is not None:
-            self.cdu_setpoint = np.full(self.n_cdus, co.liquid.facility_supply + co.liquid.cdu.approach)
-            self.cdu_supply = self.cdu_setpoint.copy()
+            self.cdu_supply = self.cdu_supply0 = np.full(self.n_cdus, water + co.liquid.cdu.approach)
             self.cdu_mc = np.full(self.n_cdus, co.liquid.cdu.loop_heat_capacity)
-            start_temp = float(self.cdu_setpoint[0])
+            start_temp = float(self.cdu_supply[0])
         else:
-            start_temp = co.air.supply
+            start_temp = air
         self.temp = np.full(n, start_temp)
         self.temp0 = self.temp.copy()
         self.power = np.full(n, gpu.idle_power)
@@ -212,7 +212,7 @@ class Engine:
         group = {"gpu": 1, "node": self.gpn, "rack": self.gpr}[sc.recording.level]
         self.rec = Recorder(self.n, group, sc.recording.level, self.gpu.name, self.gpn)
         self.fac_rows: list[dict[str, float]] = []
-        self.fac_acc = np.zeros(6)
+        self.fac_acc = np.zeros(7)
         self.facility_w = np.zeros(sc.ticks)
         rec_every = max(1, round(sc.recording.interval / self.dt))
         ticks = sc.ticks
@@ -367,6 +367,7 @@ class Engine:
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
         cond = self.cond
+        water, air = self.plant.supply(self.tick)
         if self.liquid and co.liquid is not None:
             lq = co.liquid
             to_liquid = rack_gpu_heat + rack_host * (1.0 - self.host_to_air)
@@ -375,16 +376,16 @@ class Engine:
                 self.cdu_supply,
                 q_in,
                 lq.cdu.capacity * cond.capacity * cond.flow,
-                self.cdu_setpoint + cond.supply_rise,
+                water + lq.cdu.approach + cond.supply_rise,
                 self.cdu_mc,
                 dt,
             )
             air_in = group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity, co.air.supply
+            air_cap, air_set = co.air.crah_capacity, air
         else:
             self.q_liquid = np.zeros(1)
             air_in = group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity * cond.capacity, co.air.supply + cond.supply_rise
+            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise
         self.air_supply, self.q_air = cooling_unit.step(
             self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
         )
@@ -496,8 +497,7 @@ class Engine:
         tot, dt, n = self.totals, self.dt, self.n
         it_w = float(self.rack_wall.sum())
         q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
-        # The liquid path's COP is a whole-plant figure (pumps included), so no separate pump term.
-        cooling_w = q_liquid / self.liquid_cop + q_air / self.air_cop
+        cooling_w = self.plant.power(self.tick, q_liquid, q_air)
         rated = self.sc.power.psu.rated_per_node * self.n_nodes
         ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w
@@ -539,6 +539,7 @@ class Engine:
         acc[3] += facility_w
         acc[4] += gpu_w
         acc[5] = max(acc[5], float(self.rack_wall.max()))
+        acc[6] += cooling_w
 
     def _flush(self, t: int, ticks_in_interval: int) -> None:
         now, m, acc = (t + 1) * self.dt, ticks_in_interval, self.fac_acc
@@ -556,6 +557,9 @@ class Engine:
             "rack_budget_kw": float(self.budget[finite].min()) / 1e3 if finite.any() else np.nan,
             "gpu_temp_max_c": float(self.temp.max()),
             "gpus_down": float(np.count_nonzero(self.up_at)),
+            "cooling_power_kw": acc[6] / m / 1e3,
+            "pue": acc[3] / acc[2] if acc[2] > 0 else np.nan,
+            **self.plant.flush(),
         }
         if self.liquid:
             row.update({f"cdu{u}_supply_c": float(v) for u, v in enumerate(self.cdu_supply)})
@@ -565,9 +569,8 @@ class Engine:
 
     def _stored_heat(self) -> float:
         """Heat held at the end in dies, coolant loops and zone air, relative to the start (J)."""
-        co = self.sc.cooling
         stored = float((self.heat_cap * (self.temp - self.temp0)).sum())
-        stored += float((self.zone_mc * (self.air_supply - co.air.supply)).sum())
+        stored += float((self.zone_mc * (self.air_supply - self.air_supply0)).sum())
         if self.liquid:
-            stored += float((self.cdu_mc * (self.cdu_supply - self.cdu_setpoint)).sum())
+            stored += float((self.cdu_mc * (self.cdu_supply - self.cdu_supply0)).sum())
         return stored

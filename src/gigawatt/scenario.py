@@ -41,6 +41,7 @@ from gigawatt.fields import (
     Time,
     VolumeFlow,
 )
+from gigawatt.plant.config import Site
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.reliability.config import CheckpointPolicy, ReliabilityConfig
 from gigawatt.safety import InputFileError, check_folder_name, excerpt, open_regular_file
@@ -604,6 +605,9 @@ class Scenario(Strict):
     reliability: ReliabilityConfig | None = Field(
         None, description="component failures and silent data corruption in the loop (none: no failures)"
     )
+    site: Site | None = Field(
+        None, description="weather and heat-rejection plant (none: fixed supply temperatures and plant COPs)"
+    )
     variants: list[Variant] = Field([], description="variants of this scenario to run and compare with it")
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source: tuple[Path, yaml.Node | None] | None = PrivateAttr(default=None)  # file and YAML, for lines
@@ -759,6 +763,7 @@ def load(path: str | Path) -> Scenario:
             f"{where}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
         )
     _resolve_trace_path(path, root, data)
+    _resolve_weather_path(path, root, data)
     base = _validate(path, root, data)
     for i, variant in enumerate(base.variants):
         _validate(path, root, _with_variant(data, variant), prefix=["variants", i, "set"])
@@ -804,6 +809,27 @@ def _resolve_trace_path(path: Path, root: yaml.Node | None, data: dict[str, Any]
     except ValueError as exc:  # a NUL character in the path
         raise ScenarioError(f"{where}: not a usable path ({exc})") from None
     arrivals["path"] = str(trace)
+
+
+def _resolve_weather_path(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> None:
+    """A weather file is relative to the scenario file, as a trace is; it must be a regular file."""
+    from gigawatt.plant.weather import MAX_WEATHER_BYTES
+
+    site = data.get("site")
+    weather = site.get("weather") if isinstance(site, dict) else None
+    if not isinstance(weather, dict) or not isinstance(weather.get("path"), str):
+        return
+    where = f"{path}:{_line_of(root, ['site', 'weather', 'path'])}: site.weather.path"
+    try:
+        file = Path(weather["path"])
+        file = Path(os.path.abspath(file if file.is_absolute() else path.parent / file))
+        os.close(open_regular_file(file, MAX_WEATHER_BYTES, "weather file"))
+    except InputFileError as exc:
+        missing = exc.errno == errno.ENOENT
+        raise ScenarioError(f"{where}: no weather file at {file}" if missing else f"{where}: {exc}") from None
+    except ValueError as exc:  # a NUL character in the path
+        raise ScenarioError(f"{where}: not a usable path ({exc})") from None
+    weather["path"] = str(file)
 
 
 def variant_scenarios(sc: Scenario) -> list[tuple[str, Scenario]]:

@@ -104,6 +104,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
         },
         "phases": _phases(result, fac),
     }
+    if sc.site is not None:
+        summary["site"] = site_day(result, fac, summary["pue"])
     summary.update(wl.summary_sections(dur, tot.it_energy_j, tot.output_tokens, result.facility_power_w))
     summary["chain"] = chain(result, summary)
     return summary
@@ -202,6 +204,77 @@ def _max(t: np.ndarray, v: np.ndarray, start: float, end: float) -> float | None
     return float(v[sel].max()) if sel.any() else None
 
 
+def site_day(result: RunResult, fac: dict[str, list[float]], pue_mean: float) -> dict[str, Any]:
+    """The day as the plant saw it: outdoor, facility supply and PUE ranges, economiser hours, and the
+    GPUs' temperature and throughput in the two hours around the hottest and the coolest outdoor moment."""
+    sc = result.scenario
+    assert sc.site is not None
+    t = np.asarray(fac["time_s"])
+    col = {k: np.asarray(fac[k]) for k in fac if k != "time_s"}
+    step = float(t[0]) if len(t) == 1 else float(t[1] - t[0])
+    liquid = "facility_water_c" in col and sc.cooling.kind == "liquid"
+    supply_key = "facility_water_c" if liquid else "supply_air_c"
+    db = col["outdoor_dry_bulb_c"]
+    hot, cool = int(np.argmax(db)), int(np.argmin(db))
+
+    def around(i: int, key: str) -> float:
+        sel = np.abs(t - t[i]) <= 3600.0 + 1e-9
+        return float(col[key][sel].mean())
+
+    start = getattr(sc.site.weather, "start", 0.0)
+    clock = sc.site.weather.kind == "daily"
+    span = lambda key: {"min": float(col[key].min()), "max": float(col[key].max())}  # noqa: E731
+    return {
+        "dry_bulb_c": span("outdoor_dry_bulb_c"),
+        "wet_bulb_c": span("outdoor_wet_bulb_c"),
+        "supply": supply_key,
+        "supply_c": span(supply_key),
+        "pue": {"min": float(np.nanmin(col["pue"])), "mean": pue_mean, "max": float(np.nanmax(col["pue"]))},
+        "economiser_hours": {
+            "full": float(np.count_nonzero(col["economiser_share"] >= 0.999) * step / 3600.0),
+            "partial": float(
+                np.count_nonzero((col["economiser_share"] > 0.001) & (col["economiser_share"] < 0.999))
+                * step
+                / 3600.0
+            ),
+        },
+        "chiller_kwh": float(col["chiller_kw"].sum() * step / 3600.0),
+        "peak": {"time_s": float(t[hot]), "clock": clock, "start_s": start},
+        "night": {"time_s": float(t[cool])},
+        "gpu_temp_max_c": {"peak": around(hot, "gpu_temp_max_c"), "night": around(cool, "gpu_temp_max_c")},
+        "tokens_per_s": {
+            "peak": around(hot, "output_tokens_per_s"),
+            "night": around(cool, "output_tokens_per_s"),
+        },
+    }
+
+
+def _site_chain(d: dict[str, Any]) -> tuple[str, str]:
+    """("outdoor … → facility water … → PUE … → GPU temp …", "−y % tokens/s at peak vs night")."""
+
+    def when(time_s: float) -> str:
+        pk = d["peak"]
+        if not pk["clock"]:
+            return f"{time_s / 3600:g} h in"
+        minutes = round(((time_s + pk["start_s"]) % 86400.0) / 60.0)
+        return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
+
+    r = lambda k: f"{d[k]['min']:.0f}–{d[k]['max']:.0f} C"  # noqa: E731
+    name = "facility water" if d["supply"] == "facility_water_c" else "supply air"
+    temp = d["gpu_temp_max_c"]
+    rise = temp["peak"] - temp["night"]
+    econ = d["economiser_hours"]
+    cause = (
+        f"outdoor {r('dry_bulb_c')} dry bulb / {r('wet_bulb_c')} wet bulb → {name} {r('supply_c')} "
+        f"(economiser {econ['full']:.0f} h full, {econ['partial']:.0f} h partial) → PUE "
+        f"{d['pue']['min']:.2f}–{d['pue']['max']:.2f} → GPU temp {rise:+.1f} K at "
+        f"{when(d['peak']['time_s'])} vs {when(d['night']['time_s'])}"
+    )
+    tok = d["tokens_per_s"]
+    change = tok["peak"] / tok["night"] - 1.0 if tok["night"] else 0.0
+    return cause.replace("+-", "−"), f"{change:+.1%} tokens/s at peak vs night".replace("-", "−")
+
+
 def power_swing(facility_w: np.ndarray, tick_s: float, site_budget_w: float | None) -> dict[str, Any]:
     """How far facility power moves, at tick resolution: the spread between its 1st and 99th percentile,
     the steepest tick-to-tick ramp, and the peak against the site's feed."""
@@ -231,6 +304,9 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
             f"{sc.power.rack_budget / offered['rack_wall_w']:.0%} of demand"
         )
     duration = sc.ticks * sc.tick
+    day = _site_chain(s["site"]) if "site" in s else None
+    if day is not None:
+        causes.append(day[0])
     cooling_events = [e for e in sc.cooling.events if e.at < duration]  # events the run reaches
     if sc.cooling.kind == "liquid" and sc.cooling.liquid:
         cdu = sc.cooling.liquid.cdu
@@ -305,6 +381,8 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
         if rates["during"] is not None and rates["before"]:
             change = rates["during"] / rates["before"] - 1.0
             tokens += f", {change:+.0%} during the {phase['event'].replace('_', ' ')}".replace("-", "−")
+    if day is not None:
+        tokens += f", {day[1]}"
     kinds = s["error_kinds"]
     errors = []
     if kinds["thermal_shutdown"]:

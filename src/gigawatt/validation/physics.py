@@ -16,6 +16,7 @@ PROVIDERS: tuple[str, ...] = (
     "gigawatt.workload.training.validate:physics_checks",
     "gigawatt.reliability.validation:physics_checks",
     "gigawatt.moe.physics:checks",
+    "gigawatt.plant.physics:physics_checks",
 )
 
 
