@@ -34,7 +34,8 @@ def main() -> int:
     for r in rows:
         p = pub.predict(r, effs.get(r.gpu, efficiency(r.gpu)))
         role = "held out" if r.held_out else "fitted"
-        print(f"{r.id:48s} {role:8s} {p:8.1f} vs {r.published:8.1f} tok/s/GPU ({(p / r.published - 1) * 100:+.1f}%)")
+        error = (p / r.published - 1) * 100
+        print(f"{r.id:48s} {role:8s} {p:8.1f} vs {r.published:8.1f} tok/s/GPU ({error:+.1f}%)")
     print(f"wrote {TARGET.relative_to(REPO)}")
     return 0
 

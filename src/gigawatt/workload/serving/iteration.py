@@ -94,9 +94,8 @@ class IterationModel:
             blocks[i, cols, 1] = count[i] * traffic[i]
         # Compute time per FLOP at each clock bin (roofline.op_times), memory time per byte. Kept per
         # phase mix (prefill?, decode?) with only the operators that run, so every row has work.
-        self._seconds_per_flop = 1.0 / (
-            compute_efficiency(eff, gpu.name, precision) * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost
-        )
+        eta_c = compute_efficiency(eff, gpu.name, precision)
+        self._seconds_per_flop = 1.0 / (eta_c * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost)
         memory = blocks[:, :, 1] / (eff.memory * gpu.hbm_bandwidth)
         self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
         for mix in ((True, False), (False, True), (True, True)):
