@@ -129,3 +129,53 @@ def test_splice_keeps_the_operator_fit_and_replaces_the_section() -> None:
     assert out.startswith("roofline:\n  X: 1\n#\n")
     assert "Z: 3" in out and "Y: 2" not in out
     assert pub.splice(out, pub.MARKER + ": new\nroofline_published:\n  Z: 3\n") == out
+
+
+def test_decode_attention_is_priced_by_kv_bytes_read() -> None:
+    """Decode attention is memory-bound: its time is the KV bytes read over the achieved bandwidth, so
+    doubling the context doubles it and a faster HBM shortens it by the bandwidth ratio."""
+    from gigawatt.arch.ops import Batch, forward_ops
+    from gigawatt.hardware.roofline import time_ops
+
+    m = load_model("Llama-3.1-70B")
+
+    def attention(name: str, context: int) -> tuple[float, float]:
+        spec = gpu(name)
+        op = next(o for o in forward_ops(m, Batch(256, 256, 1, context), 2, "fp8") if o.name == "attention")
+        timing = time_ops([op], spec, "fp8", np.array([spec.clock_boost]))
+        return float(timing.time[0]), op.bytes
+
+    t1, bytes1 = attention("H100-SXM", 4000)
+    t2, bytes2 = attention("H100-SXM", 8000)
+    kv = 256 * 4000 * 2 * (8 // 2) * 128 * 1.0  # seqs x keys x (K, V) x KV heads per GPU x head dim x 1 byte
+    assert bytes1 == pytest.approx(kv, rel=0.01)
+    assert bytes2 / bytes1 == pytest.approx(2.0, rel=0.01)
+    assert t2 / t1 == pytest.approx(2.0, rel=0.02)
+    h200, _ = attention("H200-SXM", 4000)
+    bandwidth = (efficiency("H200-SXM").memory * gpu("H200-SXM").hbm_bandwidth) / (
+        efficiency("H100-SXM").memory * gpu("H100-SXM").hbm_bandwidth
+    )
+    assert t1 / h200 == pytest.approx(bandwidth, rel=0.03)
+
+
+def test_fp8_all_reduce_exchanges_16_bit_activations() -> None:
+    m, spec = load_model("Llama-3.1-70B"), gpu("H100-SXM")
+    clocks = np.array([spec.clock_boost])
+    fp8, bf16 = (IterationModel(m, spec, 8, 1, p, clocks, 8) for p in ("fp8", "bf16"))
+    assert fp8._comm_per_token == pytest.approx(bf16._comm_per_token)
+    assert fp8._comm_per_token > 0
+
+
+def test_fp8_gemms_reach_the_fitted_share_of_their_peak() -> None:
+    """A compute-bound GEMM at FP8 runs at the bf16 efficiency x the fitted FP8/bf16 ratio of a peak twice
+    as high; the ratio is the one the training step uses."""
+    from gigawatt.arch.ops import Op
+    from gigawatt.hardware.roofline import fp8_gemm_ratio, time_ops
+    from gigawatt.workload.training.step import fp8_gemm_efficiency
+
+    spec = gpu("H100-SXM")
+    op = Op("gemm", flops=2.0 * 8192**3, bytes=3 * 8192**2)
+    clocks = np.array([spec.clock_boost])
+    t_fp8, t_bf16 = (time_ops([op], spec, p, clocks).compute_busy[0] for p in ("fp8", "bf16"))
+    assert fp8_gemm_ratio(spec.name) == fp8_gemm_efficiency(spec.name) < 1.0
+    assert t_bf16 / t_fp8 == pytest.approx(2.0 * fp8_gemm_ratio(spec.name), rel=1e-3)
