@@ -4,7 +4,8 @@
 
 DATA_DIR defaults to ../shared/data/profiling beside the repository (vidur `data/profiling/`, commit
 7d47513363ec447a741ac5e47241580b47724fbf). Rewrites src/gigawatt/catalog/calibration.yaml; the same
-data always gives the same file. Prints the fitted values and errors.
+data always gives the same file (its `roofline_published` section, from scripts/fit_published.py, is
+kept). Prints the fitted values and errors.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from gigawatt.calibration.calibrate import fit_all, render_yaml
+from gigawatt.calibration.published import MARKER
 from gigawatt.calibration.vidur import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +30,10 @@ def main(argv: list[str]) -> int:
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    TARGET.write_text(render_yaml(cal, DATA_LABEL), encoding="utf-8")
+    # The section fitted to published serving figures (scripts/fit_published.py) is kept as it is.
+    old = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+    tail = "#\n" + old[old.index(MARKER):] if MARKER in old else ""
+    TARGET.write_text(render_yaml(cal, DATA_LABEL) + tail, encoding="utf-8")
     for name, fit in sorted(cal.roofline.items()):
         e = fit.efficiency
         held = "n/a" if fit.mdape_held_out is None else f"{fit.mdape_held_out:.2f}%"

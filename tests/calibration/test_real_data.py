@@ -66,6 +66,7 @@ def test_committed_calibration_is_the_fit_of_the_data(refit: Calibration) -> Non
     fresh = yaml.safe_load(render_yaml(refit, "../shared/data/profiling"))
     committed_file = REPO / "src" / "gigawatt" / "catalog" / "calibration.yaml"
     committed = yaml.safe_load(committed_file.read_text(encoding="utf-8"))
+    committed.pop("roofline_published")  # scripts/fit_published.py's (checked in test_published.py)
     _close(fresh, committed)
 
 

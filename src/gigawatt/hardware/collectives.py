@@ -85,8 +85,12 @@ def send_recv_time(size_bytes: float, link: Link) -> float:
 INFINIBAND_SAME_LEAF = Link(bandwidth=50e9, latency=2.8e-6, efficiency=40.0 / 50.0)
 INFINIBAND_ACROSS_LEAVES = Link(bandwidth=50e9, latency=3.7e-6, efficiency=40.0 / 50.0)
 
-# NCCL all-reduce measurements exist for these GPUs' 8-GPU NVSwitch systems (calibration.yaml).
-MEASURED_NVSWITCH_SETUPS = {"H100-SXM": "h100_dgx", "A100-SXM-80GB": "a100_dgx"}
+# NCCL all-reduce measurements of 8-GPU NVSwitch systems (calibration.yaml), by the GPUs they describe:
+# HGX H200 has the H100's NVLink 4 and NVSwitch baseboard (900 GB/s per GPU on both datasheets).
+MEASURED_NVSWITCH_SETUPS = {"H100-SXM": "h100_dgx", "H200-SXM": "h100_dgx", "A100-SXM-80GB": "a100_dgx"}
+# NVSwitch systems of a newer NVLink generation: the measured set-up's fit with its bus bandwidth scaled
+# by the NVLink bandwidth ratio, step latency kept (assumption: no NCCL measurement of the newer system).
+SCALED_NVSWITCH_SETUPS = {"B200": ("h100_dgx", 900e9)}
 # NVLink latency per hop, H100 (DeepSeek-V3 ISCA'25 paper, DESIGN §4.4).
 NVLINK_LATENCY_S = 3.33e-6
 # Achieved / nominal one-direction NVLink bandwidth for an 8-GPU all-reduce on H100 DGX
@@ -96,10 +100,14 @@ NVLINK_EFFICIENCY_UNMEASURED = 346.0 / 450.0
 
 def nvlink_link(gpu_name: str, nvlink_bandwidth: float, tp: int, gpus_per_node: int) -> Link:
     """The link a tensor-parallel all-reduce inside one node runs over: fitted where measured."""
-    setup = MEASURED_NVSWITCH_SETUPS.get(gpu_name)
+    setup, scale = MEASURED_NVSWITCH_SETUPS.get(gpu_name), 1.0
+    if gpu_name in SCALED_NVSWITCH_SETUPS:
+        setup, measured_nvlink = SCALED_NVSWITCH_SETUPS[gpu_name]
+        scale = nvlink_bandwidth / measured_nvlink
     if setup is not None:
         try:
-            return fitted_link(setup, tp, gpus_per_node)
+            link = fitted_link(setup, tp, gpus_per_node)
+            return Link(bandwidth=link.bandwidth * scale, latency=link.latency, efficiency=link.efficiency)
         except CatalogError:
             pass
     return Link(

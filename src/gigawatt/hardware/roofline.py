@@ -11,14 +11,19 @@ error than the plain max, at no extra cost.
 
 HBM bandwidth does not follow the SM clock, so memory-bound work (decode) barely slows when the clock
 drops while compute-bound work (prefill) slows almost in proportion. `eta_c`, `eta_m`, `p` and
-`t_launch` are per-GPU values fitted to measured operator timings (catalog/calibration.yaml, with the
-fit; refit with scripts/fit_roofline.py).
+`t_launch` are per-GPU values fitted to measured operator timings (catalog/calibration.yaml `roofline`,
+refit with scripts/fit_roofline.py) where such timings exist (A100, A40, H100), and otherwise to
+published end-to-end serving throughputs (`roofline_published`, refit with scripts/fit_published.py).
+
+`compute` is the bf16 GEMM efficiency. FP8 GEMMs (scaled casts, amax bookkeeping) reach a smaller
+share of their doubled peak: at fp8 the compute efficiency is `compute` times the FP8/bf16 ratio fitted
+to published FP8 training runs (catalog/training_calibration.yaml), the ratio the training step uses.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -45,13 +50,18 @@ DEFAULT_EFFICIENCY = Efficiency(
 )
 
 
+# Sections of calibration.yaml searched in order: measured operator timings first, then the fit to
+# published end-to-end serving figures for GPUs without operator timings.
+ROOFLINE_SECTIONS = ("roofline", "roofline_published")
+
+
 @cache
 def efficiency(gpu_name: str) -> Efficiency:
     try:
-        entries = _load("calibration.yaml").get("roofline", {})
+        cal = _load("calibration.yaml")
     except FileNotFoundError:
         return DEFAULT_EFFICIENCY
-    entry = entries.get(gpu_name)
+    entry = next((cal[s][gpu_name] for s in ROOFLINE_SECTIONS if gpu_name in (cal.get(s) or {})), None)
     if entry is None:
         return DEFAULT_EFFICIENCY
     return Efficiency(
@@ -61,6 +71,18 @@ def efficiency(gpu_name: str) -> Efficiency:
         source=str(entry["source"]),
         overlap_p=float(entry.get("overlap_p", math.inf)),
     )
+
+
+@cache
+def fp8_gemm_ratio(gpu_name: str) -> float:
+    """FP8 GEMM efficiency / bf16 GEMM efficiency, each against its own peak (training_calibration.yaml)."""
+    entries = _load("training_calibration.yaml")["fp8_gemm_efficiency"]
+    return float(entries.get(gpu_name, entries["default"])["value"])
+
+
+def compute_efficiency(eff: Efficiency, gpu_name: str, precision: str) -> float:
+    """Achieved share of the tensor peak of `precision`: `compute`, discounted for FP8 GEMMs."""
+    return eff.compute * fp8_gemm_ratio(gpu_name) if precision == "fp8" else eff.compute
 
 
 @dataclass(frozen=True)
@@ -101,8 +123,10 @@ def soft_max(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
 def time_ops(
     ops: list[Op], gpu: GpuSpec, precision: str, clocks_mhz: np.ndarray, eff: Efficiency | None = None
 ) -> OpTiming:
-    """Time a list of operators at each clock in `clocks_mhz` (vectorised over clocks and operators)."""
+    """Time a list of operators at each clock in `clocks_mhz` (vectorised over clocks and operators);
+    `eff` is the bf16 efficiency, discounted here for FP8 GEMMs."""
     eff = eff or efficiency(gpu.name)
+    eff = replace(eff, compute=compute_efficiency(eff, gpu.name, precision))
     flops = np.array([op.flops for op in ops], dtype=float)
     traffic = np.array([op.bytes for op in ops], dtype=float)
     count = np.array([op.count for op in ops], dtype=float)

@@ -17,6 +17,7 @@ PROVIDERS: tuple[str, ...] = (
     "gigawatt.reliability.validation:physics_checks",
     "gigawatt.moe.physics:checks",
     "gigawatt.plant.physics:physics_checks",
+    "gigawatt.calibration.physics:checks",
 )
 
 

@@ -33,12 +33,14 @@ from gigawatt.hardware.collectives import (
     ring_all_reduce_time,
     send_recv_time,
 )
-from gigawatt.hardware.roofline import efficiency
+from gigawatt.hardware.roofline import Efficiency, compute_efficiency, efficiency
 
 # Basis variables of an operator's FLOPs and bytes: constant, tokens, sequences, pairs, keys read,
 # expected distinct routed experts hit.
 _N_VARS = 6
 _PHASES = ("shared", "prefill", "decode")
+# Precision of the activations exchanged between GPUs, by the serving precision.
+COMMUNICATION_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp8": "bf16"}
 
 
 def _prefill_basis(hits: Callable[[float], float]) -> list[tuple[Batch, list[float]]]:
@@ -73,10 +75,11 @@ class IterationModel:
         precision: str,
         clocks: np.ndarray,
         gpus_per_node: int,
+        eff: Efficiency | None = None,
     ) -> None:
         self.model, self.gpu, self.tp, self.pp, self.precision = model, gpu, tp, pp, precision
         self.clocks = np.asarray(clocks, dtype=float)
-        eff = efficiency(gpu.name)
+        eff = eff or efficiency(gpu.name)
         self._overlap_p = eff.overlap_p
         self._moe = model.moe_layers > 0
         self._experts = (model.ffn.top_k, model.ffn.routed_experts)
@@ -91,9 +94,8 @@ class IterationModel:
             blocks[i, cols, 1] = count[i] * traffic[i]
         # Compute time per FLOP at each clock bin (roofline.op_times), memory time per byte. Kept per
         # phase mix (prefill?, decode?) with only the operators that run, so every row has work.
-        self._seconds_per_flop = 1.0 / (
-            eff.compute * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost
-        )
+        eta_c = compute_efficiency(eff, gpu.name, precision)
+        self._seconds_per_flop = 1.0 / (eta_c * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost)
         memory = blocks[:, :, 1] / (eff.memory * gpu.hbm_bandwidth)
         self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
         for mix in ((True, False), (False, True), (True, True)):
@@ -101,8 +103,10 @@ class IterationModel:
             launch = eff.launch_s * float(count[rows].sum())
             self._by_mix[mix] = (blocks[rows, :, 0], memory[rows], launch)
 
-        # Communication is affine in the batch's tokens: const + per_token · tokens.
-        activation_bytes = model.hidden * BYTES_PER_ELEMENT[precision]
+        # Communication is affine in the batch's tokens: const + per_token · tokens. The exchanged
+        # activations are 16-bit even when weights and KV cache are FP8 (engines all-reduce the bf16
+        # output of the row-parallel GEMM).
+        activation_bytes = model.hidden * BYTES_PER_ELEMENT[COMMUNICATION_PRECISION[precision]]
         link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
         all_reduce = [2 * model.layers * ring_all_reduce_time(n * activation_bytes, tp, link) for n in (0, 1)]
         # Pipeline stages sit on nodes under one leaf switch.
