@@ -24,10 +24,10 @@ from typing import Literal
 
 import numpy as np
 
+from gigawatt.workload.serving import paged
 from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving.kv_cache import PagedKvCache
 from gigawatt.workload.serving.memory import (
-    DEFAULT_BLOCK_TOKENS,
     HostTiers,
     cold_start_s,
     hbm_kv_blocks,
@@ -50,7 +50,7 @@ class SchedulerConfig:
     max_num_batched_tokens: int = 2048
     max_num_seqs: int = 128
     chunked_prefill: bool = True
-    block_tokens: int = DEFAULT_BLOCK_TOKENS
+    block_tokens: int = paged.BLOCK_TOKENS
     preemption: Literal["recompute", "offload"] = "recompute"
 
 
@@ -194,7 +194,11 @@ class ReplicaServer:
             raise ValueError("arrival times must be non-decreasing across add_arrivals calls")
         if prompt.min() < 1 or output.min() < 1:
             raise ValueError("every request needs at least one prompt token and one output token")
-        too_long = np.flatnonzero(self.kv.blocks_for(prompt + output) > self.kv.capacity["hbm"])
+        hbm = self.kv.capacity["hbm"]
+        too_long = np.flatnonzero(
+            (self.kv.blocks_for(prompt + output) > hbm)
+            | (self.kv.blocks_for(prompt) > hbm - paged.watermark_blocks(hbm))
+        )
         if too_long.size:
             i = int(too_long[0])
             raise ValueError(
@@ -379,7 +383,8 @@ class ReplicaServer:
             else:
                 chunk = length if (length <= budget or not has_prefill) else 0
             blocks = int(self.kv.blocks_for(chunk))
-            if chunk <= 0 or blocks > free:
+            # vLLM's gate: the rest of the prompt fits and leaves the watermark free (paged.py).
+            if chunk <= 0 or not paged.admits(free, int(self.kv.blocks_for(length)), self.kv.capacity["hbm"]):
                 break
             self._waiting.popleft()
             if np.isnan(self._time["admitted"][r]):
@@ -421,7 +426,7 @@ class ReplicaServer:
             kv = int(self._int["kv_tokens"][r])
             step = min(int(self._int["target"][r]) - kv, self.config.max_num_batched_tokens)
             grow = max(int(self.kv.blocks_for(kv + step)) - blocks, 0)  # at most what it can compute now
-            if needed + blocks + grow > self.kv.free_hbm:
+            if not paged.admits(self.kv.free_hbm - needed, blocks + grow, self.kv.capacity["hbm"]):
                 break
             self._swap_s += self.kv.restore(r)
             self._swapped.popleft()

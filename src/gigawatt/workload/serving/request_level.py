@@ -117,15 +117,18 @@ def steady_iteration(
     n: float,
     prompt: float,
     output: float,
+    recompute: float = 0.0,
 ) -> tuple[float, float, float]:
     """(time, compute busy, memory busy) of an iteration of `n` decoding sequences plus the prefill work that
-    keeps `n` in flight (each request's prompt once per its `output` iterations)."""
+    keeps `n` in flight (each request's prompt once per its `output` iterations, and `recompute` more
+    prefills of it where preempted KV is recomputed)."""
+    prefills = n / output * (1.0 + recompute)
     return iteration.iteration_time(
         clock_bin,
-        prefill_tokens=n * prompt / output,
-        prefill_seqs=n / output,
-        prefill_pairs=n / output * prompt * (prompt + 1) / 2,
-        prefill_context=n / output * prompt,
+        prefill_tokens=prefills * prompt,
+        prefill_seqs=prefills,
+        prefill_pairs=prefills * prompt * (prompt + 1) / 2,
+        prefill_context=prefills * prompt,
         decode_seqs=n,
         decode_context=n * (prompt + output / 2),
     )
