@@ -49,30 +49,36 @@ def load_arrivals(spec: ArrivalSpec, duration_s: float, rng: np.random.Generator
 
 
 def check_fits(w: Serving, gpu: GpuSpec, gpus_per_node: int) -> int:
-    """KV blocks per replica; a clear error naming the memory needed when the model does not fit."""
+    """KV blocks per replica; a clear error naming the memory needed, and what would fit, when none."""
     m = load_model(w.model)
     tp, pp, s = w.tensor_parallel, w.pipeline_parallel, w.scheduler
-    blocks = hbm_kv_blocks(m, gpu, w.precision, tp, pp, s.block_tokens, s.max_num_batched_tokens)
-    if blocks > 0:
-        return blocks
+
+    def blocks(t: int, p: int, precision: str) -> int:
+        return hbm_kv_blocks(m, gpu, precision, t, p, s.block_tokens, s.max_num_batched_tokens)
+
+    if (found := blocks(tp, pp, w.precision)) > 0:
+        return found
     need = weight_bytes_per_gpu(m, w.precision, tp, pp)
     usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
-    fits = [
+    fixes = []
+    # Fewest GPUs first, and of those the most tensor parallelism (inside the node, over NVLink).
+    layouts = sorted(((t, p) for t in (1, 2, 4, 8) for p in (1, 2, 4, 8)), key=lambda x: (x[0] * x[1], x[1]))
+    wider = [
         (t, p)
-        for p in (1, 2, 4, 8)
-        for t in (1, 2, 4, 8)
-        if t <= gpus_per_node
-        and hbm_kv_blocks(m, gpu, w.precision, t, p, s.block_tokens, s.max_num_batched_tokens) > 0
+        for t, p in layouts
+        if t <= gpus_per_node and t * p > tp * pp and blocks(t, p, w.precision) > 0
     ]
-    hint = (
-        f"tensor_parallel {fits[0][0]} × pipeline_parallel {fits[0][1]} would fit"
-        if fits
-        else "no tensor × pipeline parallelism up to 8 × 8 fits"
-    )
+    if wider:
+        t, p = wider[0]
+        fixes.append(f"raise tensor_parallel × pipeline_parallel to {t} × {p}")
+    if w.precision == "bf16" and blocks(tp, pp, "fp8") > 0:
+        fixes.append("use fp8 weights (workload.precision: fp8)")
+    if not fixes:
+        fixes.append("no tensor × pipeline parallelism up to 8 × 8 fits: use GPUs with more memory")
     raise WorkloadError(
-        f"{m.name} in {w.precision} needs {need / 1e9:.1f} GB of weights per GPU at tensor_parallel {tp} × "
-        f"pipeline_parallel {pp}, leaving no room for KV cache in a {gpu.name}'s {usable / 1e9:.1f} GB "
-        f"({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {hint}"
+        f"{m.name}'s weights in {w.precision} ({need / 1e9:.1f} GB per GPU at tensor_parallel {tp} × "
+        f"pipeline_parallel {pp}) leave no room for KV cache in a {gpu.name}'s {usable / 1e9:.1f} GB "
+        f"({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {' or '.join(fixes)}"
     )
 
 
@@ -173,7 +179,8 @@ class RequestLevel:
         if longest > blocks * s.block_tokens:
             raise WorkloadError(
                 f"the longest request ({longest} tokens) needs {longest * kv_per_token / 1e9:.2f} GB of KV "
-                f"cache per GPU, more than the {blocks * s.block_tokens} tokens that fit beside the weights"
+                f"cache per GPU, more than the {blocks * s.block_tokens} tokens that fit beside the weights: "
+                "raise tensor_parallel, use fp8 weights, or shorten the requests"
             )
         self.replicas = [
             ReplicaServer(self.iteration, config, replica=r, kv_blocks=blocks) for r in range(n_replicas)
