@@ -1,4 +1,4 @@
-"""Per-GPU memory of a serving replica: weights, KV blocks, host tiers, cold-start time (DESIGN §4.4).
+"""Per-GPU memory of a serving replica: weights, KV blocks, host tiers (DESIGN §4.4).
 
 A replica is `tp` × `pp` GPUs: weights split over all of them; KV heads split across tensor-parallel
 ranks up to their count (MLA's latent and MQA's single head are replicated, as in steady.py) and
@@ -77,11 +77,6 @@ def hbm_kv_blocks(
         kv_bytes_per_token_per_gpu(m, precision, tp, pp),
         block_tokens,
     )
-
-
-def cold_start_s(weight_bytes: float, gpu: GpuSpec, host: HostTiers) -> float:
-    """Weights SSD → DRAM at the NVMe bandwidth, then DRAM → HBM over PCIe (not overlapped: assumption)."""
-    return weight_bytes / host.ssd_bandwidth + weight_bytes / gpu.pcie_bandwidth
 
 
 def serving_capacity(

@@ -29,11 +29,10 @@ from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving.kv_cache import PagedKvCache
 from gigawatt.workload.serving.memory import (
     HostTiers,
-    cold_start_s,
     hbm_kv_blocks,
     kv_bytes_per_token_per_gpu,
-    weight_bytes_per_gpu,
 )
+from gigawatt.workload.serving.startup import StartupStages, startup_stages
 
 # Assumption: a fast BPE tokenizer (HF tokenizers / tiktoken, Rust) encodes of the order of 1 M tokens/s
 # on one core; the front end tokenizes requests one at a time.
@@ -69,7 +68,7 @@ class TickWork:
     memory_busy_s: float
     output_tokens: int
     input_tokens: int  # prefill tokens computed, recomputation included
-    loading_s: float  # cold start (weights SSD → DRAM → HBM)
+    loading_s: float  # cold start (the engine's start-up stages, startup.py)
     kv_utilisation: float  # HBM KV blocks in use at the end of the window
 
 
@@ -101,6 +100,8 @@ class ReplicaStats:
     kv_utilisation_peak: float
     kv_capacity_blocks: int
     bytes_moved: dict[str, float]  # replica-wide, by direction (hbm_to_dram, dram_to_ssd, ...)
+    batch_mean: float  # sequences holding KV in HBM (running), time-weighted over the simulated time
+    cold_start_stages: dict[str, float]  # seconds of each start-up stage
 
 
 @dataclass
@@ -133,7 +134,11 @@ class ReplicaServer:
         start_s: float = 0.0,
         replica: int = 0,
         kv_blocks: int | None = None,
+        startup: StartupStages | None = None,
+        serving_at_start: bool = False,
     ) -> None:
+        """A replica that starts cold at `start_s` (its start-up stages, default: catalog figures, local NVMe,
+        warm caches), or is already serving then if `serving_at_start`."""
         self.iteration, self.replica = iteration, replica
         self.config = scheduler or SchedulerConfig()
         self.cpu = cpu or CpuCosts()
@@ -158,7 +163,8 @@ class ReplicaServer:
             pcie_bandwidth=gpu.pcie_bandwidth,
             ssd_bandwidth=host.ssd_bandwidth,
         )
-        self.cold_start_s = cold_start_s(weight_bytes_per_gpu(m, iteration.precision, tp, pp), gpu, host)
+        self.startup = startup or startup_stages(m, iteration.precision, tp, pp, gpu)
+        self.cold_start_s = self.startup.total
 
         self.now = start_s
         self._n = 0
@@ -173,10 +179,12 @@ class ReplicaServer:
         self._swap_s = 0.0  # swap time owed by the iteration being scheduled
 
         self._up = True
-        self._loading_until = start_s + self.cold_start_s
-        self.cold_starts, self.failures, self.preemptions, self.recomputed_tokens = 1, 0, 0, 0
+        self._loading_until = start_s if serving_at_start else start_s + self.cold_start_s
+        self.cold_starts = 0 if serving_at_start else 1
+        self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
         self._start_s = start_s
         self._kv_util_integral = 0.0
+        self._batch_integral = 0.0
 
     # ---- requests -------------------------------------------------------------------------------
 
@@ -308,6 +316,7 @@ class ReplicaServer:
 
     def _pass(self, dt: float) -> None:
         self._kv_util_integral += self.kv.hbm_utilisation * dt
+        self._batch_integral += self._running.size * dt
         self.now += dt
 
     def _next_ready_s(self) -> float:
@@ -482,4 +491,6 @@ class ReplicaServer:
             kv_utilisation_peak=self.kv.peak_hbm_used / self.kv.capacity["hbm"],
             kv_capacity_blocks=self.kv.capacity["hbm"],
             bytes_moved=dict(self.kv.bytes_moved),
+            batch_mean=self._batch_integral / elapsed if elapsed > 0 else 0.0,
+            cold_start_stages=self.startup.as_dict(),
         )

@@ -26,6 +26,7 @@ from gigawatt.workload.serving.memory import (
     weight_bytes_per_gpu,
 )
 from gigawatt.workload.serving.replica import ReplicaServer, SchedulerConfig
+from gigawatt.workload.serving.startup import startup_stages
 from gigawatt.workload.serving.steady import WorkloadError
 from gigawatt.workload.serving.traces import Arrivals, bursty_arrivals, poisson_arrivals, read_azure_trace
 
@@ -182,8 +183,19 @@ class RequestLevel:
                 f"cache per GPU, more than the {blocks * s.block_tokens} tokens that fit beside the weights: "
                 "raise tensor_parallel, use fp8 weights, or shorten the requests"
             )
+        up = w.startup
+        tp, pp = w.tensor_parallel, w.pipeline_parallel
+        stages = startup_stages(m, w.precision, tp, pp, gpu, up.storage, up.storage_read, up.caches)
         self.replicas = [
-            ReplicaServer(self.iteration, config, replica=r, kv_blocks=blocks) for r in range(n_replicas)
+            ReplicaServer(
+                self.iteration,
+                config,
+                replica=r,
+                kv_blocks=blocks,
+                startup=stages,
+                serving_at_start=up.begin == "serving",
+            )
+            for r in range(n_replicas)
         ]
         a = self.arrivals
         for r, replica in enumerate(self.replicas):  # round-robin load balancing
