@@ -296,6 +296,12 @@ class ReplicaServer:
         arrived = int(np.searchsorted(ready, self.now, side="right")) - self._next_ready
         return len(self._waiting) + len(self._swapped) + max(arrived, 0)
 
+    @property
+    def tokens_owed(self) -> int:
+        """Output tokens not yet generated, over every request added (arrived or not)."""
+        n = self._n
+        return int((self._int["output"][:n] - self._int["generated"][:n]).sum())
+
     def fail(self, t: float) -> None:
         """The replica fails at `t` (not before its clock): in-flight work and all KV are lost."""
         self._pass(max(0.0, t - self.now))
