@@ -50,6 +50,7 @@ VolumeFlow = quantity("volume_flow", "2 L/min")
 HeatCapacity = quantity("heat_capacity", "4 MJ/K")
 ThermalResistance = quantity("thermal_resistance", "0.06 K/W")
 Bandwidth = quantity("bandwidth", "2 TB/s")
+ReadRate = quantity("bandwidth", "7 GB/s", floor="positive")  # a storage or link throughput
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 

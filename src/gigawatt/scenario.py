@@ -35,6 +35,7 @@ from gigawatt.fields import (
     MassFlow,
     NonNegativePower,
     Power,
+    ReadRate,
     Strict,
     Temperature,
     ThermalResistance,
@@ -404,6 +405,24 @@ class Slo(Strict):
     tpot: Duration = Field("100 ms", description="time-per-output-token limit")
 
 
+class Startup(Strict):
+    """How a replica comes up (catalog/startup.yaml): where its weights are read from, what the node has
+    cached from an earlier start, and whether the run begins with the replicas serving or loading."""
+
+    storage: Literal["local-nvme", "network-fs"] = Field(
+        "local-nvme", description="where each GPU reads its weight shard from"
+    )
+    storage_read: ReadRate | None = Field(
+        None, description="weight read throughput per GPU, instead of the storage kind's catalog figure"
+    )
+    caches: Literal["warm", "cold"] = Field(
+        "warm", description="warm: P2P check and torch.compile results cached on the node; cold: a fresh node"
+    )
+    begin: Literal["serving", "cold"] = Field(
+        "serving", description="serving: replicas are up when the run begins; cold: every replica starts then"
+    )
+
+
 class Serving(Strict):
     """LLM serving with real traffic: replicas of `tensor_parallel` × `pipeline_parallel` GPUs (TP inside a
     node over NVLink, PP across nodes over InfiniBand) behind a round-robin load balancer. `request`
@@ -419,6 +438,7 @@ class Serving(Strict):
     arrivals: Arrivals
     scheduler: Scheduler = Scheduler()
     slo: Slo = Slo()
+    startup: Startup = Startup()
 
 
 class Parallelism(Strict):

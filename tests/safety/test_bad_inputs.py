@@ -186,7 +186,7 @@ def test_malformed_files_name_their_line(tmp_path, text, expected):
     [
         ({"cooling.liquid.cold_plate": "copper-pipe"}, "cooling.liquid.cold_plate: unknown cold plate"),
         ({"power.psu.curve": "psu-tin"}, "power.psu.curve: unknown power-conversion curve"),
-        ({"workload.tensor_parallel": 1}, "workload: Llama-3.1-70B in bf16"),
+        ({"workload.tensor_parallel": 1}, "workload: Llama-3.1-70B's weights in bf16"),
         ({"power.gpu_power_limit": "900 W"}, "power.gpu_power_limit: 900 W is outside"),
     ],
 )

@@ -63,7 +63,7 @@ def test_hbm_blocks_from_weights_usable_fraction_and_tp_split() -> None:
 
 def _overloaded(llama8b: IterationModel, policy: str, host: HostTiers | None = None) -> ReplicaServer:
     config = SchedulerConfig(max_num_batched_tokens=4096, max_num_seqs=64, preemption=policy)
-    server = ReplicaServer(llama8b, config, host=host, kv_blocks=400)  # 6,400 tokens of KV
+    server = ReplicaServer(llama8b, config, host=host, kv_blocks=400, serving_at_start=True)  # 6,400 tokens
     server.add_arrivals(*poisson_arrivals(120, 40.0, np.random.default_rng(3), 300, 300))
     return server
 

@@ -23,7 +23,7 @@ def _records() -> RequestRecords:
 
 def _stats() -> ReplicaStats:
     moved = {"hbm_to_dram": 5.0, "dram_to_ssd": 1.0, "ssd_to_dram": 1.0, "dram_to_hbm": 5.0}
-    return ReplicaStats(3, 10.0, 1, 2.5, 0, 1, 0, 0.2, 0.6, 100, moved)
+    return ReplicaStats(3, 10.0, 1, 2.5, 0, 1, 0, 0.2, 0.6, 100, moved, 4.0, {"engine_start": 2.5})
 
 
 def test_latencies_by_definition() -> None:
@@ -47,6 +47,7 @@ def test_summary_goodput_throughput_and_energy() -> None:
     assert set(s["tpot_s"]) == {"p50", "p90", "p99"}
     assert s["bytes_offloaded"]["dram_to_ssd"] == 1.0
     assert s["preemptions"] == 1 and s["cold_start_s"] == 2.5
+    assert s["cold_start_stages_s"] == {"engine_start": 2.5}
 
 
 def test_requests_table_has_nulls_for_events_not_yet_happened() -> None:

@@ -154,5 +154,9 @@ def test_model_that_does_not_fit_says_what_would():
         example_dict("serving-llama70b-h100"),
         **{"workload.model": "Llama-3.1-405B", "workload.tensor_parallel": 1},
     )
-    with pytest.raises(ValueError, match=r"needs \d+\.\d GB of weights per GPU.*would fit"):
+    with pytest.raises(ValueError) as err:
         Engine(Scenario.model_validate(data))
+    # 405B in bf16 is 812 GB: 8 × 2 GPUs hold 51 GB each; fp8 alone would not fit on one GPU.
+    text = str(err.value)
+    assert "weights in bf16 (811.7 GB per GPU at tensor_parallel 1 × pipeline_parallel 1) leave no" in text
+    assert text.endswith("raise tensor_parallel × pipeline_parallel to 8 × 2")

@@ -18,6 +18,7 @@ PROVIDERS: tuple[str, ...] = (
     "gigawatt.moe.physics:checks",
     "gigawatt.plant.physics:physics_checks",
     "gigawatt.calibration.physics:checks",
+    "gigawatt.workload.serving.physics:checks",
 )
 
 

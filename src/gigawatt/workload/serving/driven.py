@@ -178,7 +178,8 @@ class DrivenServing:
         if not isinstance(self.driver, RequestLevel):
             return None
         records = [r.records() for r in self.driver.replicas]
-        warm = max((r.cold_start_s for r in self.driver.replicas), default=0.0)
+        starting = self.w.startup.begin == "cold"  # the "before" window opens once the replicas are up
+        warm = max((r.cold_start_s for r in self.driver.replicas), default=0.0) if starting else 0.0
         return np.concatenate([r.arrival_s for r in records]), metrics.latencies(records), warm
 
     def chain_effects(self, summary: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from gigawatt.catalog import GpuSpec
 from gigawatt.scenario import Serving
+from gigawatt.workload.serving import paged
 from gigawatt.workload.serving.request_level import Activity, serving_setup, steady_iteration
 
 
@@ -47,13 +48,21 @@ class FluidServing:
         self.prompt_per_output = prompt / output
 
         # t_iter, compute and memory busy per iteration over (clock bin, N = 1 … N_max). N_max is the batch
-        # limit, or the sequences whose KV cache fits beside the weights if fewer (each holds, on average,
-        # its prompt and half its output).
-        kv_tokens = setup.kv_blocks * w.scheduler.block_tokens
-        n_max = int(max(1, min(w.scheduler.max_num_seqs, kv_tokens // (prompt + output / 2))))
+        # limit, or the sequences the paged KV pool keeps in flight if fewer (each holds, on average, its
+        # prompt and half its output; paged.py); KV overflowing the pool at N is recomputed.
+        blocks, bt = setup.kv_blocks, w.scheduler.block_tokens
+        n_max = int(max(1, min(w.scheduler.max_num_seqs, paged.max_seqs(blocks, prompt, output, bt))))
         n = np.arange(1, n_max + 1, dtype=float)
+        recompute = np.array(
+            [paged.overflow_share(x, blocks, prompt, output, bt) * (prompt + output / 2) / prompt for x in n]
+        )
+        self.preempted_share = paged.overflow_share(n_max, blocks, prompt, output, bt)
+        cases = list(zip(n, recompute, strict=True))
         per_iter = np.array(
-            [[steady_iteration(iteration, k, x, prompt, output) for x in n] for k in range(len(self.clocks))]
+            [
+                [steady_iteration(iteration, k, x, prompt, output, r) for x, r in cases]
+                for k in range(len(self.clocks))
+            ]
         )
         self.t_iter, self.t_compute, self.t_memory = per_iter[..., 0], per_iter[..., 1], per_iter[..., 2]
         self.rate = n / self.t_iter  # output tokens/s at each (bin, N), rising in N

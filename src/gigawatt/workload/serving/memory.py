@@ -1,4 +1,4 @@
-"""Per-GPU memory of a serving replica: weights, KV blocks, host tiers, cold-start time (DESIGN §4.4).
+"""Per-GPU memory of a serving replica: weights, KV blocks, host tiers (DESIGN §4.4).
 
 A replica is `tp` × `pp` GPUs: weights split over all of them; KV heads split across tensor-parallel
 ranks up to their count (MLA's latent and MQA's single head are replicated, as in steady.py) and
@@ -17,8 +17,9 @@ from gigawatt.catalog import GpuSpec
 # Share of HBM a serving engine may fill with weights, activations and KV cache (vLLM's default
 # gpu_memory_utilization = 0.9; the rest is the CUDA context and fragmentation).
 HBM_USABLE_FRACTION = 0.9
-# vLLM's default KV block size on CUDA (CacheConfig.block_size = 16 tokens).
-DEFAULT_BLOCK_TOKENS = 16
+# vLLM's default max_num_batched_tokens (SchedulerConfig.DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048): the
+# profiling run that sizes the activation reserve batches this many tokens.
+MAX_BATCHED_TOKENS = 2048
 # One PCIe Gen4 x4 NVMe drive per GPU: DGX H100 has 8 × 3.84 TB U.2 NVMe data drives (DGX H100
 # datasheet); sequential read ≈ 7 GB/s (Samsung PM1733 datasheet: 7,000 MB/s read).
 NVME_BANDWIDTH = 7e9
@@ -57,21 +58,25 @@ def activation_reserve_bytes(m: ModelSpec, precision: str, tp: int, max_batched_
     return max_batched_tokens * per_token * BYTES_PER_ELEMENT[precision]
 
 
+def kv_blocks_beside(
+    gpu: GpuSpec, weight_bytes: float, activation_bytes: float, kv_bytes_per_token: float, block_tokens: int
+) -> int:
+    """KV blocks per GPU that fit in the usable HBM beside the weights and the activation reserve."""
+    free = HBM_USABLE_FRACTION * gpu.hbm_capacity - weight_bytes - activation_bytes
+    return max(0, int(free // (block_tokens * kv_bytes_per_token)))
+
+
 def hbm_kv_blocks(
     m: ModelSpec, gpu: GpuSpec, precision: str, tp: int, pp: int, block_tokens: int, max_batched_tokens: int
 ) -> int:
     """KV blocks that fit in HBM after weights and activations, within the usable fraction."""
-    free = (
-        HBM_USABLE_FRACTION * gpu.hbm_capacity
-        - weight_bytes_per_gpu(m, precision, tp, pp)
-        - activation_reserve_bytes(m, precision, tp, max_batched_tokens)
+    return kv_blocks_beside(
+        gpu,
+        weight_bytes_per_gpu(m, precision, tp, pp),
+        activation_reserve_bytes(m, precision, tp, max_batched_tokens),
+        kv_bytes_per_token_per_gpu(m, precision, tp, pp),
+        block_tokens,
     )
-    return max(0, int(free // (block_tokens * kv_bytes_per_token_per_gpu(m, precision, tp, pp))))
-
-
-def cold_start_s(weight_bytes: float, gpu: GpuSpec, host: HostTiers) -> float:
-    """Weights SSD → DRAM at the NVMe bandwidth, then DRAM → HBM over PCIe (not overlapped: assumption)."""
-    return weight_bytes / host.ssd_bandwidth + weight_bytes / gpu.pcie_bandwidth
 
 
 def serving_capacity(

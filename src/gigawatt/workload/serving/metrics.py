@@ -84,6 +84,7 @@ def summarize(
         "recomputed_tokens": int(sum(s.recomputed_tokens for s in stats)),
         "cold_starts": int(sum(s.cold_starts for s in stats)),
         "cold_start_s": max((s.cold_start_s for s in stats), default=0.0),
+        "cold_start_stages_s": dict(stats[0].cold_start_stages) if stats else {},
         "energy_j_per_output_token": (
             energy_j / output_tokens if energy_j is not None and output_tokens > 0 else None
         ),

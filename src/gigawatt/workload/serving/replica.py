@@ -24,16 +24,15 @@ from typing import Literal
 
 import numpy as np
 
+from gigawatt.workload.serving import paged
 from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving.kv_cache import PagedKvCache
 from gigawatt.workload.serving.memory import (
-    DEFAULT_BLOCK_TOKENS,
     HostTiers,
-    cold_start_s,
     hbm_kv_blocks,
     kv_bytes_per_token_per_gpu,
-    weight_bytes_per_gpu,
 )
+from gigawatt.workload.serving.startup import StartupStages, startup_stages
 
 # Assumption: a fast BPE tokenizer (HF tokenizers / tiktoken, Rust) encodes of the order of 1 M tokens/s
 # on one core; the front end tokenizes requests one at a time.
@@ -50,7 +49,7 @@ class SchedulerConfig:
     max_num_batched_tokens: int = 2048
     max_num_seqs: int = 128
     chunked_prefill: bool = True
-    block_tokens: int = DEFAULT_BLOCK_TOKENS
+    block_tokens: int = paged.BLOCK_TOKENS
     preemption: Literal["recompute", "offload"] = "recompute"
 
 
@@ -69,7 +68,7 @@ class TickWork:
     memory_busy_s: float
     output_tokens: int
     input_tokens: int  # prefill tokens computed, recomputation included
-    loading_s: float  # cold start (weights SSD → DRAM → HBM)
+    loading_s: float  # cold start (the engine's start-up stages, startup.py)
     kv_utilisation: float  # HBM KV blocks in use at the end of the window
 
 
@@ -101,6 +100,8 @@ class ReplicaStats:
     kv_utilisation_peak: float
     kv_capacity_blocks: int
     bytes_moved: dict[str, float]  # replica-wide, by direction (hbm_to_dram, dram_to_ssd, ...)
+    batch_mean: float  # sequences holding KV in HBM (running), time-weighted over the simulated time
+    cold_start_stages: dict[str, float]  # seconds of each start-up stage
 
 
 @dataclass
@@ -133,7 +134,11 @@ class ReplicaServer:
         start_s: float = 0.0,
         replica: int = 0,
         kv_blocks: int | None = None,
+        startup: StartupStages | None = None,
+        serving_at_start: bool = False,
     ) -> None:
+        """A replica that starts cold at `start_s` (its start-up stages, default: catalog figures, local NVMe,
+        warm caches), or is already serving then if `serving_at_start`."""
         self.iteration, self.replica = iteration, replica
         self.config = scheduler or SchedulerConfig()
         self.cpu = cpu or CpuCosts()
@@ -158,7 +163,8 @@ class ReplicaServer:
             pcie_bandwidth=gpu.pcie_bandwidth,
             ssd_bandwidth=host.ssd_bandwidth,
         )
-        self.cold_start_s = cold_start_s(weight_bytes_per_gpu(m, iteration.precision, tp, pp), gpu, host)
+        self.startup = startup or startup_stages(m, iteration.precision, tp, pp, gpu)
+        self.cold_start_s = self.startup.total
 
         self.now = start_s
         self._n = 0
@@ -173,10 +179,12 @@ class ReplicaServer:
         self._swap_s = 0.0  # swap time owed by the iteration being scheduled
 
         self._up = True
-        self._loading_until = start_s + self.cold_start_s
-        self.cold_starts, self.failures, self.preemptions, self.recomputed_tokens = 1, 0, 0, 0
+        self._loading_until = start_s if serving_at_start else start_s + self.cold_start_s
+        self.cold_starts = 0 if serving_at_start else 1
+        self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
         self._start_s = start_s
         self._kv_util_integral = 0.0
+        self._batch_integral = 0.0
 
     # ---- requests -------------------------------------------------------------------------------
 
@@ -194,7 +202,11 @@ class ReplicaServer:
             raise ValueError("arrival times must be non-decreasing across add_arrivals calls")
         if prompt.min() < 1 or output.min() < 1:
             raise ValueError("every request needs at least one prompt token and one output token")
-        too_long = np.flatnonzero(self.kv.blocks_for(prompt + output) > self.kv.capacity["hbm"])
+        hbm = self.kv.capacity["hbm"]
+        too_long = np.flatnonzero(
+            (self.kv.blocks_for(prompt + output) > hbm)
+            | (self.kv.blocks_for(prompt) > hbm - paged.watermark_blocks(hbm))
+        )
         if too_long.size:
             i = int(too_long[0])
             raise ValueError(
@@ -284,6 +296,12 @@ class ReplicaServer:
         arrived = int(np.searchsorted(ready, self.now, side="right")) - self._next_ready
         return len(self._waiting) + len(self._swapped) + max(arrived, 0)
 
+    @property
+    def tokens_owed(self) -> int:
+        """Output tokens not yet generated, over every request added (arrived or not)."""
+        n = self._n
+        return int((self._int["output"][:n] - self._int["generated"][:n]).sum())
+
     def fail(self, t: float) -> None:
         """The replica fails at `t` (not before its clock): in-flight work and all KV are lost."""
         self._pass(max(0.0, t - self.now))
@@ -304,6 +322,7 @@ class ReplicaServer:
 
     def _pass(self, dt: float) -> None:
         self._kv_util_integral += self.kv.hbm_utilisation * dt
+        self._batch_integral += self._running.size * dt
         self.now += dt
 
     def _next_ready_s(self) -> float:
@@ -379,7 +398,8 @@ class ReplicaServer:
             else:
                 chunk = length if (length <= budget or not has_prefill) else 0
             blocks = int(self.kv.blocks_for(chunk))
-            if chunk <= 0 or blocks > free:
+            # vLLM's gate: the rest of the prompt fits and leaves the watermark free (paged.py).
+            if chunk <= 0 or not paged.admits(free, int(self.kv.blocks_for(length)), self.kv.capacity["hbm"]):
                 break
             self._waiting.popleft()
             if np.isnan(self._time["admitted"][r]):
@@ -421,7 +441,7 @@ class ReplicaServer:
             kv = int(self._int["kv_tokens"][r])
             step = min(int(self._int["target"][r]) - kv, self.config.max_num_batched_tokens)
             grow = max(int(self.kv.blocks_for(kv + step)) - blocks, 0)  # at most what it can compute now
-            if needed + blocks + grow > self.kv.free_hbm:
+            if not paged.admits(self.kv.free_hbm - needed, blocks + grow, self.kv.capacity["hbm"]):
                 break
             self._swap_s += self.kv.restore(r)
             self._swapped.popleft()
@@ -477,4 +497,6 @@ class ReplicaServer:
             kv_utilisation_peak=self.kv.peak_hbm_used / self.kv.capacity["hbm"],
             kv_capacity_blocks=self.kv.capacity["hbm"],
             bytes_moved=dict(self.kv.bytes_moved),
+            batch_mean=self._batch_integral / elapsed if elapsed > 0 else 0.0,
+            cold_start_stages=self.startup.as_dict(),
         )

@@ -26,6 +26,7 @@ from gigawatt.workload.serving.memory import (
     weight_bytes_per_gpu,
 )
 from gigawatt.workload.serving.replica import ReplicaServer, SchedulerConfig
+from gigawatt.workload.serving.startup import startup_stages
 from gigawatt.workload.serving.steady import WorkloadError
 from gigawatt.workload.serving.traces import Arrivals, bursty_arrivals, poisson_arrivals, read_azure_trace
 
@@ -49,30 +50,36 @@ def load_arrivals(spec: ArrivalSpec, duration_s: float, rng: np.random.Generator
 
 
 def check_fits(w: Serving, gpu: GpuSpec, gpus_per_node: int) -> int:
-    """KV blocks per replica; a clear error naming the memory needed when the model does not fit."""
+    """KV blocks per replica; a clear error naming the memory needed, and what would fit, when none."""
     m = load_model(w.model)
     tp, pp, s = w.tensor_parallel, w.pipeline_parallel, w.scheduler
-    blocks = hbm_kv_blocks(m, gpu, w.precision, tp, pp, s.block_tokens, s.max_num_batched_tokens)
-    if blocks > 0:
-        return blocks
+
+    def blocks(t: int, p: int, precision: str) -> int:
+        return hbm_kv_blocks(m, gpu, precision, t, p, s.block_tokens, s.max_num_batched_tokens)
+
+    if (found := blocks(tp, pp, w.precision)) > 0:
+        return found
     need = weight_bytes_per_gpu(m, w.precision, tp, pp)
     usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
-    fits = [
+    fixes = []
+    # Fewest GPUs first, and of those the most tensor parallelism (inside the node, over NVLink).
+    layouts = sorted(((t, p) for t in (1, 2, 4, 8) for p in (1, 2, 4, 8)), key=lambda x: (x[0] * x[1], x[1]))
+    wider = [
         (t, p)
-        for p in (1, 2, 4, 8)
-        for t in (1, 2, 4, 8)
-        if t <= gpus_per_node
-        and hbm_kv_blocks(m, gpu, w.precision, t, p, s.block_tokens, s.max_num_batched_tokens) > 0
+        for t, p in layouts
+        if t <= gpus_per_node and t * p > tp * pp and blocks(t, p, w.precision) > 0
     ]
-    hint = (
-        f"tensor_parallel {fits[0][0]} × pipeline_parallel {fits[0][1]} would fit"
-        if fits
-        else "no tensor × pipeline parallelism up to 8 × 8 fits"
-    )
+    if wider:
+        t, p = wider[0]
+        fixes.append(f"raise tensor_parallel × pipeline_parallel to {t} × {p}")
+    if w.precision == "bf16" and blocks(tp, pp, "fp8") > 0:
+        fixes.append("use fp8 weights (workload.precision: fp8)")
+    if not fixes:
+        fixes.append("no tensor × pipeline parallelism up to 8 × 8 fits: use GPUs with more memory")
     raise WorkloadError(
-        f"{m.name} in {w.precision} needs {need / 1e9:.1f} GB of weights per GPU at tensor_parallel {tp} × "
-        f"pipeline_parallel {pp}, leaving no room for KV cache in a {gpu.name}'s {usable / 1e9:.1f} GB "
-        f"({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {hint}"
+        f"{m.name}'s weights in {w.precision} ({need / 1e9:.1f} GB per GPU at tensor_parallel {tp} × "
+        f"pipeline_parallel {pp}) leave no room for KV cache in a {gpu.name}'s {usable / 1e9:.1f} GB "
+        f"({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {' or '.join(fixes)}"
     )
 
 
@@ -117,15 +124,18 @@ def steady_iteration(
     n: float,
     prompt: float,
     output: float,
+    recompute: float = 0.0,
 ) -> tuple[float, float, float]:
     """(time, compute busy, memory busy) of an iteration of `n` decoding sequences plus the prefill work that
-    keeps `n` in flight (each request's prompt once per its `output` iterations)."""
+    keeps `n` in flight (each request's prompt once per its `output` iterations, and `recompute` more
+    prefills of it where preempted KV is recomputed)."""
+    prefills = n / output * (1.0 + recompute)
     return iteration.iteration_time(
         clock_bin,
-        prefill_tokens=n * prompt / output,
-        prefill_seqs=n / output,
-        prefill_pairs=n / output * prompt * (prompt + 1) / 2,
-        prefill_context=n / output * prompt,
+        prefill_tokens=prefills * prompt,
+        prefill_seqs=prefills,
+        prefill_pairs=prefills * prompt * (prompt + 1) / 2,
+        prefill_context=prefills * prompt,
         decode_seqs=n,
         decode_context=n * (prompt + output / 2),
     )
@@ -170,10 +180,22 @@ class RequestLevel:
         if longest > blocks * s.block_tokens:
             raise WorkloadError(
                 f"the longest request ({longest} tokens) needs {longest * kv_per_token / 1e9:.2f} GB of KV "
-                f"cache per GPU, more than the {blocks * s.block_tokens} tokens that fit beside the weights"
+                f"cache per GPU, more than the {blocks * s.block_tokens} tokens that fit beside the weights: "
+                "raise tensor_parallel, use fp8 weights, or shorten the requests"
             )
+        up = w.startup
+        tp, pp = w.tensor_parallel, w.pipeline_parallel
+        stages = startup_stages(m, w.precision, tp, pp, gpu, up.storage, up.storage_read, up.caches)
         self.replicas = [
-            ReplicaServer(self.iteration, config, replica=r, kv_blocks=blocks) for r in range(n_replicas)
+            ReplicaServer(
+                self.iteration,
+                config,
+                replica=r,
+                kv_blocks=blocks,
+                startup=stages,
+                serving_at_start=up.begin == "serving",
+            )
+            for r in range(n_replicas)
         ]
         a = self.arrivals
         for r, replica in enumerate(self.replicas):  # round-robin load balancing

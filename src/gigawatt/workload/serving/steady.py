@@ -28,8 +28,12 @@ from gigawatt.hardware.roofline import time_ops
 from gigawatt.power.dvfs import clock_grid
 from gigawatt.power.gpu_power import gpu_power
 from gigawatt.scenario import Serving, SteadyServing
+from gigawatt.workload.serving import paged
 from gigawatt.workload.serving.memory import (
     HBM_USABLE_FRACTION,
+    MAX_BATCHED_TOKENS,
+    activation_reserve_bytes,
+    kv_blocks_beside,
     kv_bytes_per_token_per_gpu,
     weight_bytes_per_gpu,
 )
@@ -58,18 +62,55 @@ class ServingProfile:
     memory_activity: np.ndarray  # busy fraction of HBM while busy
     tokens_per_cycle: int
     input_per_output: float  # prompt tokens per output token
-    memory_per_gpu: float  # bytes of weights + KV cache per GPU
+    kv: KvPlan  # the KV pool per GPU and the batch's mean occupancy of it
+
+    @property
+    def memory_per_gpu(self) -> float:
+        """Bytes of weights + the batch's mean KV cache per GPU."""
+        return self.kv.memory_per_gpu
 
 
-def _memory_per_gpu(m: ModelSpec, w: SteadyServing, tp: int) -> float:
-    kv = (
-        w.batch_size * (w.prompt_tokens + w.output_tokens) * kv_bytes_per_token_per_gpu(m, w.precision, tp, 1)
+TP_DEGREES = (1, 2, 4, 8, 16, 32, 64, 72)
+
+
+@dataclass(frozen=True)
+class KvPlan:
+    """The paged KV pool of one GPU and what a steady batch holds of it (paged.py's rule)."""
+
+    pool_blocks: int  # KV blocks per GPU beside the weights and activations
+    mean_blocks: float  # blocks the batch holds on average: batch × one sequence's mean occupancy
+    preempted_share: float  # expected share of that KV overflowing the pool, recomputed
+    weight_bytes: float
+    kv_bytes_per_block: float
+
+    @property
+    def fits(self) -> bool:
+        return self.mean_blocks <= self.pool_blocks - paged.watermark_blocks(self.pool_blocks)
+
+    @property
+    def memory_per_gpu(self) -> float:
+        return self.weight_bytes + self.mean_blocks * self.kv_bytes_per_block
+
+
+def kv_plan(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, tp: int, precision: str | None = None) -> KvPlan:
+    """Tensor-parallel serving of `w` at degree `tp` (and `precision`, default the workload's)."""
+    p = precision or w.precision
+    weights = weight_bytes_per_gpu(m, p, tp, 1)
+    per_token = kv_bytes_per_token_per_gpu(m, p, tp, 1)
+    pool = kv_blocks_beside(
+        gpu, weights, activation_reserve_bytes(m, p, tp, MAX_BATCHED_TOKENS), per_token, paged.BLOCK_TOKENS
     )
-    return weight_bytes_per_gpu(m, w.precision, tp, 1) + kv
+    return _plan(w, pool, weights, per_token)
+
+
+def _plan(w: SteadyServing, pool: int, weights: float, per_token: float) -> KvPlan:
+    bt, b = paged.BLOCK_TOKENS, w.batch_size
+    occ = paged.occupancy(w.prompt_tokens, w.output_tokens, bt)
+    share = paged.overflow_share(b, pool, w.prompt_tokens, w.output_tokens, bt) if pool else 1.0
+    return KvPlan(pool, b * occ.mean, share, weights, bt * per_token)
 
 
 def choose_tp(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) -> int:
-    usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
     if w.tensor_parallel is not None:
         tp = w.tensor_parallel
         if gpus_per_node % tp:
@@ -77,31 +118,52 @@ def choose_tp(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpus_per_node: int) 
                 f"workload.tensor_parallel ({tp}) must divide cluster.gpus_per_node "
                 f"({gpus_per_node}): tensor parallelism stays inside a node"
             )
-        need = _memory_per_gpu(m, w, tp)
-        if need > usable:
-            raise WorkloadError(_does_not_fit(m, w, gpu, gpus_per_node, tp, need, usable))
+        if not kv_plan(m, w, gpu, tp).fits:
+            raise WorkloadError(_does_not_fit(m, w, gpu, gpus_per_node, tp))
         return tp
-    for tp in (t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= gpus_per_node and gpus_per_node % t == 0):
-        if _memory_per_gpu(m, w, tp) <= usable:
+    for tp in (t for t in TP_DEGREES if t <= gpus_per_node and gpus_per_node % t == 0):
+        if kv_plan(m, w, gpu, tp).fits:
             return tp
-    tp = gpus_per_node
-    raise WorkloadError(_does_not_fit(m, w, gpu, gpus_per_node, tp, _memory_per_gpu(m, w, tp), usable))
+    raise WorkloadError(_does_not_fit(m, w, gpu, gpus_per_node, gpus_per_node))
 
 
-def _does_not_fit(
-    m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpn: int, tp: int, need: float, usable: float
-) -> str:
-    fits = [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if _memory_per_gpu(m, w, t) <= usable]
-    hint = (
-        f"tensor_parallel {fits[0]} would fit, which needs {fits[0]} GPUs per node (cluster has {gpn})"
-        if fits
-        else "no tensor-parallel degree up to 72 fits: lower batch_size or the context"
-    )
-    return (
-        f"{m.name} in {w.precision} with batch {w.batch_size} × {w.prompt_tokens + w.output_tokens} "
-        f"tokens needs {need / 1e9:.1f} GB per GPU at tensor_parallel {tp}, but a {gpu.name} offers "
-        f"{usable / 1e9:.1f} GB ({HBM_USABLE_FRACTION:.0%} of {gpu.hbm_capacity / 1e9:.0f} GB); {hint}"
-    )
+def _does_not_fit(m: ModelSpec, w: SteadyServing, gpu: GpuSpec, gpn: int, tp: int) -> str:
+    """Why the batch does not fit at `tp`, and the changes that would make it fit."""
+    plan = kv_plan(m, w, gpu, tp)
+    usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
+    hbm = gpu.hbm_capacity / 1e9
+    offer = f"a {gpu.name} offers {usable / 1e9:.1f} GB ({HBM_USABLE_FRACTION:.0%} of {hbm:.0f} GB)"
+    fixes = []
+    if plan.pool_blocks > 0:
+        most = paged.max_seqs(plan.pool_blocks, w.prompt_tokens, w.output_tokens, paged.BLOCK_TOKENS)
+        if most > 0:
+            fixes.append(f"lower batch_size to {most}")
+        mean_tokens = plan.mean_blocks * paged.BLOCK_TOKENS
+        head = (
+            f"batch {w.batch_size} of {w.prompt_tokens} + {w.output_tokens}-token sequences holds "
+            f"{mean_tokens / w.batch_size:.0f} KV tokens each on average (prompt + half the output), "
+            f"{plan.mean_blocks * plan.kv_bytes_per_block / 1e9:.1f} GB per GPU at tensor_parallel {tp}; "
+            f"beside {plan.weight_bytes / 1e9:.1f} GB of {m.name} weights in {w.precision}, {offer} "
+            f"with room for {plan.pool_blocks * paged.BLOCK_TOKENS:,} KV tokens"
+        )
+    else:
+        head = (
+            f"{m.name}'s weights in {w.precision} ({plan.weight_bytes / 1e9:.1f} GB per GPU at "
+            f"tensor_parallel {tp}) leave no room for KV cache: {offer}"
+        )
+    wider = [t for t in TP_DEGREES if t > tp and kv_plan(m, w, gpu, t).fits]
+    if wider and wider[0] <= gpn and gpn % wider[0] == 0:
+        fixes.append(f"raise tensor_parallel to {wider[0]}")
+    elif wider:
+        fixes.append(
+            f"tensor_parallel {wider[0]}, which needs {wider[0]} GPUs per node "
+            f"(cluster.gpus_per_node is {gpn})"
+        )
+    if w.precision == "bf16" and kv_plan(m, w, gpu, tp, "fp8").fits:
+        fixes.append("use fp8 weights (workload.precision: fp8)")
+    if not fixes:
+        fixes.append("no tensor_parallel up to 72 fits: use GPUs with more memory")
+    return f"{head}; {' or '.join(fixes)}"
 
 
 def typical_steady_load(w: Serving, prompt_tokens: np.ndarray, output_tokens: np.ndarray) -> SteadyServing:
@@ -132,6 +194,7 @@ def build_profile(
     if w.moe is not None:
         return _expert_parallel_profile(m, w, gpu, gpus_per_node)
     tp = choose_tp(m, w, gpu, gpus_per_node) if check_fit else (w.tensor_parallel or 1)
+    plan = kv_plan(m, w, gpu, tp)
     link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
     a = BYTES_PER_ELEMENT[w.precision]
 
@@ -147,7 +210,7 @@ def build_profile(
         1,
         lambda batch: forward_ops(m, batch, tp, w.precision),
         comm,
-        _memory_per_gpu(m, w, tp),
+        plan,
     )
 
 
@@ -159,16 +222,18 @@ def _profile(
     batches: int,
     ops_of: Callable[[Batch], list[Op]],
     comm: Callable[[int], float],
-    memory: float,
+    plan: KvPlan,
 ) -> ServingProfile:
     """Time one cycle (prefill the batch, then decode it) at every clock; routed-expert work kept apart.
 
     `batches` is how many batches the replica's GPUs run side by side (1 for tensor parallelism, where all
-    GPUs share one batch; the group size for data-parallel attention)."""
+    GPUs share one batch; the group size for data-parallel attention). KV that overflows the pool is
+    preempted and recomputed: the cycle prefills that share of the batch's mean KV again."""
     clocks = clock_grid(gpu)
     b, lp, lo = w.batch_size, w.prompt_tokens, w.output_tokens
+    recompute = plan.preempted_share * (lp + lo / 2.0) / lp  # extra prefills per sequence
     phases = (
-        (Batch(tokens=b * lp, seqs=b, query_len=lp, context=lp), 1),
+        (Batch(tokens=b * lp, seqs=b, query_len=lp, context=lp), 1.0 + recompute),
         (Batch(tokens=b, seqs=b, query_len=1, context=lp + lo / 2.0), lo),
     )
     shared = expert = compute_busy = memory_busy = np.zeros(len(clocks))
@@ -198,7 +263,7 @@ def _profile(
         memory_activity=a_m,
         tokens_per_cycle=batches * b * lo,
         input_per_output=lp / lo,
-        memory_per_gpu=memory,
+        kv=plan,
     )
 
 
@@ -229,14 +294,20 @@ def _expert_parallel_profile(
     weights = (
         counts.total - f.routed_experts * per_expert * m.moe_layers
     ) + slots // ep * per_expert * m.moe_layers
-    kv = w.batch_size * (w.prompt_tokens + w.output_tokens) * kv_bytes_per_token(m, w.precision)
-    memory = weights * a + kv
-    usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
-    if memory > usable:
+    per_token = kv_bytes_per_token(m, w.precision)  # MLA's latent is not split: every GPU attends alone
+    activations = activation_reserve_bytes(m, w.precision, 1, MAX_BATCHED_TOKENS)
+    pool = kv_blocks_beside(gpu, weights * a, activations, per_token, paged.BLOCK_TOKENS)
+    plan = _plan(w, pool, weights * a, per_token)
+    if not plan.fits:
+        usable = HBM_USABLE_FRACTION * gpu.hbm_capacity
+        most = paged.max_seqs(pool, w.prompt_tokens, w.output_tokens, paged.BLOCK_TOKENS)
+        fix = f"lower batch_size to {most} or raise expert_parallel" if most else "raise expert_parallel"
+        kv_gb = plan.mean_blocks * plan.kv_bytes_per_block / 1e9
         raise WorkloadError(
-            f"{m.name} in {w.precision} with expert_parallel {ep} needs {memory / 1e9:.1f} GB per GPU "
-            f"({weights * a / 1e9:.1f} GB weights, {kv / 1e9:.1f} GB KV for batch {w.batch_size}), but a "
-            f"{gpu.name} offers {usable / 1e9:.1f} GB; raise expert_parallel or lower batch_size"
+            f"{m.name} in {w.precision} with expert_parallel {ep} holds {weights * a / 1e9:.1f} GB of "
+            f"weights per GPU and, for batch {w.batch_size}, {kv_gb:.1f} GB "
+            f"of KV on average (prompt + half the output), but a {gpu.name} offers {usable / 1e9:.1f} GB "
+            f"with room for {pool * paged.BLOCK_TOKENS:,} KV tokens; {fix}"
         )
 
     nvlink = nvlink_link(gpu.name, gpu.nvlink_bandwidth, min(ep, gpus_per_node), gpus_per_node)
@@ -269,4 +340,4 @@ def _expert_parallel_profile(
             Op(ROUTED_EXPERTS, flops, traffic, m.moe_layers)
         ]
 
-    return _profile(m, w, gpu, ep, ep, ops_of, comm, memory)
+    return _profile(m, w, gpu, ep, ep, ops_of, comm, plan)
