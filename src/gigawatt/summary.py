@@ -76,6 +76,13 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "thermal": tot.thermal_gpu_ticks / gpu_ticks,
             "power_brake": tot.brake_gpu_ticks / gpu_ticks,
         },
+        "power_cap_unmet": {  # caps below the lowest clock's power (gigawatt.power.cap_floor)
+            "gpu_time_fraction": tot.cap_unmet_gpu_ticks / gpu_ticks,
+            "excess_w_mean": tot.cap_excess_energy_j / (tot.cap_unmet_gpu_ticks * sc.tick)
+            if tot.cap_unmet_gpu_ticks
+            else 0.0,
+            "excess_w_max": tot.cap_excess_max_w,
+        },
         "down_fraction": tot.down_gpu_ticks / gpu_ticks,
         "errors": errors,
         "error_kinds": {
@@ -285,6 +292,12 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
         )
         if tf[key] > 0.0
     ]
+    unmet = s["power_cap_unmet"]
+    if unmet["gpu_time_fraction"] > 0.0:
+        effects.append(
+            f"{_share(unmet['gpu_time_fraction'])} GPU-time over its cap at the lowest clock "
+            f"(+{unmet['excess_w_mean']:.0f} W mean)"
+        )
     if not effects:
         effects.append("no throttling")
     effects += result.workload.chain_effects(s)
