@@ -30,6 +30,7 @@ from gigawatt.power.cap_floor import cap_excess_w
 from gigawatt.power.capping import rack_caps
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index
+from gigawatt.power.host import node_host
 from gigawatt.power.supply import rides_through
 from gigawatt.reliability.outages import Outages
 from gigawatt.scenario import Scenario
@@ -178,8 +179,9 @@ class Engine:
         self.rack_cap = np.full(self.n_racks, self.limit)
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
-        self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
-        self.host_now = self.host  # hosts of unpowered nodes draw nothing
+        self.host_model = node_host(sc.power.host_power_per_node, self.gpn)
+        self.host = np.ones(self.n_nodes)  # 1 where a node is powered: hosts of unpowered nodes draw nothing
+        self.host_now = np.full(self.n_nodes, self.host_model.full_w)
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
         self.events = EventLog()
@@ -301,7 +303,7 @@ class Engine:
             return
         if self.node_up_at.any():
             self.node_up_at[(self.node_up_at > 0) & (self.node_up_at <= now + 1e-9)] = 0.0
-            self.host_now = self.host * (self.node_up_at == 0.0)
+            self.host = (self.node_up_at == 0.0).astype(float)
         back = (self.up_at > 0) & (self.up_at <= now + 1e-9)
         if back.any():
             idx = np.flatnonzero(back)
@@ -365,6 +367,11 @@ class Engine:
         self.power = power
         self.energy += power * dt
         node_gpu = group_sum(power, self.gpn)
+        # Host power follows the node's GPU busy share and time in collectives (power.host).
+        gpn = self.gpn
+        node_comm = group_sum(np.broadcast_to(work.comm, (self.n,)), gpn) / gpn if np.any(work.comm) else 0.0
+        node_busy = group_sum(np.broadcast_to(work.busy, (self.n,)), gpn) / gpn
+        self.host_now = self.host_model.power(node_busy, node_comm) * self.host
         node_dc = node_gpu + self.host_now
         node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
         self.node_dc, self.node_wall = node_dc, node_wall
@@ -470,7 +477,7 @@ class Engine:
         (`power_back`, default now) they take the node-reset recovery time to return."""
         back = max(now, power_back if power_back is not None else now) + self.sc.recovery.node_reset
         self.node_up_at[nodes] = np.maximum(self.node_up_at[nodes], back)
-        self.host_now = self.host * (self.node_up_at == 0.0)
+        self.host = (self.node_up_at == 0.0).astype(float)
         gpus = (nodes[:, None] * self.gpn + np.arange(self.gpn)).ravel()
         live = gpus[self.up_at[gpus] == 0.0]
         self.up_at[gpus] = np.maximum(self.up_at[gpus], back)

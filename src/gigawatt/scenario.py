@@ -170,8 +170,10 @@ class PowerConfig(Strict):
     site_budget: NonNegativePower | None = Field(
         None, description="the site's feed: facility power (IT, conversion and cooling) reported against it"
     )
-    host_power_per_node: NonNegativePower = Field(
-        description="CPUs, DRAM, NICs, switches and fans of one node"
+    host_power_per_node: NonNegativePower | None = Field(
+        None,
+        description="a constant for the CPUs, DRAM, NICs, switches and fans of one node; default: the load-"
+        "dependent host model of catalog/node_power.yaml (gigawatt.power.host)",
     )
     psu: Psu
     capping: Capping = Capping()

@@ -9,6 +9,7 @@ import numpy as np
 from gigawatt import catalog
 from gigawatt.engine import RunResult
 from gigawatt.power.conversion import conversion_curve
+from gigawatt.power.host import node_host
 
 
 def _window_mean(time_s: np.ndarray, values: np.ndarray, start: float, end: float) -> float | None:
@@ -20,7 +21,7 @@ def offered_heat_w(result: RunResult) -> dict[str, float]:
     """Heat the load would produce unthrottled, split as the cooling sees it (per CDU / air zone)."""
     sc = result.scenario
     per_gpu = result.workload.unthrottled_gpu_power_w(result.totals.demanded_tokens / (sc.ticks * sc.tick))
-    host = sc.power.host_power_per_node
+    host = float(node_host(sc.power.host_power_per_node, sc.cluster.gpus_per_node).power(np.array(1.0)))
     gpus_per_rack = sc.cluster.gpus_per_node * sc.cluster.nodes_per_rack
     rack_gpu = gpus_per_rack * per_gpu
     rack_host = sc.cluster.nodes_per_rack * host
