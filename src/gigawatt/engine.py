@@ -368,10 +368,7 @@ class Engine:
         self.energy += power * dt
         node_gpu = group_sum(power, self.gpn)
         # Host power follows the node's GPU busy share and time in collectives (power.host).
-        gpn = self.gpn
-        node_comm = group_sum(np.broadcast_to(work.comm, (self.n,)), gpn) / gpn if np.any(work.comm) else 0.0
-        node_busy = group_sum(np.broadcast_to(work.busy, (self.n,)), gpn) / gpn
-        self.host_now = self.host_model.power(node_busy, node_comm) * self.host
+        self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
         node_dc = node_gpu + self.host_now
         node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
         self.node_dc, self.node_wall = node_dc, node_wall

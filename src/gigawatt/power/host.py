@@ -19,6 +19,7 @@ from functools import cache
 import numpy as np
 
 from gigawatt.catalog import CatalogError, _load
+from gigawatt.groups import group_sum
 from gigawatt.safety import excerpt
 from gigawatt.units import parse_quantity
 
@@ -39,6 +40,16 @@ class HostModel:
     def power(self, gpu_busy: np.ndarray, comm: np.ndarray | float = 0.0) -> np.ndarray:
         """Host watts per node from the node's mean GPU busy share and share of time in collectives."""
         return self.idle_w + self.fans_w + self.busy_w * gpu_busy + self.comm_w * comm
+
+    def node_power(
+        self, gpu_busy: np.ndarray | float, comm: np.ndarray | float, gpus_per_node: int, nodes: int
+    ) -> np.ndarray:
+        """Host watts per node from per-GPU busy shares and shares in collectives (one group sum: the
+        model is linear in the node means)."""
+        per_gpu = self.busy_w * np.asarray(gpu_busy) + self.comm_w * np.asarray(comm)
+        if np.ndim(per_gpu) == 0:
+            return np.full(nodes, self.idle_w + self.fans_w + float(per_gpu))
+        return self.idle_w + self.fans_w + group_sum(per_gpu, gpus_per_node) / gpus_per_node
 
     @property
     def full_w(self) -> float:
@@ -75,6 +86,11 @@ class ConstantHost:
 
     def power(self, gpu_busy: np.ndarray, comm: np.ndarray | float = 0.0) -> np.ndarray:
         return np.full(np.shape(gpu_busy), self.watts)
+
+    def node_power(
+        self, gpu_busy: np.ndarray | float, comm: np.ndarray | float, gpus_per_node: int, nodes: int
+    ) -> np.ndarray:
+        return np.full(nodes, self.watts)
 
 
 def node_host(override_w: float | None, gpus_per_node: int) -> HostModel | ConstantHost:
