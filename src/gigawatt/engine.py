@@ -172,7 +172,7 @@ class Engine:
         self.no_flags = np.zeros(n, dtype=np.int64)
         self.prev_flags = self.no_flags  # last tick's reasons, for throttle start/stop events
         self.cap_unmet: np.ndarray | None = None  # at the lowest clock and still over the power cap
-        self.prev_unmet = np.zeros(n, dtype=bool)
+        self.prev_unmet: np.ndarray | None = None  # last tick's unmet GPUs, None when there were none
         self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
         self.all_up = True
         self.energy = np.zeros(n)
@@ -408,8 +408,9 @@ class Engine:
     def _cap_floor(self, now: float) -> None:
         """GPUs whose cap lies below what their lowest clock draws: counted, timed and logged as unmet."""
         unmet, prev = self.cap_unmet, self.prev_unmet
-        if unmet is None and not prev.any():
+        if unmet is None and prev is None:
             return
+        prev = np.zeros(self.n, dtype=bool) if prev is None else prev
         unmet = np.zeros(self.n, dtype=bool) if unmet is None else unmet
         if not self.all_up:
             unmet = unmet & (self.up_at == 0.0)
@@ -423,7 +424,7 @@ class Engine:
             self.events.add_many(now, "power_cap_unmet", "gpu", on, "below the lowest clock's power")
         if len(off):
             self.events.add_many(now, "power_cap_unmet_end", "gpu", off)
-        self.prev_unmet = unmet
+        self.prev_unmet = unmet if unmet.any() else None
 
     def _faults(self, now: float) -> None:
         """A die at its shutdown temperature drops off the bus; its replica loses the work in flight."""
