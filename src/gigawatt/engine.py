@@ -27,8 +27,11 @@ from gigawatt.governor import (
 )
 from gigawatt.groups import group_sum
 from gigawatt.plant.plant import build_plant
+from gigawatt.power.cap_floor import cap_excess_w
+from gigawatt.power.capping import rack_caps
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index
+from gigawatt.power.host import node_host
 from gigawatt.power.supply import rides_through
 from gigawatt.reliability.outages import Outages
 from gigawatt.scenario import Scenario
@@ -64,6 +67,9 @@ class Totals:
     facility_power_max_w: float = 0.0
     gpu_temp_max_c: float = -np.inf
     budget_exceeded_rack_s: float = 0.0
+    cap_unmet_gpu_ticks: int = 0  # GPUs above their power cap at their lowest clock (power.cap_floor)
+    cap_excess_energy_j: float = 0.0  # ∫ (power − cap) over those GPU-ticks
+    cap_excess_max_w: float = 0.0
 
 
 @dataclass
@@ -165,14 +171,17 @@ class Engine:
         self.flags = np.zeros(n, dtype=np.int64)
         self.no_flags = np.zeros(n, dtype=np.int64)
         self.prev_flags = self.no_flags  # last tick's reasons, for throttle start/stop events
+        self.cap_unmet: np.ndarray | None = None  # at the lowest clock and still over the power cap
+        self.prev_unmet: np.ndarray | None = None  # last tick's unmet GPUs, None when there were none
         self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
         self.all_up = True
         self.energy = np.zeros(n)
         self.rack_cap = np.full(self.n_racks, self.limit)
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
-        self.host = np.full(self.n_nodes, sc.power.host_power_per_node)
-        self.host_now = self.host  # hosts of unpowered nodes draw nothing
+        self.host_model = node_host(sc.power.host_power_per_node, self.gpn)
+        self.host = np.ones(self.n_nodes)  # 1 where a node is powered: hosts of unpowered nodes draw nothing
+        self.host_now = np.full(self.n_nodes, self.host_model.full_w)
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
         self.events = EventLog()
@@ -244,6 +253,7 @@ class Engine:
         k = self._govern()
         work = self.workload.step(t, now, self.dt, k, up)
         self._power_and_heat(work)
+        self._cap_floor(now)
         self._faults(now)
         self._failures(now)
         self._capping(now)
@@ -293,7 +303,7 @@ class Engine:
             return
         if self.node_up_at.any():
             self.node_up_at[(self.node_up_at > 0) & (self.node_up_at <= now + 1e-9)] = 0.0
-            self.host_now = self.host * (self.node_up_at == 0.0)
+            self.host = (self.node_up_at == 0.0).astype(float)
         back = (self.up_at > 0) & (self.up_at <= now + 1e-9)
         if back.any():
             idx = np.flatnonzero(back)
@@ -322,14 +332,18 @@ class Engine:
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
-        self.thermal_bound = self.power_bound = self.hw_thermal = None
+        self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
         self.flags = self.no_flags
         if isinstance(k, int) and not (any_hw or any_brake):
             return k
+        below_floor = k < 0 if not isinstance(k, int) else None
         k = np.clip(k, 0, self.top) if not isinstance(k, int) else np.full(self.n, k)
         limited = k < self.top
         thermal_bound = limited & (thermal_cap < self.power_cap)
         power_bound = limited & ~thermal_bound
+        if below_floor is not None and below_floor.any():
+            # No clock fits the cap: the GPU holds its lowest clock and draws more (power.cap_floor).
+            self.cap_unmet = below_floor & power_bound
         if any_hw or any_brake:
             k = np.where(hw_thermal | brake, self.half[k], k)
         flags = (
@@ -353,6 +367,8 @@ class Engine:
         self.power = power
         self.energy += power * dt
         node_gpu = group_sum(power, self.gpn)
+        # Host power follows the node's GPU busy share and time in collectives (power.host).
+        self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
         node_dc = node_gpu + self.host_now
         node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
         self.node_dc, self.node_wall = node_dc, node_wall
@@ -389,6 +405,27 @@ class Engine:
         self.air_supply, self.q_air = cooling_unit.step(
             self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
         )
+
+    def _cap_floor(self, now: float) -> None:
+        """GPUs whose cap lies below what their lowest clock draws: counted, timed and logged as unmet."""
+        unmet, prev = self.cap_unmet, self.prev_unmet
+        if unmet is None and prev is None:
+            return
+        prev = np.zeros(self.n, dtype=bool) if prev is None else prev
+        unmet = np.zeros(self.n, dtype=bool) if unmet is None else unmet
+        if not self.all_up:
+            unmet = unmet & (self.up_at == 0.0)
+        excess = cap_excess_w(self.power, self.power_cap, unmet)
+        tot = self.totals
+        tot.cap_unmet_gpu_ticks += int(np.count_nonzero(unmet))
+        tot.cap_excess_energy_j += float(excess.sum()) * self.dt
+        tot.cap_excess_max_w = max(tot.cap_excess_max_w, float(excess.max()))
+        on, off = np.flatnonzero(unmet & ~prev), np.flatnonzero(prev & ~unmet)
+        if len(on):
+            self.events.add_many(now, "power_cap_unmet", "gpu", on, "below the lowest clock's power")
+        if len(off):
+            self.events.add_many(now, "power_cap_unmet_end", "gpu", off)
+        self.prev_unmet = unmet if unmet.any() else None
 
     def _faults(self, now: float) -> None:
         """A die at its shutdown temperature drops off the bus; its replica loses the work in flight."""
@@ -439,7 +476,7 @@ class Engine:
         (`power_back`, default now) they take the node-reset recovery time to return."""
         back = max(now, power_back if power_back is not None else now) + self.sc.recovery.node_reset
         self.node_up_at[nodes] = np.maximum(self.node_up_at[nodes], back)
-        self.host_now = self.host * (self.node_up_at == 0.0)
+        self.host = (self.node_up_at == 0.0).astype(float)
         gpus = (nodes[:, None] * self.gpn + np.arange(self.gpn)).ravel()
         live = gpus[self.up_at[gpus] == 0.0]
         self.up_at[gpus] = np.maximum(self.up_at[gpus], back)
@@ -449,21 +486,22 @@ class Engine:
         self.events.add_many(now, "node_reset", "node", nodes, why)
 
     def _capping(self, now: float) -> None:
-        """Rack power capping with two thresholds and hysteresis (POLCA), and rack breakers."""
+        """Rack power capping (power.capping.rack_caps), and rack breakers."""
         cpg, budget, rack_wall = self.sc.power.capping, self.budget, self.rack_wall
-        over = rack_wall > cpg.upper * budget
-        under = (rack_wall < cpg.lower * budget) & (self.rack_cap < self.limit)
-        if over.any() or under.any():
-            gpu_mean = group_sum(self.power, self.gpr) / self.gpr
-            eff = np.divide(
-                group_sum(self.node_dc, self.npr), rack_wall, out=np.ones_like(rack_wall), where=rack_wall > 0
-            )
-            target = 0.5 * (cpg.upper + cpg.lower) * budget
-            cut = (rack_wall - target) * eff / self.gpr
-            lowered = np.maximum(self.gpu.power_limit_min, np.minimum(self.rack_cap, gpu_mean) - cut)
-            raised = np.minimum(self.limit, self.rack_cap + cpg.release_step * self.limit)
-            self.rack_cap = np.where(over, lowered, np.where(under, raised, self.rack_cap))
-            self.power_cap = np.minimum(self.limit, np.repeat(self.rack_cap, self.gpr))
+        caps = rack_caps(
+            cpg,
+            self.rack_cap,
+            rack_wall,
+            budget,
+            self.node_dc,
+            self.power,
+            self.npr,
+            self.limit,
+            self.gpu.power_limit_min,
+        )
+        if caps is not self.rack_cap:
+            self.rack_cap = caps
+            self.power_cap = np.minimum(self.limit, np.repeat(caps, self.gpr))
         exceeded = rack_wall > budget
         if not exceeded.any() and not self.overload_s.any():
             return

@@ -151,11 +151,11 @@ class Capping(Strict):
     """Rack power capping with two thresholds and hysteresis (POLCA, arXiv 2308.12908)."""
 
     upper: float = Field(
-        0.98, gt=0, le=1.0, description="lower GPU caps when rack power exceeds upper × budget"
+        0.99, gt=0, le=1.0, description="lower GPU caps when rack power exceeds upper × budget"
     )
-    lower: float = Field(0.92, gt=0, le=1.0, description="raise caps again below lower × budget")
+    lower: float = Field(0.97, gt=0, le=1.0, description="raise caps again below lower × budget")
     release_step: float = Field(
-        0.02, gt=0, le=1.0, description="cap raised per tick, fraction of the GPU limit"
+        0.02, gt=0, le=1.0, description="most a cap is raised per tick, fraction of the GPU limit"
     )
     trip_after: Delay = Field(
         "30 s", description="a rack above its budget this long, even at minimum caps, trips"
@@ -172,8 +172,10 @@ class PowerConfig(Strict):
     site_budget: NonNegativePower | None = Field(
         None, description="the site's feed: facility power (IT, conversion and cooling) reported against it"
     )
-    host_power_per_node: NonNegativePower = Field(
-        description="CPUs, DRAM, NICs, switches and fans of one node"
+    host_power_per_node: NonNegativePower | None = Field(
+        None,
+        description="a constant for the CPUs, DRAM, NICs, switches and fans of one node; default: the load-"
+        "dependent host model of catalog/node_power.yaml (gigawatt.power.host)",
     )
     psu: Psu
     capping: Capping = Capping()

@@ -9,6 +9,7 @@ import numpy as np
 from gigawatt import catalog
 from gigawatt.engine import RunResult
 from gigawatt.power.conversion import conversion_curve
+from gigawatt.power.host import node_host
 
 
 def _window_mean(time_s: np.ndarray, values: np.ndarray, start: float, end: float) -> float | None:
@@ -20,7 +21,7 @@ def offered_heat_w(result: RunResult) -> dict[str, float]:
     """Heat the load would produce unthrottled, split as the cooling sees it (per CDU / air zone)."""
     sc = result.scenario
     per_gpu = result.workload.unthrottled_gpu_power_w(result.totals.demanded_tokens / (sc.ticks * sc.tick))
-    host = sc.power.host_power_per_node
+    host = float(node_host(sc.power.host_power_per_node, sc.cluster.gpus_per_node).power(np.array(1.0)))
     gpus_per_rack = sc.cluster.gpus_per_node * sc.cluster.nodes_per_rack
     rack_gpu = gpus_per_rack * per_gpu
     rack_host = sc.cluster.nodes_per_rack * host
@@ -75,6 +76,13 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "power": tot.power_capped_gpu_ticks / gpu_ticks,
             "thermal": tot.thermal_gpu_ticks / gpu_ticks,
             "power_brake": tot.brake_gpu_ticks / gpu_ticks,
+        },
+        "power_cap_unmet": {  # caps below the lowest clock's power (gigawatt.power.cap_floor)
+            "gpu_time_fraction": tot.cap_unmet_gpu_ticks / gpu_ticks,
+            "excess_w_mean": tot.cap_excess_energy_j / (tot.cap_unmet_gpu_ticks * sc.tick)
+            if tot.cap_unmet_gpu_ticks
+            else 0.0,
+            "excess_w_max": tot.cap_excess_max_w,
         },
         "down_fraction": tot.down_gpu_ticks / gpu_ticks,
         "errors": errors,
@@ -361,6 +369,12 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
         )
         if tf[key] > 0.0
     ]
+    unmet = s["power_cap_unmet"]
+    if unmet["gpu_time_fraction"] > 0.0:
+        effects.append(
+            f"{_share(unmet['gpu_time_fraction'])} GPU-time over its cap at the lowest clock "
+            f"(+{unmet['excess_w_mean']:.0f} W mean)"
+        )
     if not effects:
         effects.append("no throttling")
     effects += result.workload.chain_effects(s)

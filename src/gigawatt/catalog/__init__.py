@@ -120,9 +120,18 @@ def gpu(name: str) -> GpuSpec:
         values[field] = None if raw is None else parse_quantity(raw, dimension)
         sources[field] = item["source"]
     for field in _GPU_PLAIN_FIELDS:
-        values[field] = float(entry[field]["value"])
+        raw = entry[field]["value"]
+        values[field] = None if raw is None else float(raw)
         sources[field] = entry[field]["source"]
-    return GpuSpec(name=key, vendor=entry["vendor"], sources=sources, **values)
+    spec = GpuSpec(name=key, vendor=entry["vendor"], sources=sources, **values)
+    if "power_anchors" in entry:  # P_max (and w_m) solved so the model meets its measured anchors
+        from gigawatt.power.anchors import solve
+
+        spec = solve(spec, entry["power_anchors"])
+    for field in ("power_full_activity", "memory_power_fraction"):
+        if getattr(spec, field) is None:
+            raise CatalogError(f"GPU {key}: {field} is null and no power_anchors solve it")
+    return spec
 
 
 def model_names() -> list[str]:

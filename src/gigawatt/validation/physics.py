@@ -19,6 +19,7 @@ PROVIDERS: tuple[str, ...] = (
     "gigawatt.plant.physics:physics_checks",
     "gigawatt.calibration.physics:checks",
     "gigawatt.workload.serving.physics:checks",
+    "gigawatt.power.physics:physics_checks",
 )
 
 

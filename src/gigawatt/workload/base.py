@@ -33,6 +33,10 @@ class TickWork:
     offered: float  # tokens the workload asked for this tick (demand; for training, the unthrottled pace)
     busy: np.ndarray  # per GPU: share of the tick the GPU had work (DCGM_FI_PROF_GR_ENGINE_ACTIVE)
     dynamic_w: np.ndarray | float  # per GPU: power above idle at the GPU's clock, before part-to-part spread
+    # Per GPU: share of the tick in collectives (NVLink/NIC traffic). The GPU's own link power is already in
+    # `dynamic_w` (power.links.comm_power_w, and in the saturated table the governor budgets with); the
+    # engine uses this share for the host's NIC and NVSwitch power (power.host). 0: no communication.
+    comm: np.ndarray | float = 0.0
 
 
 class Workload(Protocol):

@@ -20,11 +20,12 @@ from gigawatt.governor import HighestAtMost
 from gigawatt.groups import group_min
 from gigawatt.power.dvfs import voltage
 from gigawatt.power.gpu_power import gpu_power
+from gigawatt.power.links import comm_power_w, nvlink_rate
 from gigawatt.scenario import Scenario, Serving
 from gigawatt.workload.base import LatencySamples, TickWork
 from gigawatt.workload.serving import metrics
 from gigawatt.workload.serving.fluid import FluidServing
-from gigawatt.workload.serving.request_level import RequestLevel, saturated_activity
+from gigawatt.workload.serving.request_level import RequestLevel, saturated_activity, saturated_comm_share
 from gigawatt.workload.serving.steady import build_profile, typical_steady_load
 
 
@@ -50,7 +51,11 @@ class DrivenServing:
         )
         p = build_profile(typical, gpu, cl.gpus_per_node, check_fit=False)
         a_c, a_m = saturated_activity(self.driver.setup, w.scheduler.max_num_seqs)
-        saturated = np.maximum.accumulate(gpu_power(gpu, p.clocks, a_c, a_m))  # ≥ 0.1 W wiggles smoothed
+        # Share of busy time in collectives, from full batches (the busy time's mix varies little with load),
+        # and what the GPU's links and HBM draw in it (power.links).
+        self.comm_share = saturated_comm_share(self.driver.setup, w.scheduler.max_num_seqs)
+        self.comm_w = comm_power_w(gpu, self.comm_share, nvlink_rate(gpu))
+        saturated = np.maximum.accumulate(gpu_power(gpu, p.clocks, a_c, a_m) + self.comm_w)
         self.profile = p = dataclasses.replace(p, busy_power=saturated)
         self.clocks = p.clocks
         self.top = len(p.clocks) - 1
@@ -110,11 +115,14 @@ class DrivenServing:
         gpu, w_m = self.gpu, self.gpu.memory_power_fraction
         compute = np.repeat(act.compute_s / dt * self.profile.clocks[self._rep_k] / gpu.clock_boost, self.tp)
         memory = np.repeat(act.memory_s / dt, self.tp)
+        busy = np.repeat(np.minimum(act.busy_s / dt, 1.0), self.tp)
         return TickWork(
             served=act.output_tokens,
             offered=offered,
-            busy=np.repeat(np.minimum(act.busy_s / dt, 1.0), self.tp),
-            dynamic_w=self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory),
+            busy=busy,
+            dynamic_w=self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory)
+            + busy * self.comm_w[k],
+            comm=busy * self.comm_share[k],
         )
 
     def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:

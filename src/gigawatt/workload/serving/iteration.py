@@ -149,8 +149,11 @@ class IterationModel:
         t_c = (compute_per_flop @ v) * self._seconds_per_flop[clock_bin]
         t_m = memory @ v
         ops = float(_soft_max(t_c, t_m, self._overlap_p).sum()) + launch
-        comm = self._comm_const + self._comm_per_token * tokens if (self.tp > 1 or self.pp > 1) else 0.0
-        return float(ops + comm), float(t_c.sum()) / self.pp, float(t_m.sum()) / self.pp
+        return float(ops + self.comm_time(tokens)), float(t_c.sum()) / self.pp, float(t_m.sum()) / self.pp
+
+    def comm_time(self, tokens: float) -> float:
+        """Seconds of an iteration of `tokens` in collectives and stage transfers (clock-independent)."""
+        return self._comm_const + self._comm_per_token * tokens if (self.tp > 1 or self.pp > 1) else 0.0
 
     def _hits(self, tokens: float) -> float:
         return expected_experts_hit(int(tokens), *self._experts) if self._moe else 0.0

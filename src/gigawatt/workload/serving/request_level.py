@@ -153,6 +153,19 @@ def saturated_activity(setup: ServingSetup, max_seqs: int) -> tuple[np.ndarray, 
     return per_bin[:, 1] / per_bin[:, 0], per_bin[:, 2] / per_bin[:, 0]
 
 
+def saturated_comm_share(setup: ServingSetup, max_seqs: int) -> np.ndarray:
+    """Share of a full-batch iteration spent in collectives and stage transfers, at each clock bin."""
+    a = setup.arrivals
+    prompt = float(a.prompt_tokens.mean()) if a.prompt_tokens.size else 1.0
+    output = float(a.output_tokens.mean()) if a.output_tokens.size else 1.0
+    tokens = max_seqs * prompt / output + max_seqs
+    comm = setup.iteration.comm_time(tokens)
+    times = np.array(
+        [steady_iteration(setup.iteration, k, max_seqs, prompt, output)[0] for k in range(len(setup.clocks))]
+    )
+    return comm / times
+
+
 class RequestLevel:
     def __init__(
         self,

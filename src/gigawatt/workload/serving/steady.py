@@ -27,6 +27,7 @@ from gigawatt.hardware.collectives import (
 from gigawatt.hardware.roofline import time_ops
 from gigawatt.power.dvfs import clock_grid
 from gigawatt.power.gpu_power import gpu_power
+from gigawatt.power.links import comm_power_w, nvlink_rate
 from gigawatt.scenario import Serving, SteadyServing
 from gigawatt.workload.serving import paged
 from gigawatt.workload.serving.memory import (
@@ -60,6 +61,7 @@ class ServingProfile:
     energy_per_token: np.ndarray  # J per output token per GPU, above idle
     compute_activity: np.ndarray  # busy fraction of the math pipes while busy
     memory_activity: np.ndarray  # busy fraction of HBM while busy
+    comm_activity: np.ndarray  # share of the busy time in collectives (its link power is in busy_power)
     tokens_per_cycle: int
     input_per_output: float  # prompt tokens per output token
     kv: KvPlan  # the KV pool per GPU and the batch's mean occupancy of it
@@ -237,18 +239,20 @@ def _profile(
         (Batch(tokens=b, seqs=b, query_len=1, context=lp + lo / 2.0), lo),
     )
     shared = expert = compute_busy = memory_busy = np.zeros(len(clocks))
+    comm_s = 0.0
     for batch, repeats in phases:
         ops = ops_of(batch)
         routed = [op for op in ops if op.name == ROUTED_EXPERTS]
         rest = time_ops([op for op in ops if op.name != ROUTED_EXPERTS], gpu, w.precision, clocks)
         t_exp = time_ops(routed, gpu, w.precision, clocks) if routed else None
+        comm_s += repeats * comm(batch.tokens)
         shared = shared + repeats * (rest.time + comm(batch.tokens))
         expert = expert + repeats * (t_exp.time if t_exp else 0.0)
         compute_busy = compute_busy + repeats * (rest.compute_busy + (t_exp.compute_busy if t_exp else 0.0))
         memory_busy = memory_busy + repeats * (rest.memory_busy + (t_exp.memory_busy if t_exp else 0.0))
     cycle = shared + expert
-    a_c, a_m = compute_busy / cycle, memory_busy / cycle
-    busy = gpu_power(gpu, clocks, a_c, a_m)
+    a_c, a_m, a_comm = compute_busy / cycle, memory_busy / cycle, comm_s / cycle
+    busy = gpu_power(gpu, clocks, a_c, a_m) + comm_power_w(gpu, a_comm, nvlink_rate(gpu))
     capacity = batches * b * lo / cycle
     return ServingProfile(
         model=m,
@@ -261,6 +265,7 @@ def _profile(
         energy_per_token=(busy - gpu.idle_power) / capacity,
         compute_activity=a_c,
         memory_activity=a_m,
+        comm_activity=a_comm,
         tokens_per_cycle=batches * b * lo,
         input_per_output=lp / lo,
         kv=plan,

@@ -120,6 +120,7 @@ class SteadyLoad:
             offered=offered * self.n_replicas,
             busy=busy,
             dynamic_w=busy * (p.busy_power[k] - self.gpu.idle_power),
+            comm=busy * p.comm_activity[k],
         )
 
     def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:

@@ -29,6 +29,7 @@ from gigawatt.governor import HighestAtMost
 from gigawatt.groups import group_min
 from gigawatt.power.dvfs import clock_grid, dynamic_scale
 from gigawatt.power.gpu_power import gpu_power
+from gigawatt.power.links import comm_power_w, nvlink_rate
 from gigawatt.reliability.restart import RestartTimes
 from gigawatt.scenario import Scenario, Training
 from gigawatt.workload.base import LatencySamples, TickWork
@@ -38,7 +39,7 @@ from gigawatt.workload.training.flops import model_flops_per_token
 from gigawatt.workload.training.memory import checkpoint_bytes_per_gpu, memory_per_gpu
 from gigawatt.workload.training.planner import does_not_fit
 from gigawatt.workload.training.recovery import JobRecovery
-from gigawatt.workload.training.step import step_model
+from gigawatt.workload.training.step import fabric_of, step_model
 
 FILL, STEADY, DRAIN, DATA_PARALLEL, OPTIMIZER = range(5)
 TRAINING, CHECKPOINTING, STALLED = range(3)  # what the job did in a tick, for the facility's power
@@ -70,6 +71,12 @@ class TrainingJob:
         self.layers = layers_per_stage(job.model.layers, self.pp)
         stage = model.stage(self.layers, np.arange(self.pp) == self.pp - 1)  # (stages, clocks)
         self.stage_time, self.stage_compute, self.stage_memory = stage.time, stage.compute, stage.memory
+        # Collectives draw link and HBM power (power.links): in-stage ones over NVLink, the data-parallel
+        # ones at the NIC's rate (the ring's slowest hop).
+        self.stage_comm = np.broadcast_to(model.stage_comm(self.layers), stage.time.shape)
+        fabric_nic = fabric_of(job).nic
+        self.dp_comm_w = float(comm_power_w(gpu, 1.0, fabric_nic.bandwidth * fabric_nic.efficiency))
+        self.tp_rate = nvlink_rate(gpu)
         self.dp_time = model.dp_exposed[0]
         self.opt_time, self.opt_compute, self.opt_memory = (x[0] for x in (
             model.optimizer.time, model.optimizer.compute, model.optimizer.memory
@@ -189,14 +196,14 @@ class TrainingJob:
         self.trained_s += run
         if fresh or not np.array_equal(shares, self._shares):  # else the GPUs did what they did last tick
             self._shares = shares
-            self._busy, self._dynamic = self._activity(shares)
+            self._busy, self._dynamic, self._comm = self._activity(shares)
             # A floor keeps an idle phase from turning the thermal budget into an unbounded one.
             self.duty = np.clip(self._dynamic / self._stage_w, 0.05, 1.0)
-        busy, dynamic = self._busy, self._dynamic
+        busy, dynamic, comm = self._busy, self._dynamic, self._comm
         if run < dt:
-            busy, dynamic = busy * (run / dt), dynamic * (run / dt)
+            busy, dynamic, comm = busy * (run / dt), dynamic * (run / dt), comm * (run / dt)
         self._after_progress(now + dt)
-        return TickWork(served=np.array([trained]), offered=offered, busy=busy, dynamic_w=dynamic)
+        return TickWork(served=np.array([trained]), offered=offered, busy=busy, dynamic_w=dynamic, comm=comm)
 
     def _idle(self, offered: float) -> TickWork:
         return TickWork(served=np.zeros(1), offered=offered, busy=np.zeros(self.n), dynamic_w=0.0)
@@ -238,9 +245,10 @@ class TrainingJob:
         w_m = self.gpu.memory_power_fraction
         scale = self.scale[k_gpu]
         # Power above idle per busy second of the stage's kernels, and of the optimizer's.
+        self._stage_comm = self.stage_comm[stage, k_gpu] / time  # share of the stage's time in collectives
         self._stage_w = self.dyn_full * (
             (1.0 - w_m) * self.stage_compute[stage, k_gpu] * scale + w_m * self.stage_memory[stage, k_gpu]
-        ) / time
+        ) / time + comm_power_w(self.gpu, self._stage_comm, self.tp_rate)
         self._opt_w = self.dyn_full * (
             (1.0 - w_m) * self.opt_compute[k_gpu] * scale + w_m * self.opt_memory[k_gpu]
         ) / opt
@@ -248,14 +256,16 @@ class TrainingJob:
         # edge share, the rest in the steady state.
         self._in_steady = np.clip((self.micro * time - (fill + drain) * self.edge_busy) / steady, 0.0, 1.0)
 
-    def _activity(self, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Busy share and power above idle of every GPU over a tick with these phase shares."""
+    def _activity(self, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Busy share, power above idle and share in collectives of every GPU over a tick with these
+        phase shares."""
         busy = (shares[FILL] + shares[DRAIN]) * self.edge_busy + shares[STEADY] * self._in_steady
-        dynamic = busy * self._stage_w
+        dynamic = busy * self._stage_w + shares[DATA_PARALLEL] * self.dp_comm_w
+        comm = busy * self._stage_comm + shares[DATA_PARALLEL]
         if shares[OPTIMIZER] > 0:
             dynamic = dynamic + shares[OPTIMIZER] * self._opt_w
         busy = busy + shares[DATA_PARALLEL] + shares[OPTIMIZER]  # NCCL and optimizer kernels run
-        return busy, dynamic
+        return busy, dynamic, comm
 
     def _advance(self, dt: float, durations: tuple[float, ...]) -> tuple[np.ndarray, int]:
         """Move through the step's phases for `dt` seconds: each phase's share of the tick, and how many

@@ -170,6 +170,10 @@ class StepModel:
         extra = n * self.layer_comm + self.stage_send
         return Work(work.time + extra, work.compute, work.memory)
 
+    def stage_comm(self, layers: np.ndarray) -> np.ndarray:
+        """Seconds of a stage's micro-batch (per configuration) in exposed TP/CP/EP collectives and sends."""
+        return np.asarray(layers, dtype=float).reshape(-1, 1) * self.layer_comm + self.stage_send
+
     def pipeline_time(self, stage_times: np.ndarray) -> np.ndarray:
         """m·max(T_s) + (ΣT_s − max T_s)/v + the fill's and drain's sends, over the stage axis (−2)."""
         longest = stage_times.max(axis=-2)
