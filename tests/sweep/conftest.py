@@ -31,7 +31,9 @@ def write_sweep(base_file: Path):
     def write(name: str = "s", text: str | None = None, **content: Any) -> Path:
         path = base_file.parent / f"{name}.yaml"
         if text is None:
-            text = yaml.safe_dump({"scenario": base_file.name, **content}, sort_keys=False, allow_unicode=True)
+            text = yaml.safe_dump(
+                {"scenario": base_file.name, **content}, sort_keys=False, allow_unicode=True
+            )
         path.write_text(text)
         return path
 

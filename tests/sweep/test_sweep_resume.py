@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 import gigawatt
 from gigawatt.cli import app
-from gigawatt.results_folder import foreign_entries
 from gigawatt.results_folder import MARKER as RESULTS_MARKER
+from gigawatt.results_folder import foreign_entries
 from gigawatt.sweep.dataset import read_dataset
 from gigawatt.sweep.runner import ray_available, run_sweep
 from gigawatt.sweep.spec import read_sweep
@@ -26,11 +26,25 @@ AXES = {"power.rack_budget": ["6 kW", "12 kW"], "workload.arrivals.rate": [2, 6]
 
 
 def _command(sweep: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "gigawatt.cli", "sweep", str(sweep), "--out", str(out), "--engine", "local", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "gigawatt.cli",
+        "sweep",
+        str(sweep),
+        "--out",
+        str(out),
+        "--engine",
+        "local",
+        *extra,
+    ]
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
+    }
 
 
 def _rows(out: Path) -> list[Path]:
@@ -86,7 +100,9 @@ def test_a_sweep_killed_with_sigkill_resumes_losing_and_duplicating_nothing(writ
 
 @pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install 'gigawatt[ray]')")
 def test_ray_and_the_local_pool_write_the_same_dataset(write_sweep, tmp_path):
-    sweep = read_sweep(write_sweep(axes={"power.rack_budget": ["6 kW", "12 kW"], "workload.arrivals.rate": [6]}))
+    sweep = read_sweep(
+        write_sweep(axes={"power.rack_budget": ["6 kW", "12 kW"], "workload.arrivals.rate": [6]})
+    )
     limits = {"max_memory_bytes": 16e9, "max_time_s": 3600.0}
     local = run_sweep(sweep, tmp_path / "local", engine="local", workers=2, **limits)
     on_ray = run_sweep(sweep, tmp_path / "ray", engine="ray", workers=2, **limits)

@@ -42,7 +42,9 @@ def test_zip_pairs_values_and_refuses_unequal_lengths(write_sweep):
     path = write_sweep(
         combine="zip", axes={"power.rack_budget": ["8 kW", "12 kW"], "workload.arrivals.rate": [1, 2, 3]}
     )
-    with pytest.raises(SweepError, match=r"equal length \(power.rack_budget has 2, workload.arrivals.rate has 3\)"):
+    with pytest.raises(
+        SweepError, match=r"equal length \(power.rack_budget has 2, workload.arrivals.rate has 3\)"
+    ):
         read_sweep(path)
 
 
@@ -58,7 +60,10 @@ def test_latin_hypercube_puts_one_point_in_each_stratum_of_each_axis():
 
 
 def test_sampling_is_determined_by_the_seed(write_sweep):
-    axes = {"cooling.liquid.facility_supply": {"low": "20 C", "high": "45 C"}, "power.rack_budget": {"low": "6 kW", "high": "12 kW"}}
+    axes = {
+        "cooling.liquid.facility_supply": {"low": "20 C", "high": "45 C"},
+        "power.rack_budget": {"low": "6 kW", "high": "12 kW"},
+    }
     a = read_sweep(write_sweep("a", combine="lhs", samples=20, seed=3, axes=axes))
     b = read_sweep(write_sweep("b", combine="lhs", samples=20, seed=3, axes=axes))
     c = read_sweep(write_sweep("c", combine="lhs", samples=20, seed=4, axes=axes))
@@ -68,7 +73,10 @@ def test_sampling_is_determined_by_the_seed(write_sweep):
     supplies = [p.values["cooling.liquid.facility_supply"] for p in a.points]
     assert all(20.0 <= s <= 45.0 for s in supplies)
     # Each fifth of the range holds exactly four of the twenty points (stratified, up to written rounding).
-    assert np.bincount(np.minimum(((np.array(supplies) - 20) / 25 * 5).astype(int), 4), minlength=5).tolist() == [4] * 5
+    assert (
+        np.bincount(np.minimum(((np.array(supplies) - 20) / 25 * 5).astype(int), 4), minlength=5).tolist()
+        == [4] * 5
+    )
 
 
 def test_random_range_values_stay_in_bounds_and_keep_their_unit():
@@ -77,7 +85,12 @@ def test_random_range_values_stay_in_bounds_and_keep_their_unit():
     values = [float(c["power.rack_budget"].removesuffix(" kW")) for c in combos]
     assert all(6.0 <= v <= 12.0 for v in values) and len(set(values)) == 50
     whole = Axis("workload.arrivals.rate", None, low=1.0, high=4.0, integer=True)
-    assert {c["workload.arrivals.rate"] for c in combinations((whole,), "random", 200, seed=1)} == {1, 2, 3, 4}
+    assert {c["workload.arrivals.rate"] for c in combinations((whole,), "random", 200, seed=1)} == {
+        1,
+        2,
+        3,
+        4,
+    }
 
 
 def test_point_ids_depend_on_the_values_and_the_base(write_sweep, base_file):
@@ -99,11 +112,15 @@ def test_point_ids_depend_on_the_values_and_the_base(write_sweep, base_file):
         ),
         (
             {"axes": {"power.rack_budget": ["8 kW", "9 kV"]}},
-            r"s.yaml:\d+: axis power.rack_budget, point 2 of 2 \(power.rack_budget='9 kV'\): power.rack_budget: "
-            r".*kV.* is not a power unit \(W, kW, MW, mW\)",
+            r"s.yaml:\d+: axis power.rack_budget, point 2 of 2 \(power.rack_budget='9 kV'\): "
+            r"power.rack_budget: .*kV.* is not a power unit \(W, kW, MW, mW\)",
         ),
         (
-            {"axes": {"cooling.liquid.facility_supply": {"low": "20 C", "high": "40 W"}, "seed": [1]}, "combine": "random", "samples": 3},
+            {
+                "axes": {"cooling.liquid.facility_supply": {"low": "20 C", "high": "40 W"}, "seed": [1]},
+                "combine": "random",
+                "samples": 3,
+            },
             r"axes.cooling.liquid.facility_supply: low \(20 C\) and high \(40 W\) are not of one dimension",
         ),
         (
@@ -111,15 +128,24 @@ def test_point_ids_depend_on_the_values_and_the_base(write_sweep, base_file):
             r"a range in a grid needs steps",
         ),
         ({"axes": {"power.rack_budget": ["8 kW"]}, "combine": "lhs"}, r"combine lhs needs samples"),
-        ({"axes": {"power.rack_budget": ["8 kW"]}, "combine": "cube"}, r"combine: must be one of grid, zip, random, lhs"),
+        (
+            {"axes": {"power.rack_budget": ["8 kW"]}, "combine": "cube"},
+            r"combine: must be one of grid, zip, random, lhs",
+        ),
         ({"axes": {"power": ["8 kW"], "power.rack_budget": ["8 kW"]}}, r"overlaps axis power"),
         (
             {"axes": {"cluster.nodes_per_rack": [1, 2]}},
             r"axes \(together\), point 2 of 2 \(cluster.nodes_per_rack=2\): cluster: nodes \(1\) must be a "
             r"multiple of nodes_per_rack \(2\)",
         ),
-        ({"axes": {"workload.arrivals.rate": [2, -1]}}, r"axis workload.arrivals.rate, point 2 of 2 .*greater than 0"),
-        ({"axes": {"power.rack_budget": ["8 kW"]}, "scenario": "missing.yaml"}, r"the base scenario does not load"),
+        (
+            {"axes": {"workload.arrivals.rate": [2, -1]}},
+            r"axis workload.arrivals.rate, point 2 of 2 .*greater than 0",
+        ),
+        (
+            {"axes": {"power.rack_budget": ["8 kW"]}, "scenario": "missing.yaml"},
+            r"the base scenario does not load",
+        ),
         ({"axes": {"power.rack_budget": ["8 kW"]}, "steps": 3}, r"steps: unknown key \(allowed: name"),
     ],
 )
@@ -130,7 +156,13 @@ def test_bad_sweep_files_name_the_file_axis_and_point(write_sweep, content, expe
 
 def test_the_command_refuses_a_bad_sweep_with_exit_2_and_no_traceback(write_sweep, tmp_path):
     path = write_sweep(axes={"power.rack_budget": ["8 kW", "nine kW"]})
-    result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--engine", "local"])
+    result = CliRunner().invoke(
+        app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--engine", "local"]
+    )
     assert result.exit_code == 2
-    assert "s.yaml" in result.output and "axis power.rack_budget" in result.output and "point 2 of 2" in result.output
+    assert (
+        "s.yaml" in result.output
+        and "axis power.rack_budget" in result.output
+        and "point 2 of 2" in result.output
+    )
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
