@@ -92,6 +92,17 @@ def sweep(
     except (ResultsError, EngineError) as exc:
         raise _fail(str(exc)) from None
     elapsed = time.perf_counter() - start
+    unseen = [
+        r["point"]
+        for r in outcome.finished
+        if not (outcome.folder / "points" / f"{r['point']}.parquet").exists()
+    ]
+    if unseen:
+        raise _fail(
+            f"{len(unseen)} point(s) finished but their rows are not in {outcome.folder}/points/: "
+            "the workers wrote where this machine cannot see; with --address, --out must be on a file "
+            "system the cluster shares"
+        )
     report = write_sweep_report(outcome.folder, spec)
     ran = len(outcome.finished)
     failed = sum(r["status"] != "ok" for r in outcome.finished)

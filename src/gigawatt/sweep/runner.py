@@ -158,4 +158,8 @@ def _ray(todo: list[Task], workers: int, address: str | None) -> Iterator[tuple[
 def _local_env() -> dict[str, Any] | None:
     """Ray's local workers import gigawatt as the driver does, from its PYTHONPATH where it has one."""
     path = os.environ.get("PYTHONPATH")
-    return {"env_vars": {"PYTHONPATH": path}} if path else None
+    if not path:
+        return None
+    return {
+        "env_vars": {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in path.split(os.pathsep) if p)}
+    }

@@ -40,7 +40,6 @@ from gigawatt.scenario import (
     ScenarioError,
     _describe,
     _line_of,
-    _resolve_trace_path,
     load,
 )
 from gigawatt.units import SCENARIO_RANGE, UnitError, internal_unit, parse_quantity
@@ -357,9 +356,6 @@ def read_sweep(path: str | Path) -> Sweep:
         raise at(["scenario"], f"the base scenario does not load:\n{exc}") from None
     raw = copy.deepcopy(base.raw)
     raw.pop("variants", None)
-    # The trace path was resolved against the base file when it loaded; resolve it the same way here.
-    if base._source is not None:
-        _resolve_trace_path(base_path, base._source[1], raw)
     base_sha = run_identity(base.name, base.seed, raw)["input_sha256"]
     try:
         combos = combinations(tuple(axes), combine, samples, seed)
