@@ -43,6 +43,29 @@ def sweep(
     ] = f"{DEFAULT_MAX_TIME / 3600:g} h",
 ) -> None:
     """Run a design-space sweep: every point a full run; a Parquet row per point and a report."""
+    try:
+        _sweep(sweep_file, out_dir, address, workers, engine, max_memory, max_time)
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: one line rather than a traceback, as `gigawatt run` does
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc)[:200]} "
+            "(a bug in gigawatt; please report it with the sweep file)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+
+
+def _sweep(
+    sweep_file: Path,
+    out_dir: Path | None,
+    address: str | None,
+    workers: int | None,
+    engine: str,
+    max_memory: str,
+    max_time: str,
+) -> None:
     from gigawatt.results_folder import ResultsError
     from gigawatt.sweep.report import write_sweep_report
     from gigawatt.sweep.runner import ENGINES, EngineError, run_sweep
