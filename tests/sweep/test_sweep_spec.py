@@ -134,6 +134,16 @@ def test_point_ids_depend_on_the_values_and_the_base(write_sweep, base_file):
         ),
         ({"axes": {"power": ["8 kW"], "power.rack_budget": ["8 kW"]}}, r"overlaps axis power"),
         (
+            {
+                "axes": {
+                    "power.rack_budget": {"low": "6 kW", "high": "12 kW", "steps": 100},
+                    "cooling.liquid.facility_supply": {"low": "20 C", "high": "40 C", "steps": 100},
+                    "workload.arrivals.rate": {"low": 1, "high": 10, "steps": 11},
+                }
+            },
+            r"axes: the grid has 110,000 points, more than 100,000",
+        ),
+        (
             {"axes": {"cluster.nodes_per_rack": [1, 2]}},
             r"axes \(together\), point 2 of 2 \(cluster.nodes_per_rack=2\): cluster: nodes \(1\) must be a "
             r"multiple of nodes_per_rack \(2\)",

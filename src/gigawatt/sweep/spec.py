@@ -357,12 +357,12 @@ def read_sweep(path: str | Path) -> Sweep:
     raw = copy.deepcopy(base.raw)
     raw.pop("variants", None)
     base_sha = run_identity(base.name, base.seed, raw)["input_sha256"]
+    if combine == "grid" and (size := math.prod(len(a.grid()) for a in axes)) > MAX_POINTS:
+        raise at(["axes"], f"the grid has {size:,} points, more than {MAX_POINTS:,}")
     try:
         combos = combinations(tuple(axes), combine, samples, seed)
     except ValueError as exc:
         raise at(["axes"], str(exc)) from None
-    if len(combos) > MAX_POINTS:
-        raise at(["axes"], f"the {combine} has {len(combos):,} points, more than {MAX_POINTS:,}")
     points, seen = [], {}
     for i, values in enumerate(combos):
         pid = point_id(base_sha, values)
