@@ -30,7 +30,8 @@ def sweep(
         str | None, typer.Option("--address", help="an existing Ray cluster (e.g. ray://head:10001 or auto)")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="points run at once (default: all cores)")
+        int | None,
+        typer.Option("--workers", min=1, help="points run at once, locally (default: all cores)"),
     ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="ray, local (a process pool) or auto (Ray where installed)")
@@ -132,7 +133,8 @@ def _sweep(
     rate = f", {ran / elapsed * 60:.1f} points/min" if ran else ""
     out.print(
         f"sweep {spec.name}: {ran} run ({failed} failed), {outcome.skipped} already done, "
-        f"{len(outcome.crashed)} crashed; engine {outcome.engine}, {outcome.workers} workers, "
+        f"{len(outcome.crashed)} crashed; engine {outcome.engine}, "
+        f"{f'the cluster at {address}' if address else f'{outcome.workers} workers'}, "
         f"{elapsed:.0f} s{rate}",
         highlight=False,
     )
