@@ -10,7 +10,9 @@ from gigawatt.cli import app
 from gigawatt.sweep.spec import Axis, SweepError, combinations, read_sweep, unit_samples
 
 
-def test_grid_is_the_product_of_the_axes(write_sweep):
+def test_grid_is_the_product_of_the_axes(write_sweep, base_file):
+    path = write_sweep(axes={"workload.arrivals.rate": [1]})
+    assert set(read_sweep(path).inputs) == {path.resolve(), base_file.resolve()}  # kept out of --out
     sweep = read_sweep(
         write_sweep(
             axes={

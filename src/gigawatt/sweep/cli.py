@@ -83,14 +83,6 @@ def _sweep(
         spec = read_sweep(sweep_file)
     except SweepError as exc:
         raise _fail(str(exc)) from None
-    inputs = [sweep_file, spec.scenario_path]
-    trace = (
-        ((spec.points[0].data.get("workload") or {}).get("arrivals") or {}).get("path")
-        if spec.points
-        else None
-    )
-    if isinstance(trace, str):
-        inputs.append(Path(trace))
     how = f"combine {spec.combine}" + (f", seed {spec.seed}" if spec.combine in ("random", "lhs") else "")
     err.print(
         f"sweep {spec.name}: {len(spec.points)} points ({how}) over {spec.scenario_path}", highlight=False
@@ -110,7 +102,7 @@ def _sweep(
             address=address,
             max_memory_bytes=memory,
             max_time_s=limit_s,
-            inputs=inputs,
+            inputs=list(spec.inputs),
             on_point=progress,
         )
     except (ResultsError, EngineError) as exc:

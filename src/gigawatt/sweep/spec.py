@@ -116,6 +116,7 @@ class Sweep:
     points: tuple[Point, ...]
     units: dict[str, str | None]  # axis path -> internal unit of its column, where a quantity
     base_input_sha256: str
+    inputs: tuple[Path, ...]  # every file the points read (sweep file, base scenario, traces): never in --out
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -363,7 +364,9 @@ def read_sweep(path: str | Path) -> Sweep:
         combos = combinations(tuple(axes), combine, samples, seed)
     except ValueError as exc:
         raise at(["axes"], str(exc)) from None
-    points, seen = [], {}
+    from gigawatt.cli import _inputs  # the files `gigawatt run` keeps out of its results folder
+
+    points, seen, inputs = [], {}, {path.resolve(): None}
     for i, values in enumerate(combos):
         pid = point_id(base_sha, values)
         if pid in seen:  # a duplicate draw (a list axis sampled) or a repeated list value: run it once
@@ -371,6 +374,7 @@ def read_sweep(path: str | Path) -> Sweep:
         seen[pid] = i
         point_data = _with_values(raw, values)
         sc = _validate_point(path, root, base_path, axes, i, len(combos), values, point_data)
+        inputs.update((p.resolve(), None) for p in _inputs(base_path, [("base", sc)]))
         points.append(Point(len(points), pid, values, {p: _value_at(sc, p) for p in values}, point_data))
     return Sweep(
         path=path,
@@ -384,6 +388,7 @@ def read_sweep(path: str | Path) -> Sweep:
         points=tuple(points),
         units={a.path: _unit_of(a, points) for a in axes},
         base_input_sha256=base_sha,
+        inputs=tuple(inputs),
     )
 
 
