@@ -353,6 +353,7 @@ def _mount_subcommands() -> None:
     from gigawatt.calibration.cli import app as validate_app
     from gigawatt.moe.cli import app as moe_app
     from gigawatt.reliability.cli import run_reliability, validate_reliability
+    from gigawatt.sweep.cli import sweep
     from gigawatt.validation.cli import validate_physics
     from gigawatt.workload.training.cli import plan_app, validate_training
 
@@ -363,6 +364,7 @@ def _mount_subcommands() -> None:
     app.add_typer(validate_app, name="validate")
     app.add_typer(plan_app, name="plan")
     app.command("reliability")(run_reliability)
+    app.command("sweep")(sweep)
 
 
 _mount_subcommands()
