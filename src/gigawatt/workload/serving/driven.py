@@ -115,6 +115,7 @@ class DrivenServing:
             offered=offered,
             busy=np.repeat(np.minimum(act.busy_s / dt, 1.0), self.tp),
             dynamic_w=self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory),
+            memory_w=self.dyn_full * w_m * memory,
         )
 
     def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:

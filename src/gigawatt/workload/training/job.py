@@ -196,7 +196,13 @@ class TrainingJob:
         if run < dt:
             busy, dynamic = busy * (run / dt), dynamic * (run / dt)
         self._after_progress(now + dt)
-        return TickWork(served=np.array([trained]), offered=offered, busy=busy, dynamic_w=dynamic)
+        return TickWork(
+            served=np.array([trained]),
+            offered=offered,
+            busy=busy,
+            dynamic_w=dynamic,
+            memory_w=dynamic * self._memory_share,
+        )
 
     def _idle(self, offered: float) -> TickWork:
         return TickWork(served=np.zeros(1), offered=offered, busy=np.zeros(self.n), dynamic_w=0.0)
@@ -241,6 +247,10 @@ class TrainingJob:
         self._stage_w = self.dyn_full * (
             (1.0 - w_m) * self.stage_compute[stage, k_gpu] * scale + w_m * self.stage_memory[stage, k_gpu]
         ) / time
+        memory = w_m * self.stage_memory[stage, k_gpu]
+        self._memory_share = memory / np.maximum(
+            (1.0 - w_m) * self.stage_compute[stage, k_gpu] * scale + memory, 1e-30
+        )  # of the stage's dynamic power; the optimizer's is taken alike
         self._opt_w = self.dyn_full * (
             (1.0 - w_m) * self.opt_compute[k_gpu] * scale + w_m * self.opt_memory[k_gpu]
         ) / opt
