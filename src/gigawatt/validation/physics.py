@@ -15,6 +15,7 @@ from gigawatt.validation.check import Check
 PROVIDERS: tuple[str, ...] = (
     "gigawatt.workload.training.validate:physics_checks",
     "gigawatt.reliability.validation:physics_checks",
+    "gigawatt.thermal.physics:physics_checks",
 )
 
 
