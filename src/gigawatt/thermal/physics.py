@@ -98,8 +98,9 @@ def physics_checks() -> list[Check]:
             "other",
             note=(
                 "the paper gives neither its coolant inlet temperature nor its flow; at a 20 C inlet the "
-                f"model reads {steady_junction(20.0):.1f} C. Junction = inlet + P x (R_jc + cold plate R(q) + "
-                "1/(2 m c_p)); R_jc is derived (die + TIM1), the plate R(q) measured (OCP, Chen et al. 2023)"
+                f"model reads {steady_junction(20.0):.1f} C. Junction = inlet + P x (R_jc + cold plate R(q) "
+                "+ 1/(2 m c_p)); R_jc is derived (die + TIM1), the plate R(q) measured (OCP, Chen et al. "
+                "2023)"
             ),
             source=LATIF + ": liquid-cooled GPUs held 41-50 C under load",
         ),

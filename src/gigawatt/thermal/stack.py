@@ -160,9 +160,14 @@ def network(
     m01 = (e_fast - e_slow) * a / gap
     m10 = (e_fast - e_slow) * b / gap
     m11 = (e_fast * (-(b + c) - slow) - e_slow * (-(b + c) - fast)) / gap
-    # Steady rise per watt: package R_ks + R_sa, sink R_sa; ψ = −M·x_ss.
-    ss_k, ss_s = r_ks + r_sa, r_sa
-    psi = (-(m00 * ss_k + m01 * ss_s), -(m10 * ss_k + m11 * ss_s))
+    # ψ = −M·x_ss with the steady rise per watt x_ss = (R_ks + R_sa, R_sa), written so that R_sa (which grows
+    # without bound as flow stops) never multiplies a difference of nearly equal terms: with
+    # slow·R_sa = a/(C_s·fast) and c·R_sa = 1/C_s, R_sa·(m00 + m01) and R_sa·(m10 + m11) are
+    r_slow = a / (sink_capacity * fast)
+    r_e_slow = r_sa * e_slow * fast
+    sum0 = (r_e_slow - e_fast * r_slow) / gap
+    sum1 = (r_e_slow - e_fast * r_slow - (e_fast - e_slow) / sink_capacity) / gap
+    psi = (-(sum0 + r_ks * m00), -(sum1 + r_ks * m10))
     return Network(
         phi=(1.0 + m00, m01, m10, 1.0 + m11),
         psi=psi,
