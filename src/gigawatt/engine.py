@@ -27,7 +27,7 @@ from gigawatt.governor import (
 )
 from gigawatt.groups import group_sum
 from gigawatt.power.conversion import conversion_curve
-from gigawatt.power.dvfs import half_clock_index
+from gigawatt.power.dvfs import half_clock_index, voltage
 from gigawatt.power.fans import server_fans
 from gigawatt.power.leakage import Leakage
 from gigawatt.power.supply import rides_through
@@ -147,7 +147,11 @@ class Engine:
         """The GPU's stack (DESIGN §4.3): package + die, then the cold plate with its trapped coolant or the
         heat sink; leakage rising with the die's temperature; server fans where the nodes are air-cooled."""
         th = self.thermal = stack.gpu_thermal(self.gpu.name)
-        self.leakage = Leakage(th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin)
+        self.leakage = leak = Leakage(
+            th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin, th.leakage_voltage_exponent
+        )
+        # Static power scale per clock bin, at the bin's core voltage.
+        self.leak_scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
         self.case_c = th.junction_heat_capacity + th.package_heat_capacity
         air = self.sc.cooling.air
         if self.liquid:
@@ -188,6 +192,7 @@ class Engine:
         self.temp = np.full(n, start_temp)
         self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
         self.mem_share = np.zeros(n)  # memory's share of each GPU's power last tick
+        self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
         self.fan_w = np.zeros(self.n_nodes)
         self.power = np.full(n, gpu.idle_power)
         self.flags = np.zeros(n, dtype=np.int64)
@@ -275,7 +280,7 @@ class Engine:
         self._recover(now)
         up = None if self.all_up else self.up_at == 0.0
         self.workload.start_tick(t, now, up, self.outages.rate_s if self.outages is not None else 0.0)
-        k = self._govern()
+        k = self.k_last = self._govern()
         work = self.workload.step(t, now, self.dt, k, up)
         self._power_and_heat(work)
         self._faults(now)
@@ -353,7 +358,8 @@ class Engine:
             net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share),
             net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share),
         )
-        self.leak = self.leakage.extra(self.temp)  # the die's static power above its reference value
+        # The die's static power above its reference value, at last tick's voltage.
+        self.leak = self.leakage.extra(self.temp, self.leak_scale[self.k_last])
         duty = self.workload.duty
         if duty is not None:  # the die follows the tick's mean power, the limiter the kernels' draw
             thermal_cap = gpu.idle_power + (thermal_cap - gpu.idle_power) / duty

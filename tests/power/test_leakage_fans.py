@@ -11,7 +11,9 @@ from gigawatt.thermal.stack import gpu_thermal
 
 def test_leakage_is_zero_at_its_reference_and_grows_exponentially():
     th = gpu_thermal("H100-SXM")
-    leak = Leakage(th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin)
+    leak = Leakage(
+        th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin, th.leakage_voltage_exponent
+    )
     temps = np.array([30.0, 50.0, 70.0, 90.0, 130.0])
     extra = leak.extra(temps)
     assert extra[1] == 0.0
@@ -22,6 +24,10 @@ def test_leakage_is_zero_at_its_reference_and_grows_exponentially():
         th.leakage_power + leak.extra(np.array([90.0]))[0]
     ) == pytest.approx(2.5, rel=1e-3)  # Liao, Li and He: 2.5x between 90 and 130 C
     assert leak.slope(60.0) == pytest.approx((leak.extra(60.5) - leak.extra(59.5)), rel=1e-3)
+    # Lower voltage, less leakage: at the lowest clock's voltage a fraction of the boost value.
+    low = leak.voltage_scale(np.array([0.725]))[0]
+    assert 0.2 < low < 0.6
+    assert leak.extra(90.0, low) == pytest.approx(low * leak.extra(90.0))
 
 
 def test_fan_power_rises_with_inlet_temperature_by_the_cube_of_speed():

@@ -41,6 +41,7 @@ class GpuThermal:
     leakage_power: float  # W at the reference temperature
     leakage_reference_temp: float  # C
     leakage_per_kelvin: float  # 1/K
+    leakage_voltage_exponent: float
     air_heat_sink: str
     server_fans: str
 
@@ -63,6 +64,7 @@ def gpu_thermal(name: str) -> GpuThermal:
     return GpuThermal(
         **values,
         leakage_per_kelvin=float(block["leakage_per_kelvin"]["value"]),
+        leakage_voltage_exponent=float(block["leakage_voltage_exponent"]["value"]),
         air_heat_sink=str(block["air_heat_sink"]["value"]),
         server_fans=str(block["server_fans"]["value"]),
     )
