@@ -191,6 +191,7 @@ class Engine:
         self.temp0 = start_temp
         self.temp = np.full(n, start_temp)
         self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
+        self.rack_t = group_sum(self.case_t, self.gpr), group_sum(self.sink_t, self.gpr)
         self.mem_share = np.zeros(n)  # memory's share of each GPU's power last tick
         self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
         self.fan_w = np.zeros(self.n_nodes)
@@ -418,12 +419,13 @@ class Engine:
         # The stack over the tick; heat to the coolant per rack from its energy balance, P·dt − ΣC·ΔT.
         net = self.net
         case, sink = net.forced(self.free_case, self.free_sink, power)
-        took = group_sum(net.stored(case, sink) - net.stored(self.case_t, self.sink_t), self.gpr)
+        rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (capacities are uniform)
+        took = net.stored(rack_t[0] - self.rack_t[0], rack_t[1] - self.rack_t[1])
         rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
-        self.case_t, self.sink_t = case, sink
+        self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
         self.temp = case + net.junction * (power - memory)
         self.hbm_t = case + net.hbm * memory
-        self.mem_share = np.divide(memory, power, out=np.zeros_like(power), where=power > 0)
+        self.mem_share = memory / np.maximum(power, 1e-9)  # a down GPU draws nothing: share 0
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling

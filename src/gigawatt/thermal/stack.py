@@ -131,9 +131,15 @@ class Network:
         share 1 − s of the power; HBM: R_mk with the memory share s) exactly to `limit` by the tick's end."""
         return (limit - free_case) / (self.psi[0] + resistance * share)
 
-    def stored(self, case: np.ndarray, sink: np.ndarray) -> np.ndarray:
-        """Heat held per GPU relative to 0 C (J); differences of it are what the masses took in."""
+    def stored(self, case: np.ndarray | float, sink: np.ndarray | float) -> np.ndarray:
+        """Heat held per GPU relative to 0 C (J) (or, given temperature changes, what the masses took in)."""
         return self.heat_capacity[0] * case + self.heat_capacity[1] * sink
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """A factor equal for every GPU as a 0-d array: multiplying by it reads one array instead of two."""
+    x = np.asarray(x, dtype=float)
+    return np.asarray(x.flat[0]) if x.size and np.all(x == x.flat[0]) else x
 
 
 def network(
@@ -171,8 +177,8 @@ def network(
     sum1 = (r_e_slow - e_fast * r_slow - (e_fast - e_slow) / sink_capacity) / gap
     psi = (-(sum0 + r_ks * m00), -(sum1 + r_ks * m10))
     return Network(
-        phi=(1.0 + m00, m01, m10, 1.0 + m11),
-        psi=psi,
+        phi=(_flat(1.0 + m00), _flat(m01), _flat(m10), _flat(1.0 + m11)),
+        psi=(_flat(psi[0]), _flat(psi[1])),
         heat_capacity=(case_capacity, sink_capacity),
         junction=np.asarray(junction, dtype=float),
         hbm=hbm,
