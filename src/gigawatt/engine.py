@@ -355,15 +355,15 @@ class Engine:
         self.free_case, self.free_sink = net.free(self.case_t, self.sink_t, coolant)
         # The power that holds the junction at its max operating temperature, or the HBM at its own (NVML's
         # SwThermalSlowdown covers both), by the end of the tick; memory's share taken from the last tick.
+        # Where kernels run for a share of the tick (duty), the package follows the tick's mean power and
+        # the junction the kernels' draw, which is what the limiter caps.
+        duty = None if self.workload.duty is None else (self.workload.duty, gpu.idle_power)
         thermal_cap = np.minimum(
-            net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share),
-            net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share),
+            net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
+            net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
         )
         # The die's static power above its reference value, at last tick's voltage.
         self.leak = self.leakage.extra(self.temp, self.leak_scale[self.k_last])
-        duty = self.workload.duty
-        if duty is not None:  # the die follows the tick's mean power, the limiter the kernels' draw
-            thermal_cap = gpu.idle_power + (thermal_cap - gpu.idle_power) / duty
         budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
         per_gpu_budget = budget * self.inv_power_var
         wl = self.workload

@@ -125,11 +125,24 @@ class Network:
         return free_case + self.psi[0] * power, free_sink + self.psi[1] * power
 
     def hold(
-        self, limit: float, free_case: np.ndarray, resistance: np.ndarray | float, share: np.ndarray | float
+        self,
+        limit: float,
+        free_case: np.ndarray,
+        resistance: np.ndarray | float,
+        share: np.ndarray | float,
+        duty: tuple[np.ndarray, float] | None = None,
     ) -> np.ndarray:
-        """The constant GPU power that brings a node hanging off the package (junction: R_jc with the core's
-        share 1 − s of the power; HBM: R_mk with the memory share s) exactly to `limit` by the tick's end."""
-        return (limit - free_case) / (self.psi[0] + resistance * share)
+        """The GPU power that brings a node hanging off the package (junction: R_jc with the core's share
+        1 − s of the power; HBM: R_mk with the memory share s) exactly to `limit` by the tick's end.
+
+        With `duty` = (d, P_base) the GPU draws its kernels' power P for a share d of the tick and P_base
+        otherwise: the massive package follows the tick's mean, P_base + d·(P − P_base), while the
+        massless node follows the draw itself; the power returned is then the kernels' draw P."""
+        psi = self.psi[0]
+        if duty is None:
+            return (limit - free_case) / (psi + resistance * share)
+        d, base = duty
+        return (limit - free_case - psi * base * (1.0 - d)) / (psi * d + resistance * share)
 
     def stored(self, case: np.ndarray | float, sink: np.ndarray | float) -> np.ndarray:
         """Heat held per GPU relative to 0 C (J) (or, given temperature changes, what the masses took in)."""
