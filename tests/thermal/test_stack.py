@@ -111,3 +111,15 @@ def test_catalog_blocks_for_every_gpu():
         assert stack.heat_sink(th.air_heat_sink).heat_capacity > 500  # 1-2 kg of metal
     with pytest.raises(CatalogError, match="unknown heat sink"):
         stack.heat_sink("no-such-sink")
+
+
+def test_hold_with_a_duty_cycle_caps_the_kernels_draw():
+    # Kernels draw P for a share d of the tick, the GPU idles at P_base otherwise: the package takes the mean,
+    # the massless junction the draw, and the draw returned brings the junction exactly to the limit.
+    n, d, base = net(1.0), np.array([0.3, 0.7, 1.0]), 75.0
+    case, sink, share = np.full(3, 60.0), np.full(3, 50.0), np.full(3, 0.2)
+    free_case, free_sink = n.free(case, sink, 32.0)
+    draw = n.hold(87.0, free_case, n.junction, 1.0 - share, (d, base))
+    new_case, _ = n.forced(free_case, free_sink, base + d * (draw - base))
+    np.testing.assert_allclose(new_case + n.junction * (1.0 - share) * draw, 87.0, rtol=1e-12)
+    np.testing.assert_allclose(draw[2], n.hold(87.0, free_case, n.junction, 1.0 - share)[2], rtol=1e-12)
