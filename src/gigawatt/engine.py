@@ -28,7 +28,7 @@ from gigawatt.governor import (
 from gigawatt.groups import group_sum
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index, voltage
-from gigawatt.power.fans import server_fans
+from gigawatt.power.fans import ServerFans, server_fans
 from gigawatt.power.leakage import Leakage
 from gigawatt.power.supply import rides_through
 from gigawatt.reliability.outages import Outages
@@ -153,10 +153,10 @@ class Engine:
         # Static power scale per clock bin, at the bin's core voltage.
         self.leak_scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
         self.case_c = th.junction_heat_capacity + th.package_heat_capacity
-        air = self.sc.cooling.air
-        if self.liquid:
-            self.sink_c = stack.cold_plate_heat_capacity(self.sc.cooling.liquid.cold_plate, self.cp)
-            self.fans = None
+        lq, air = self.sc.cooling.liquid, self.sc.cooling.air
+        self.fans: ServerFans | None = None
+        if self.liquid and lq is not None:
+            self.sink_c = stack.cold_plate_heat_capacity(lq.cold_plate, self.cp)
         else:
             sink = stack.heat_sink(th.air_heat_sink)
             self.sink_c, self.sink_r = sink.heat_capacity, sink.base_resistance
