@@ -9,7 +9,7 @@ group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -30,15 +30,17 @@ from gigawatt.plant.plant import build_plant
 from gigawatt.power.cap_floor import cap_excess_w
 from gigawatt.power.capping import rack_caps
 from gigawatt.power.conversion import conversion_curve
-from gigawatt.power.dvfs import half_clock_index
-from gigawatt.power.host import node_host
+from gigawatt.power.dvfs import half_clock_index, voltage
+from gigawatt.power.fans import ServerFans, server_fans
+from gigawatt.power.host import HostModel, node_host
+from gigawatt.power.leakage import Leakage
 from gigawatt.power.supply import rides_through
 from gigawatt.reliability.outages import Outages
 from gigawatt.scenario import Scenario
 from gigawatt.schedule import EventSchedule
 from gigawatt.telemetry import EventLog, Recorder
-from gigawatt.thermal import cooling_unit, die
-from gigawatt.thermal.cold_plate import cold_plate
+from gigawatt.thermal import cooling_unit, stack
+from gigawatt.thermal.cold_plate import FLOW_EXPONENT, cold_plate
 from gigawatt.units import parse_quantity
 from gigawatt.workload.base import TickWork, Workload
 from gigawatt.workload.registry import build_workload
@@ -137,12 +139,39 @@ class Engine:
         else:
             self.n_cdus = 0
             self.host_to_air = 1.0
+        self._thermal_stack()
         self.n_units = self.n_cdus if self.liquid else self.n_zones
         self.schedule = EventSchedule(sc, self.n_units, self.liquid)
         self.events = EventLog()
         self._ran = False
 
     # ------------------------------------------------------------------ setup
+
+    def _thermal_stack(self) -> None:
+        """The GPU's stack (DESIGN §4.3): package + die, then the cold plate with its trapped coolant or the
+        heat sink; leakage rising with the die's temperature; server fans where the nodes are air-cooled."""
+        th = self.thermal = stack.gpu_thermal(self.gpu.name)
+        self.leakage = leak = Leakage(
+            th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin, th.leakage_voltage_exponent
+        )
+        # Static power scale per clock bin, at the bin's core voltage.
+        self.leak_scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
+        self.case_c = th.junction_heat_capacity + th.package_heat_capacity
+        lq, air = self.sc.cooling.liquid, self.sc.cooling.air
+        self.fans: ServerFans | None = None
+        if self.liquid and lq is not None:
+            self.sink_c = stack.cold_plate_heat_capacity(lq.cold_plate, self.cp)
+        else:
+            sink = stack.heat_sink(th.air_heat_sink)
+            self.sink_c, self.sink_r = sink.heat_capacity, sink.base_resistance
+            self.sink_to_air = air.heat_sink_resistance - th.junction_to_case - sink.base_resistance
+            if self.sink_to_air <= 0:
+                raise ValueError(
+                    f"cooling.air.heat_sink_resistance: {air.heat_sink_resistance:g} K/W is no more than the "
+                    f"{self.gpu.name}'s junction-to-case ({th.junction_to_case:g} K/W) plus its heat sink's "
+                    f"base ({sink.base_resistance:g} K/W); give the whole junction-to-inlet-air resistance"
+                )
+            self.fans = server_fans(th.server_fans)
 
     def _reset_state(self) -> None:
         sc, gpu, n = self.sc, self.gpu, self.n
@@ -152,7 +181,6 @@ class Engine:
         self.power_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.power
         self.inv_power_var = 1.0 / self.power_var
         self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
-        self.heat_cap = np.full(n, gpu.die_heat_capacity)
 
         # The plant sets facility water and supply air each tick (fixed without a site, DESIGN §4.8).
         self.plant = build_plant(sc, np.arange(sc.ticks) * self.dt)
@@ -165,8 +193,14 @@ class Engine:
             start_temp = float(self.cdu_supply[0])
         else:
             start_temp = air
+        # Every node of the stack starts at the coolant's temperature; temp is the junction's.
+        self.temp0 = start_temp
         self.temp = np.full(n, start_temp)
-        self.temp0 = self.temp.copy()
+        self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
+        self.rack_t = group_sum(self.case_t, self.gpr), group_sum(self.sink_t, self.gpr)
+        self.mem_share = np.zeros(n)  # memory's share of each GPU's power last tick
+        self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
+        self.fan_w = np.zeros(self.n_nodes)
         self.power = np.full(n, gpu.idle_power)
         self.flags = np.zeros(n, dtype=np.int64)
         self.no_flags = np.zeros(n, dtype=np.int64)
@@ -180,6 +214,11 @@ class Engine:
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
         self.host_model = node_host(sc.power.host_power_per_node, self.gpn)
+        if self.fans is not None:
+            if isinstance(self.host_model, HostModel):  # inlet-driven fans replace the model's constant fans
+                self.host_model = replace(self.host_model, fans_w=0.0)
+            else:  # a constant host figure is the whole host, fans included
+                self.fans = None
         self.host = np.ones(self.n_nodes)  # 1 where a node is powered: hosts of unpowered nodes draw nothing
         self.host_now = np.full(self.n_nodes, self.host_model.full_w)
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
@@ -189,23 +228,29 @@ class Engine:
         self.cond = self.schedule.conditions(0)
 
     def _thermal_path(self) -> None:
-        """Per-GPU thermal resistance and RC factors; recomputed only when coolant flow changes.
+        """Per-GPU resistances of the stack and its exact one-tick factors; recomputed only when coolant
+        flow or a thermal interface changes.
 
-        Liquid: die to loop supply is the cold plate's resistance at its flow plus the coolant's own rise,
-        1/(2·ṁ·c_p) (the die sees the mean of inlet and outlet). As flow stops, the resistance and the time
-        constant grow together, so the die heats at P/C, as a die with no heat sink does.
+        Liquid: package to plate is the cold plate's conduction term; plate to loop supply its convective
+        term at the flow plus the coolant's own rise, 1/(2·ṁ·c_p) (the plate sees the mean of inlet and
+        outlet). As flow stops that resistance grows without bound and the stack heats at P/(C_k + C_s).
+        Air: the scenario's junction-to-air resistance less the junction-to-case and heat-sink base terms.
+        The part-to-part spread and a degraded interface act on junction-to-case (die + TIM).
         """
         sc = self.sc
         lq = sc.cooling.liquid
+        junction = self.thermal.junction_to_case * self.res_var * self.cond.interface
         if self.liquid and lq is not None:
             flow_l = lq.cold_plate_flow * np.repeat(self.cond.flow, self.gpr * lq.racks_per_cdu)
             m_dot = np.maximum(flow_l, 1e-6) * self.kg_per_l / 60.0
-            res = self.plate.resistance(flow_l) * self.res_var * self.cond.interface + 0.5 / (m_dot * self.cp)
+            to_sink = self.plate.conduction
+            convection = self.plate.convection * np.maximum(flow_l, 1e-6) ** FLOW_EXPONENT
+            to_coolant = convection + 0.5 / (m_dot * self.cp)
         else:
-            res = sc.cooling.air.heat_sink_resistance * self.res_var * self.cond.interface
-        self.res = res
-        self.decay = die.decay(self.dt, res, self.heat_cap)
-        self.hold = die.hold_coefficients(self.gpu.temp_max_operating, res, self.decay)
+            to_sink, to_coolant = self.sink_r, self.sink_to_air
+        self.net = stack.network(
+            self.dt, self.case_c, self.sink_c, to_sink, to_coolant, junction, self.thermal.hbm_to_case
+        )
 
     # ------------------------------------------------------------------ run
 
@@ -250,7 +295,7 @@ class Engine:
         self._recover(now)
         up = None if self.all_up else self.up_at == 0.0
         self.workload.start_tick(t, now, up, self.outages.rate_s if self.outages is not None else 0.0)
-        k = self._govern()
+        k = self.k_last = self._govern()
         work = self.workload.step(t, now, self.dt, k, up)
         self._power_and_heat(work)
         self._cap_floor(now)
@@ -321,11 +366,20 @@ class Engine:
         """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
         self.coolant = coolant = self._coolant()
-        thermal_cap = self.hold.power(self.temp, coolant)
-        duty = self.workload.duty
-        if duty is not None:  # the die follows the tick's mean power, the limiter the kernels' draw
-            thermal_cap = gpu.idle_power + (thermal_cap - gpu.idle_power) / duty
-        budget = np.minimum(self.power_cap, thermal_cap)
+        net, share = self.net, self.mem_share
+        self.free_case, self.free_sink = net.free(self.case_t, self.sink_t, coolant)
+        # The power that holds the junction at its max operating temperature, or the HBM at its own (NVML's
+        # SwThermalSlowdown covers both), by the end of the tick; memory's share taken from the last tick.
+        # Where kernels run for a share of the tick (duty), the package follows the tick's mean power and
+        # the junction the kernels' draw, which is what the limiter caps.
+        duty = None if self.workload.duty is None else (self.workload.duty, gpu.idle_power)
+        thermal_cap = np.minimum(
+            net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
+            net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
+        )
+        # The die's static power above its reference value, at last tick's voltage.
+        self.leak = self.leakage.extra(self.temp, self.leak_scale[self.k_last])
+        budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
         per_gpu_budget = budget * self.inv_power_var
         wl = self.workload
         k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
@@ -361,25 +415,39 @@ class Engine:
     def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
         dt, gpu = self.dt, self.gpu
-        power = (gpu.idle_power + work.dynamic_w) * self.power_var
+        power = (gpu.idle_power + work.dynamic_w) * self.power_var + self.leak
+        memory = work.memory_w * self.power_var
         if not self.all_up:
-            power *= self.up_at == 0.0
+            up = self.up_at == 0.0
+            power *= up
+            memory = memory * up
         self.power = power
         self.energy += power * dt
         node_gpu = group_sum(power, self.gpn)
         # Host power follows the node's GPU busy share and time in collectives (power.host).
         self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
-        node_dc = node_gpu + self.host_now
+        host = self.host_now
+        if self.fans is not None:  # air-cooled nodes: fan power follows the zone's inlet air
+            self.fan_w = np.repeat(self.fans.power(self.air_supply, self.gpn), self.n_nodes // self.n_zones)
+            if self.node_up_at.any():
+                self.fan_w = self.fan_w * (self.node_up_at == 0.0)
+            host = host + self.fan_w
+        node_dc = node_gpu + host
         node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
         self.node_dc, self.node_wall = node_dc, node_wall
         self.rack_wall = group_sum(node_wall, self.npr)
 
-        # Die heat to the coolant per rack from the die energy balance, P·dt − C·ΔT (heat_cap is uniform).
-        new_temp = die.step_temperature(self.temp, power, self.coolant, self.res, self.decay)
-        rise = group_sum(new_temp, self.gpr) - group_sum(self.temp, self.gpr)
-        rack_gpu_heat = group_sum(node_gpu, self.npr) - self.gpu.die_heat_capacity * rise / dt
-        self.temp = new_temp
-        rack_host = group_sum(self.host_now, self.npr)
+        # The stack over the tick; heat to the coolant per rack from its energy balance, P·dt − ΣC·ΔT.
+        net = self.net
+        case, sink = net.forced(self.free_case, self.free_sink, power)
+        rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (capacities are uniform)
+        took = net.stored(rack_t[0] - self.rack_t[0], rack_t[1] - self.rack_t[1])
+        rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
+        self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
+        self.temp = case + net.junction * (power - memory)
+        self.hbm_t = case + net.hbm * memory
+        self.mem_share = memory / np.maximum(power, 1e-9)  # a down GPU draws nothing: share 0
+        rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
         cond = self.cond
@@ -569,7 +637,7 @@ class Engine:
         if up is not None:
             clock = clock * up
             busy = busy * up
-        self.rec.add(self.power, clock, busy, self.temp, self.flags)
+        self.rec.add(self.power, clock, busy, self.temp, self.flags, self.hbm_t)
         acc = self.fac_acc
         acc[0] += out / dt
         acc[1] += offered / dt
@@ -606,8 +674,9 @@ class Engine:
         acc[:] = 0.0
 
     def _stored_heat(self) -> float:
-        """Heat held at the end in dies, coolant loops and zone air, relative to the start (J)."""
-        stored = float((self.heat_cap * (self.temp - self.temp0)).sum())
+        """Heat held at the end in the GPUs' stacks, coolant loops and zone air, relative to the start (J)."""
+        start = self.net.stored(self.temp0, self.temp0)
+        stored = float((self.net.stored(self.case_t, self.sink_t) - start).sum())
         stored += float((self.zone_mc * (self.air_supply - self.air_supply0)).sum())
         if self.liquid:
             stored += float((self.cdu_mc * (self.cdu_supply - self.cdu_supply0)).sum())

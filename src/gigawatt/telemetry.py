@@ -14,6 +14,7 @@ import pyarrow as pa
 
 POWER = "DCGM_FI_DEV_POWER_USAGE"  # W
 GPU_TEMP = "DCGM_FI_DEV_GPU_TEMP"  # degC
+MEMORY_TEMP = "DCGM_FI_DEV_MEMORY_TEMP"  # degC, the hottest HBM stack
 SM_CLOCK = "DCGM_FI_DEV_SM_CLOCK"  # MHz
 REASONS = "DCGM_FI_DEV_CLOCKS_EVENT_REASONS"  # bitmask
 ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"  # mJ since the start of the run
@@ -34,18 +35,26 @@ class Recorder:
         self._clock = np.zeros(n_gpus)
         self._active = np.zeros(n_gpus)
         self._temp = np.full(n_gpus, -np.inf)
+        self._memory_temp = np.full(n_gpus, -np.inf)
         self._flags = np.zeros(n_gpus, dtype=np.int64)
         self._errors = np.zeros(n_gpus, dtype=np.int64)
         self._ticks = 0
         self._chunks: list[dict[str, np.ndarray]] = []
 
     def add(
-        self, power: np.ndarray, clock: np.ndarray, active: np.ndarray, temp: np.ndarray, flags: np.ndarray
+        self,
+        power: np.ndarray,
+        clock: np.ndarray,
+        active: np.ndarray,
+        temp: np.ndarray,
+        flags: np.ndarray,
+        memory_temp: np.ndarray,
     ) -> None:
         self._power += power
         self._clock += clock
         self._active += active
         np.maximum(self._temp, temp, out=self._temp)
+        np.maximum(self._memory_temp, memory_temp, out=self._memory_temp)
         self._flags |= flags
         self._ticks += 1
 
@@ -61,6 +70,7 @@ class Recorder:
             "time_s": np.full(n, time_s),
             POWER: self._power.reshape(n, g).sum(1) * inv,
             GPU_TEMP: self._temp.reshape(n, g).max(1),
+            MEMORY_TEMP: self._memory_temp.reshape(n, g).max(1),
             SM_CLOCK: self._clock.reshape(n, g).sum(1) * inv,
             REASONS: np.bitwise_or.reduce(self._flags.reshape(n, g), axis=1),
             ENERGY: energy_j.reshape(n, g).sum(1) * (1e3 / g),
@@ -71,6 +81,7 @@ class Recorder:
         for acc in (self._power, self._clock, self._active, self._flags, self._errors):
             acc.fill(0)
         self._temp.fill(-np.inf)
+        self._memory_temp.fill(-np.inf)
         self._ticks = 0
 
     def table(self) -> pa.Table:

@@ -63,7 +63,9 @@ def test_a_throttled_gpu_slows_its_whole_expert_parallel_group():
     assert degraded["throttle_fraction"]["thermal"] > 0.01
     assert degraded["throughput_tokens_per_s"] < 0.95 * healthy["throughput_tokens_per_s"]
     phase = degraded["phases"][0]
-    assert phase["max_gpu_temp_c"]["during"] >= 86.9 > phase["max_gpu_temp_c"]["before"]
+    # Held at its limit to within a clock bin: behind a degraded (x15) die-to-case interface one 15 MHz bin
+    # moves the junction by more than a kelvin, so the highest bin that keeps 87 C may sit up to ~1.5 K under.
+    assert phase["max_gpu_temp_c"]["during"] >= 85.5 > phase["max_gpu_temp_c"]["before"]
 
 
 def test_availability_aware_routing_recovers_part_of_the_loss():
@@ -80,7 +82,7 @@ def test_availability_aware_routing_recovers_part_of_the_loss():
 def test_degraded_thermal_interface_heats_only_its_gpu():
     result, _ = run(duration="8 min")
     temps = np.asarray(result.timeseries.column("DCGM_FI_DEV_GPU_TEMP")).reshape(-1, 32)[-1]
-    assert temps[3] >= 86.9 and np.delete(temps, 3).max() < 70
+    assert temps[3] >= 85.5 and np.delete(temps, 3).max() < 70  # at its limit to within a clock bin (above)
 
 
 def test_variants_must_be_valid_and_distinct():

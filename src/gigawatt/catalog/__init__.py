@@ -62,7 +62,6 @@ _GPU_FIELDS: dict[str, str] = {
     "temp_memory_max": "temperature",
     "nvlink_bandwidth": "bandwidth",
     "pcie_bandwidth": "bandwidth",
-    "die_heat_capacity": "heat_capacity",
 }
 _GPU_PLAIN_FIELDS = ("memory_power_fraction",)
 
@@ -94,7 +93,6 @@ class GpuSpec:
     temp_memory_max: float
     nvlink_bandwidth: float
     pcie_bandwidth: float
-    die_heat_capacity: float
     sources: dict[str, str]
 
     def peak_flops(self, precision: str) -> float:
@@ -132,6 +130,12 @@ def gpu(name: str) -> GpuSpec:
         if getattr(spec, field) is None:
             raise CatalogError(f"GPU {key}: {field} is null and no power_anchors solve it")
     return spec
+
+
+def gpu_entry(name: str) -> dict[str, Any]:
+    """A GPU's raw catalog entry (for sections a concern parses itself, such as `thermal`)."""
+    entries = _load("gpus.yaml")
+    return entries[_resolve(entries, name, "GPU")]
 
 
 def model_names() -> list[str]:

@@ -20,6 +20,7 @@ PROVIDERS: tuple[str, ...] = (
     "gigawatt.calibration.physics:checks",
     "gigawatt.workload.serving.physics:checks",
     "gigawatt.power.physics:physics_checks",
+    "gigawatt.thermal.physics:physics_checks",
 )
 
 

@@ -3,7 +3,8 @@
 The engine knows nothing of workload kinds. Each tick it asks the workload for the power it budgets
 against (the governor's tables), hands it the clock bin the governor chose for every GPU and which GPUs
 are up, and gets back what the GPUs did: the work done, how busy each GPU was and the power each drew
-above idle. When GPUs drop out (a thermal shutdown, a node reset) the workload decides what work is lost.
+above idle, with the memory traffic's part of it. When GPUs drop out (a thermal shutdown, a node reset)
+the workload decides what work is lost.
 
 A workload kind is a class registered by its scenario `kind` in `gigawatt.workload.registry`; what it adds
 to the summary, the results folder and the report goes through the same object, so the summary, the
@@ -37,6 +38,9 @@ class TickWork:
     # `dynamic_w` (power.links.comm_power_w, and in the saturated table the governor budgets with); the
     # engine uses this share for the host's NIC and NVSwitch power (power.host). 0: no communication.
     comm: np.ndarray | float = 0.0
+    # Per GPU: the part of dynamic_w drawn by memory traffic (the w_m·a_m term of DESIGN §4.2). It heats the
+    # HBM stacks (DCGM_FI_DEV_MEMORY_TEMP); the rest heats the die. 0 where a workload does not split it.
+    memory_w: np.ndarray | float = 0.0
 
 
 class Workload(Protocol):

@@ -123,6 +123,7 @@ class DrivenServing:
             dynamic_w=self.dyn_full * ((1.0 - w_m) * compute * self.volt2[k] + w_m * memory)
             + busy * self.comm_w[k],
             comm=busy * self.comm_share[k],
+            memory_w=self.dyn_full * w_m * memory,
         )
 
     def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:

@@ -37,6 +37,9 @@ class SteadyLoad:
         self.clocks = p.clocks
         self.top = len(p.clocks) - 1
         self.saturated = HighestAtMost(p.busy_power)
+        # Power above idle drawn by memory traffic while busy, per clock bin (the w_m·a_m term).
+        dyn_full = gpu.power_full_activity - gpu.idle_power
+        self.memory_w = dyn_full * gpu.memory_power_fraction * p.memory_activity
         # Below the voltage knee the energy per token is flat in the clock (rounding wiggles smoothed).
         self.light: HighestAtMost | None = HighestAtMost(np.maximum.accumulate(p.energy_per_token))
         self.input_per_output = p.input_per_output
@@ -121,6 +124,7 @@ class SteadyLoad:
             busy=busy,
             dynamic_w=busy * (p.busy_power[k] - self.gpu.idle_power),
             comm=busy * p.comm_activity[k],
+            memory_w=busy * self.memory_w[k],
         )
 
     def lose_work(self, gpus: np.ndarray, now: float, cause: str = "", held_s: float = 0.0) -> None:

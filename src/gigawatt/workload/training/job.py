@@ -203,7 +203,14 @@ class TrainingJob:
         if run < dt:
             busy, dynamic, comm = busy * (run / dt), dynamic * (run / dt), comm * (run / dt)
         self._after_progress(now + dt)
-        return TickWork(served=np.array([trained]), offered=offered, busy=busy, dynamic_w=dynamic, comm=comm)
+        return TickWork(
+            served=np.array([trained]),
+            offered=offered,
+            busy=busy,
+            dynamic_w=dynamic,
+            comm=comm,
+            memory_w=dynamic * self._memory_share,
+        )
 
     def _idle(self, offered: float) -> TickWork:
         return TickWork(served=np.zeros(1), offered=offered, busy=np.zeros(self.n), dynamic_w=0.0)
@@ -249,6 +256,10 @@ class TrainingJob:
         self._stage_w = self.dyn_full * (
             (1.0 - w_m) * self.stage_compute[stage, k_gpu] * scale + w_m * self.stage_memory[stage, k_gpu]
         ) / time + comm_power_w(self.gpu, self._stage_comm, self.tp_rate)
+        # Memory traffic's share of the stage's dynamic power (links included); the optimizer's taken alike.
+        self._memory_share = self.dyn_full * w_m * self.stage_memory[stage, k_gpu] / time / np.maximum(
+            self._stage_w, 1e-30
+        )
         self._opt_w = self.dyn_full * (
             (1.0 - w_m) * self.opt_compute[k_gpu] * scale + w_m * self.opt_memory[k_gpu]
         ) / opt
