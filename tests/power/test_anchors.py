@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gigawatt.catalog import CatalogError, gpu
+from gigawatt.catalog import CatalogError, gpu, gpu_entry
 from gigawatt.power.anchors import decode_power_w, gemm_activity, gemm_capped_clock, solve
 from gigawatt.power.dvfs import clock_grid
 
@@ -32,11 +32,9 @@ def test_solved_constants_are_physical():
 
 def test_a_lower_anchor_clock_needs_more_power_at_full_activity():
     h100 = gpu("H100-SXM")
-    anchors = {
-        "gemm_clock_at_tdp": {"value": "1500 MHz", "source": "test"},
-        "decode_power": {"value": "300 W", "source": "test"},
-    }
-    lower = solve(h100, anchors)
+    entry = gpu_entry("H100-SXM")  # the anchors hold net of leakage at the catalog's anchor temperatures
+    anchors = {**entry["power_anchors"], "gemm_clock_at_tdp": {"value": "1500 MHz", "source": "test"}}
+    lower = solve(h100, anchors, entry["thermal"])
     assert lower.power_full_activity > h100.power_full_activity
     assert 1500 - 15 < gemm_capped_clock(lower) <= 1500  # the solve moves the capped clock with the anchor
     assert gemm_capped_clock(lower, 500.0) < gemm_capped_clock(lower)
@@ -64,3 +62,16 @@ def test_capped_clock_falls_with_the_limit():
     assert clocks == sorted(clocks) and clocks[0] < clocks[-1]
     no_anchor = dataclasses.replace(h100, power_full_activity=h100.tdp)  # P_max at the TDP: no throttling
     assert gemm_capped_clock(no_anchor) == h100.clock_boost
+
+
+def test_idle_power_holds_at_its_measurement_temperature_and_anchors_net_of_leakage():
+    """Leakage is zero where idle power was measured, and the anchors hold with the die at their own
+    temperatures: a hotter anchor leaves less for dynamic power, so P_max comes out lower."""
+    from gigawatt.power.leakage import Leakage
+
+    entry = gpu_entry("H100-SXM")
+    leak = Leakage.of(entry["thermal"])
+    assert leak.extra(leak.reference_c) == pytest.approx(0.0, abs=1e-6)
+    h100 = gpu("H100-SXM")
+    cold = {k: v for k, v in entry["power_anchors"].items() if not k.endswith("_temperature")}
+    assert solve(h100, cold).power_full_activity > h100.power_full_activity

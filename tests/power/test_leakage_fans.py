@@ -14,9 +14,10 @@ def test_leakage_is_zero_at_its_reference_and_grows_exponentially():
     leak = Leakage(
         th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin, th.leakage_voltage_exponent
     )
-    temps = np.array([30.0, 50.0, 70.0, 90.0, 130.0])
+    temps = np.array([20.0, 30.0, 50.0, 70.0, 90.0, 130.0])
     extra = leak.extra(temps)
-    assert extra[1] == 0.0
+    assert th.leakage_reference_temp == 30.0 and extra[1] == 0.0  # where idle power is measured
+    assert extra[0] < 0  # a die cooler than that draws less
     assert np.all(np.diff(extra) > 0)
     total = th.leakage_power + extra
     assert total[-1] / leak.extra(np.array([90.0]))[0] > 1  # grows

@@ -125,7 +125,7 @@ def gpu(name: str) -> GpuSpec:
     if "power_anchors" in entry:  # P_max (and w_m) solved so the model meets its measured anchors
         from gigawatt.power.anchors import solve
 
-        spec = solve(spec, entry["power_anchors"])
+        spec = solve(spec, entry["power_anchors"], entry.get("thermal"))
     for field in ("power_full_activity", "memory_power_fraction"):
         if getattr(spec, field) is None:
             raise CatalogError(f"GPU {key}: {field} is null and no power_anchors solve it")

@@ -12,7 +12,9 @@ The GEMM point is the twin's own 8192³ BF16 GEMM (roofline activities, hardware
 that the power limiter's choice — the highest clock bin whose power fits the limit — is exactly the
 anchor clock: its power is set to the limit half a clock step above the anchor. With both anchors the
 2×2 system gives D and E; with the GEMM anchor alone, w_m stays as catalogued and D follows. The anchors
-are therefore reproduced by construction; `gemm_capped_clock` recomputes the clock the way the governor
+are therefore reproduced by construction, net of the leakage the die adds above its idle-measurement
+temperature at each anchor's stated junction temperature (`gemm_temperature`, `decode_temperature`;
+power.leakage, the GPU's `thermal` block); `gemm_capped_clock` recomputes the clock the way the governor
 does, for the test and for `gigawatt validate physics`.
 """
 
@@ -45,9 +47,26 @@ def gemm_activity(gpu: GpuSpec, clocks_mhz: np.ndarray) -> tuple[np.ndarray, np.
     return t_c / t, t_m / t
 
 
-def solve(gpu: GpuSpec, anchors: dict[str, Any]) -> GpuSpec:
+def anchor_leakage(
+    gpu: GpuSpec, anchors: dict[str, Any], thermal: dict[str, Any] | None, which: str, clock_mhz: float
+) -> float:
+    """Leakage above the idle-measurement value at an anchor's junction temperature and clock (W); 0 for a
+    GPU without a thermal block or an anchor without a temperature."""
+    from gigawatt.power.dvfs import voltage
+    from gigawatt.power.leakage import Leakage
+    from gigawatt.units import parse_quantity
+
+    if thermal is None or f"{which}_temperature" not in anchors:
+        return 0.0
+    leak = Leakage.of(thermal)
+    temp = parse_quantity(anchors[f"{which}_temperature"]["value"], "temperature")
+    scale = leak.voltage_scale(voltage(gpu, np.array([clock_mhz])) / gpu.voltage_max)
+    return float(leak.extra(np.array([temp]), scale)[0])
+
+
+def solve(gpu: GpuSpec, anchors: dict[str, Any], thermal: dict[str, Any] | None = None) -> GpuSpec:
     """`gpu` with power_full_activity (and, given a decode anchor, memory_power_fraction) solved from the
-    anchors; the sources say so."""
+    anchors, net of leakage at their temperatures; the sources say so."""
     from gigawatt.power.dvfs import dynamic_scale  # dvfs imports the catalog's GpuSpec
     from gigawatt.units import parse_quantity
 
@@ -56,13 +75,14 @@ def solve(gpu: GpuSpec, anchors: dict[str, Any]) -> GpuSpec:
     a_c1, a_m1 = (float(x[0]) for x in gemm_activity(gpu, f_edge))
     s1 = float(dynamic_scale(gpu, f_edge)[0])
     rows = [[a_c1 * s1, a_m1 - a_c1 * s1]]
-    rhs = [gpu.tdp - gpu.idle_power]
+    rhs = [gpu.tdp - gpu.idle_power - anchor_leakage(gpu, anchors, thermal, "gemm", float(f_edge[0]))]
     decode = anchors.get("decode_power")
     if decode is not None:
         s2 = float(dynamic_scale(gpu, np.array([gpu.clock_boost]))[0])
         a_c2, a_m2 = DECODE_COMPUTE_ACTIVITY, DECODE_MEMORY_ACTIVITY
         rows.append([a_c2 * s2, a_m2 - a_c2 * s2])
-        rhs.append(parse_quantity(decode["value"], "power") - gpu.idle_power)
+        leak = anchor_leakage(gpu, anchors, thermal, "decode", gpu.clock_boost)
+        rhs.append(parse_quantity(decode["value"], "power") - gpu.idle_power - leak)
         d, e = np.linalg.solve(np.array(rows), np.array(rhs))
         w_m = float(e / d)
     else:
@@ -87,21 +107,35 @@ def solve(gpu: GpuSpec, anchors: dict[str, Any]) -> GpuSpec:
     )
 
 
+def _leakage_at(gpu: GpuSpec, which: str, clocks_mhz: np.ndarray) -> np.ndarray:
+    """Leakage at the named anchor's temperature for each clock, from the GPU's catalog entry."""
+    from gigawatt.catalog import gpu_entry
+
+    entry = gpu_entry(gpu.name)
+    anchors, thermal = entry.get("power_anchors", {}), entry.get("thermal")
+    return np.array([anchor_leakage(gpu, anchors, thermal, which, float(f)) for f in clocks_mhz])
+
+
 def gemm_capped_clock(gpu: GpuSpec, limit_w: float | None = None) -> float:
-    """The clock (MHz) the power limiter picks for the anchor GEMM under `limit_w` (default: TDP)."""
+    """The clock (MHz) the power limiter picks for the anchor GEMM under `limit_w` (default: TDP), with the
+    die at the anchor's temperature."""
     from gigawatt.power.dvfs import clock_grid
     from gigawatt.power.gpu_power import gpu_power
 
     clocks = clock_grid(gpu)
     a_c, a_m = gemm_activity(gpu, clocks)
-    power = np.maximum.accumulate(gpu_power(gpu, clocks, a_c, a_m))
+    draw = gpu_power(gpu, clocks, a_c, a_m) + _leakage_at(gpu, "gemm", clocks)
+    power = np.maximum.accumulate(draw)
     k = int(np.searchsorted(power, gpu.tdp if limit_w is None else limit_w, side="right")) - 1
     return float(clocks[max(k, 0)])
 
 
 def decode_power_w(gpu: GpuSpec) -> float:
-    """Board power of memory-saturated decode at the boost clock (the decode anchor's operating point)."""
+    """Board power of memory-saturated decode at the boost clock (the decode anchor's operating point),
+    with the die at the anchor's temperature."""
     from gigawatt.power.gpu_power import gpu_power
 
     clock = np.array([gpu.clock_boost])
-    return float(gpu_power(gpu, clock, DECODE_COMPUTE_ACTIVITY, DECODE_MEMORY_ACTIVITY)[0])
+    draw = gpu_power(gpu, clock, DECODE_COMPUTE_ACTIVITY, DECODE_MEMORY_ACTIVITY)
+    draw = draw + _leakage_at(gpu, "decode", clock)
+    return float(draw[0])

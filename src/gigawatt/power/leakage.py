@@ -4,18 +4,22 @@
 
 Subthreshold leakage grows exponentially with temperature (measured on nanometre processors over
 20-85 C, De Vogeleer et al., arXiv 1404.3381); k = ln 2.5 / 40 K from the 2.5x rise between 90 and 130 C of
-Liao, Li and He (ISLPED 2003). The catalog's power anchors hold at T_ref, so the model adds only the
-difference: a hotter die draws more for the same clock and activity, which a power cap takes out of the
-dynamic share (a lower clock), and a cooler one less. Leakage falls with the core voltage (P = V·I_leak,
-with I_leak rising with V through drain-induced barrier lowering), so a GPU held at its lowest clock leaks
-far less than at boost. The catalog block is the GPU's `thermal` section.
+Liao, Li and He (ISLPED 2003). Idle power is measured at T_ref, so the model adds only the difference: a
+hotter die draws more for the same clock and activity, which a power cap takes out of the dynamic share (a
+lower clock), and a cooler one less. The power anchors are solved net of the leakage at their own
+temperatures (power.anchors). Leakage falls with the core voltage (P = V·I_leak, with I_leak rising with V
+through drain-induced barrier lowering), so a GPU held at its lowest clock leaks far less than at boost.
+The catalog block is the GPU's `thermal` section.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from gigawatt.units import parse_quantity
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,16 @@ class Leakage:
     reference_c: float
     per_kelvin: float
     voltage_exponent: float  # n in (V / V_max)^n
+
+    @classmethod
+    def of(cls, thermal: dict[str, Any]) -> Leakage:
+        """From a GPU's catalog `thermal` block."""
+        return cls(
+            parse_quantity(thermal["leakage_power"]["value"], "power"),
+            parse_quantity(thermal["leakage_reference_temp"]["value"], "temperature"),
+            float(thermal["leakage_per_kelvin"]["value"]),
+            float(thermal["leakage_voltage_exponent"]["value"]),
+        )
 
     def voltage_scale(self, voltage_ratio: np.ndarray) -> np.ndarray:
         """Static power at V / V_max relative to its value at V_max."""
