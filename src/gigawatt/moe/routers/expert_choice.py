@@ -8,11 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gigawatt.moe.occurrence import occurrence_rank
-from gigawatt.moe.router import Choice, Router, rows_of
-from gigawatt.moe.scoring import activate
+from gigawatt.moe.chunks import for_chunks
+from gigawatt.moe.router import Choice, Router, scored_rows
+from gigawatt.moe.scoring import activate, softmax
 from gigawatt.moe.system import SystemView
 from gigawatt.moe.topk import top_k
+
+# Experts whose scores one thread reads out of the batch at a time: 16 float32 = one 64-byte cache line.
+EXPERT_BLOCK = 16
 
 
 @dataclass(kw_only=True)
@@ -38,19 +41,53 @@ class ExpertChoiceRouter(Router):
     def _select(
         self, logits: NDArray[np.float32], system: SystemView | None, rng: np.random.Generator | None
     ) -> Choice:
-        scores = activate(logits, self.score)
-        n_tokens, n_experts = scores.shape
+        n_tokens, n_experts = logits.shape
         per_expert = self.tokens_per_expert(n_tokens, n_experts)
+        candidates = scored_rows(logits, self.score)
         if per_expert == 0:
-            return Choice(np.full((n_tokens, 1), -1, dtype=np.int32), logits, rows_of(scores))
-        tokens, picked = top_k(np.ascontiguousarray(scores.T), per_expert, workers=self.workers)
-        experts = np.repeat(np.arange(n_experts, dtype=np.int32), per_expert)
-        valid = tokens.ravel() >= 0  # -inf scores are never picked
-        tokens, picked, experts = tokens.ravel()[valid], picked.ravel()[valid], experts[valid]
-        # Lay each token's experts out best first.
-        order = np.lexsort((-picked, tokens))
-        tokens, experts = tokens[order], experts[order]
-        slot = occurrence_rank(tokens)
-        table = np.full((n_tokens, int(slot.max(initial=0)) + 1), -1, dtype=np.int32)
-        table[tokens, slot] = experts
-        return Choice(table, logits, rows_of(scores))
+            return Choice(np.full((n_tokens, 1), -1, dtype=np.int32), logits, candidates)
+        # 1. Scores, by token chunks (with the softmax normaliser the gates need, from the same exp pass).
+        scores = np.empty_like(logits)
+        log_norm = np.empty((n_tokens, 1), dtype=np.float32) if self.score == "softmax" else None
+
+        def score_rows(rows: slice) -> None:
+            if log_norm is None:
+                scores[rows] = activate(logits[rows], self.score)
+            else:
+                scores[rows], log_norm[rows] = softmax(logits[rows])
+
+        for_chunks(n_tokens, score_rows, self.workers)
+        # 2. Each expert picks its best tokens. This needs a whole column of the batch, so it cannot run by
+        # token chunks: blocks of experts are read out column-wise (one cache line per token for 16 experts).
+        selected = np.zeros((n_tokens, n_experts), dtype=bool)
+
+        def pick_tokens(experts: slice) -> None:
+            block = np.ascontiguousarray(scores[:, experts].T)
+            for offset, column in enumerate(block):
+                selected[_best(column, per_expert), experts.start + offset] = True
+
+        for_chunks(n_experts, pick_tokens, self.workers, rows=EXPERT_BLOCK)
+        # 3. Lay each token's experts out best first (ties: lower expert first), as wide as the busiest token.
+        width = max(int(selected.sum(axis=1, dtype=np.int32).max(initial=0)), 1)
+        table = np.empty((n_tokens, width), dtype=np.int32)
+
+        def lay_out(rows: slice) -> None:
+            table[rows] = top_k(np.where(selected[rows], scores[rows], np.float32(-np.inf)), width)[0]
+
+        for_chunks(n_tokens, lay_out, self.workers)
+        return Choice(table, logits, candidates, log_norm=log_norm)
+
+
+def _best(values: NDArray[np.float32], count: int) -> NDArray[np.intp]:
+    """Positions of the `count` largest values (ties: lower position first); -inf is never chosen."""
+    if np.isnan(values).any():
+        raise ValueError("router scores contain NaN")
+    threshold = np.partition(values, values.size - count)[values.size - count]
+    above = values > threshold
+    tied = values == threshold
+    room = count - int(above.sum())
+    if threshold == -np.inf:
+        return np.flatnonzero(above)
+    if int(tied.sum()) > room:
+        tied &= np.cumsum(tied) <= room
+    return np.flatnonzero(above | tied)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gigawatt.moe.backup import Candidates
+from gigawatt.moe.backup import Candidates, ServePlan
+from gigawatt.moe.chunks import for_chunks
 from gigawatt.moe.router import Choice, Placed, Router
 from gigawatt.moe.routers.adaptive_k import adaptive_k, check_k_bounds, system_load
 from gigawatt.moe.routing import Routing
@@ -72,47 +73,85 @@ class TwoStageRouter(Router):
         expert_map = system.expert_map if system is not None else None
         gpu_state = system.gpu_state() if system is not None and expert_map is not None else None
 
-        # Stage one does not depend on load, so shortlist the whole batch at once (on logits: monotonic).
-        shortlist, short_logits = top_k(matrix, self.shortlist, workers=self.workers)
-        skill = _skill(short_logits, self.score)
+        # Stage one does not depend on load: shortlist every token at once (on logits: monotonic), by chunks.
+        shortlist = np.empty((n_tokens, self.shortlist), dtype=np.int32)
+        short_logits = np.empty((n_tokens, self.shortlist), dtype=np.float32)
+        skill = np.empty((n_tokens, self.shortlist), dtype=np.float32)
+        weighted_skill = np.empty((n_tokens, self.shortlist), dtype=np.float32)  # (1 - alpha) · skill
+
+        def stage_one(rows: slice) -> None:
+            shortlist[rows], short_logits[rows] = top_k(matrix[rows], self.shortlist)
+            skill[rows] = _skill(short_logits[rows], self.score)
+            weighted_skill[rows] = (1.0 - self.alpha) * skill[rows]
+
+        for_chunks(n_tokens, stage_one, self.workers)
         incomplete = bool((shortlist < 0).any())  # -inf logits left holes in some shortlists
         experts = np.full((n_tokens, self.k), -1, dtype=np.int32)
-        gpus = None if expert_map is None else np.full((n_tokens, self.k), -1, dtype=np.int32)
-        routed = np.zeros(0 if expert_map is None else expert_map.n_gpus)
         picked = np.full((n_tokens, self.k), -np.inf, dtype=np.float32)  # chosen logits, for the gates
+
+        if expert_map is None or gpu_state is None:
+            # Without GPUs every expert is fully available and waves do not interact: decide all at once.
+            available = np.ones(n_experts, dtype=np.float32)
+
+            def decide_rows(rows: slice) -> None:
+                experts[rows, :k_now], picked[rows, :k_now] = self._decide(
+                    shortlist[rows], short_logits[rows], weighted_skill[rows], available, k_now, incomplete
+                )[:2]
+
+            for_chunks(n_tokens, decide_rows, self.workers)
+            choice = Choice(experts, matrix, _among(shortlist, skill, n_experts), picked)
+            return self._finish(choice, Placed(experts, None), system)
+
+        gpus = np.full((n_tokens, self.k), -1, dtype=np.int32)
+        routed = np.zeros(expert_map.n_gpus)
+        plan = ServePlan.of(expert_map, gpu_state, self.backup)
+        # Count half of the load each wave would add under plain top-K, so that a whole wave does not herd
+        # onto the GPU that looked idlest at its start (independent of load: counted for all waves at once).
+        home = expert_map.replica_gpu[np.maximum(shortlist[:, :k_now], 0), 0]  # -1 only for -inf logits
+        wave_of = (np.arange(n_tokens) // self.wave)[:, None]
+        n_waves = -(-n_tokens // self.wave)
+        planned = np.bincount(
+            (wave_of * routed.size + home).ravel(), minlength=n_waves * routed.size
+        ).reshape(n_waves, routed.size)
         dropped = rerouted = 0
-        for start in range(0, n_tokens, self.wave):
+        for number, start in enumerate(range(0, n_tokens, self.wave)):
             wave = slice(start, min(start + self.wave, n_tokens))
-            if expert_map is None or gpu_state is None:
-                available = np.ones(n_experts, dtype=np.float32)
+            available = expert_availability(expert_map, gpu_state, routed + 0.5 * planned[number])
+            chosen, chosen_logits, mixed = self._decide(
+                shortlist[wave], short_logits[wave], weighted_skill[wave], available, k_now, incomplete
+            )
+            served = plan.serve(chosen, _among(shortlist[wave], mixed, n_experts), first_token=start)
+            experts[wave, :k_now] = served.experts
+            if served.experts is chosen:  # nothing substituted: the shortlist already holds the logits
+                picked[wave, :k_now] = chosen_logits
             else:
-                # Count half of the load this wave would add under plain top-K, so that a whole wave does
-                # not herd onto the GPU that looked idlest at its start.
-                plain_top_k = np.maximum(shortlist[wave, :k_now], 0)  # -1 only for -inf logits
-                planned = np.bincount(expert_map.replica_gpu[plain_top_k, 0].ravel(), minlength=routed.size)
-                available = expert_availability(expert_map, gpu_state, routed + 0.5 * planned)
-            shortlisted = shortlist[wave]
-            availability = available[shortlisted]
-            mixed = (1.0 - self.alpha) * skill[wave] + self.alpha * availability
-            if incomplete or available.min() <= 0:
-                mixed[(shortlisted < 0) | (availability <= 0)] = -np.inf
-            pick, _ = top_k(mixed, k_now)
-            chosen = np.where(pick >= 0, take_rows(shortlisted, np.maximum(pick, 0)), -1)
-            choice = Choice(chosen, matrix[wave], _among(shortlisted, mixed, n_experts))
-            placed = self._place(choice, system, first_token=start)
-            experts[wave, :k_now] = placed.experts
-            if placed.experts is chosen:  # nothing substituted: the shortlist already holds the logits
-                picked[wave, :k_now] = take_rows(short_logits[wave], np.maximum(pick, 0))
-            else:
-                picked[wave, :k_now] = take_rows(matrix[wave], np.maximum(placed.experts, 0))
-            if gpus is not None and placed.gpus is not None:
-                gpus[wave, :k_now] = placed.gpus
-                routed += np.bincount(placed.gpus.ravel() + 1, minlength=routed.size + 1)[1:]
-            dropped += placed.dropped
-            rerouted += placed.rerouted
+                picked[wave, :k_now] = take_rows(matrix[wave], np.maximum(served.experts, 0))
+            gpus[wave, :k_now] = served.gpus
+            routed += np.bincount(served.gpus.ravel() + 1, minlength=routed.size + 1)[1:]
+            dropped += served.dropped
+            rerouted += served.rerouted
         placed = Placed(experts, gpus, dropped=dropped, rerouted=rerouted)
         choice = Choice(experts, matrix, _among(shortlist, skill, n_experts), picked)
         return self._finish(choice, placed, system)
+
+    def _decide(
+        self,
+        shortlisted: NDArray[np.int32],
+        short_logits: NDArray[np.float32],
+        weighted_skill: NDArray[np.float32],
+        available: NDArray[np.float32],
+        k_now: int,
+        incomplete: bool,
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32], NDArray[np.float32]]:
+        """Stage two for some tokens: the chosen experts, their logits and the mixed scores."""
+        availability = available[shortlisted]
+        mixed = weighted_skill + self.alpha * availability
+        if incomplete or available.min() <= 0:
+            mixed[(shortlisted < 0) | (availability <= 0)] = -np.inf
+        pick, _ = top_k(mixed, k_now)
+        slot = np.maximum(pick, 0)
+        chosen = np.where(pick >= 0, take_rows(shortlisted, slot), -1).astype(np.int32)
+        return chosen, take_rows(short_logits, slot), mixed
 
 
 def expert_availability(
