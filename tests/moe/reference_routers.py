@@ -115,8 +115,9 @@ def allowed_scores(scores, n_groups, topk_groups):
     return np.where(np.repeat(keep, size, axis=1), scores, np.float32(-np.inf))
 
 
-def group_limited_route(logits, k, system=None, *, n_groups, topk_groups, score="sigmoid", normalize=True,
-                        bias=None):
+def group_limited_route(
+    logits, k, system=None, *, n_groups, topk_groups, score="sigmoid", normalize=True, bias=None
+):
     scores = activate(logits, score)
     if bias is not None:
         scores = scores + bias
@@ -172,8 +173,18 @@ def _among_matrix(shortlist, scores, n_experts):
     return full
 
 
-def two_stage_route(logits, k, system=None, *, shortlist=16, alpha=0.3, wave=1024, k_min=None,
-                    queue_full=None, score="softmax"):
+def two_stage_route(
+    logits,
+    k,
+    system=None,
+    *,
+    shortlist=16,
+    alpha=0.3,
+    wave=1024,
+    k_min=None,
+    queue_full=None,
+    score="softmax",
+):
     """The wave-by-wave two-stage router, one wave at a time with whole-wave steps."""
     n_tokens, n_experts = logits.shape
     k_now = k if k_min is None else adaptive_k(system_load(system, queue_full), k_min, k)
