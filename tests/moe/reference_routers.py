@@ -19,6 +19,8 @@ from gigawatt.moe.routers.two_stage import expert_availability
 from gigawatt.moe.routing import routing_stats
 from gigawatt.moe.scoring import activate, gate_weights
 
+Matrix = NDArray[np.float32]
+
 
 def top_k(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
     index = np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int32)
@@ -80,7 +82,15 @@ def finish(
     return Routing(experts=experts, weights=weights, gpus=gpus, stats=stats)
 
 
-def topk_route(logits, k, system=None, *, score="softmax", normalize=True, capacity_factor=None):
+def topk_route(
+    logits: Matrix,
+    k: int,
+    system: SystemView | None = None,
+    *,
+    score: str = "softmax",
+    normalize: bool = True,
+    capacity_factor: float | None = None,
+) -> Routing:
     experts, _ = top_k(logits, k)
     cap = None
     if capacity_factor is not None:
@@ -88,14 +98,22 @@ def topk_route(logits, k, system=None, *, score="softmax", normalize=True, capac
     return finish(experts, logits, logits, system, score=score, normalize=normalize, overflow_cap=cap)
 
 
-def noisy_route(logits, k, rng, system=None, *, noise_std=1.0, noise_logits=None):
+def noisy_route(
+    logits: Matrix,
+    k: int,
+    rng: np.random.Generator,
+    system: SystemView | None = None,
+    *,
+    noise_std: float = 1.0,
+    noise_logits: Matrix | None = None,
+) -> Routing:
     std = noise_std if noise_logits is None else np.logaddexp(np.float32(0.0), noise_logits)
     noisy = logits + rng.standard_normal(logits.shape, dtype=np.float32) * np.asarray(std, dtype=np.float32)
     experts, _ = top_k(noisy, k)
     return finish(experts, noisy, noisy, system, score="softmax", normalize=True)
 
 
-def allowed_scores(scores, n_groups, topk_groups):
+def allowed_scores(scores: Matrix, n_groups: int, topk_groups: int) -> Matrix:
     n_tokens, n_experts = scores.shape
     if topk_groups == n_groups:
         return scores
@@ -116,8 +134,16 @@ def allowed_scores(scores, n_groups, topk_groups):
 
 
 def group_limited_route(
-    logits, k, system=None, *, n_groups, topk_groups, score="sigmoid", normalize=True, bias=None
-):
+    logits: Matrix,
+    k: int,
+    system: SystemView | None = None,
+    *,
+    n_groups: int,
+    topk_groups: int,
+    score: str = "sigmoid",
+    normalize: bool = True,
+    bias: NDArray[np.float32] | None = None,
+) -> Routing:
     scores = activate(logits, score)
     if bias is not None:
         scores = scores + bias
@@ -126,7 +152,9 @@ def group_limited_route(
     return finish(experts, logits, allowed, system, score=score, normalize=normalize)
 
 
-def top_p_route(logits, k, p, system=None, *, score="softmax"):
+def top_p_route(
+    logits: Matrix, k: int, p: float, system: SystemView | None = None, *, score: str = "softmax"
+) -> Routing:
     probs = activate(logits, score)
     experts, top = top_k(probs, min(k, probs.shape[1]))
     covered_before = np.cumsum(top, axis=1) - top
@@ -134,7 +162,15 @@ def top_p_route(logits, k, p, system=None, *, score="softmax"):
     return finish(experts, logits, probs, system, score=score, normalize=True)
 
 
-def expert_choice_route(logits, k, system=None, *, capacity_factor=1.0, score="softmax", normalize=False):
+def expert_choice_route(
+    logits: Matrix,
+    k: int,
+    system: SystemView | None = None,
+    *,
+    capacity_factor: float = 1.0,
+    score: str = "softmax",
+    normalize: bool = False,
+) -> Routing:
     scores = activate(logits, score)
     n_tokens, n_experts = scores.shape
     per_expert = min(n_tokens, math.ceil(capacity_factor * n_tokens * k / n_experts))
@@ -150,7 +186,7 @@ def expert_choice_route(logits, k, system=None, *, capacity_factor=1.0, score="s
     return finish(table, logits, scores, system, score=score, normalize=normalize)
 
 
-def _skill(short_logits, score):
+def _skill(short_logits: Matrix, score: str) -> Matrix:
     if score == "softmax":
         affinity = np.exp(short_logits - short_logits[:, :1])
     else:
@@ -166,7 +202,7 @@ def _skill(short_logits, score):
     return scaled.astype(np.float32, copy=False)
 
 
-def _among_matrix(shortlist, scores, n_experts):
+def _among_matrix(shortlist: NDArray[np.int32], scores: Matrix, n_experts: int) -> Matrix:
     full = np.full((shortlist.shape[0], n_experts), -np.inf, dtype=np.float32)
     has = shortlist >= 0
     full[np.nonzero(has)[0], shortlist[has]] = scores[has]
@@ -174,17 +210,17 @@ def _among_matrix(shortlist, scores, n_experts):
 
 
 def two_stage_route(
-    logits,
-    k,
-    system=None,
+    logits: Matrix,
+    k: int,
+    system: SystemView | None = None,
     *,
-    shortlist=16,
-    alpha=0.3,
-    wave=1024,
-    k_min=None,
-    queue_full=None,
-    score="softmax",
-):
+    shortlist: int = 16,
+    alpha: float = 0.3,
+    wave: int = 1024,
+    k_min: int | None = None,
+    queue_full: float | None = None,
+    score: str = "softmax",
+) -> Routing:
     """The wave-by-wave two-stage router, one wave at a time with whole-wave steps."""
     n_tokens, n_experts = logits.shape
     k_now = k if k_min is None else adaptive_k(system_load(system, queue_full), k_min, k)
