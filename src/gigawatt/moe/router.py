@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from gigawatt.moe.backup import BackupPolicy, Candidates, serve
 from gigawatt.moe.chunks import for_chunks
-from gigawatt.moe.routing import Routing, routing_stats
+from gigawatt.moe.routing import Counts, Routing
 from gigawatt.moe.scoring import ScoreFn, activate, as_score_matrix, check_score_fn, gate_weights
 from gigawatt.moe.system import SystemView
 
@@ -98,9 +98,13 @@ class Router:
     def _finish(self, choice: Choice, placed: Placed, system: SystemView | None) -> Routing:
         # Reuse the chosen logits unless a backup or capacity step changed the experts.
         picked = choice.picked if placed.experts is choice.experts else None
+        expert_map = system.expert_map if system is not None else None
+        n_experts = choice.gate_logits.shape[1]
+        n_gpus = expert_map.n_gpus if expert_map is not None else None
         weights = np.empty(placed.experts.shape, dtype=np.float32)
+        counts: dict[int, Counts] = {}
 
-        def gates(rows: slice) -> None:
+        def gates_and_counts(rows: slice) -> None:
             weights[rows] = gate_weights(
                 choice.gate_logits[rows],
                 placed.experts[rows],
@@ -109,15 +113,17 @@ class Router:
                 None if picked is None else picked[rows],
                 None if choice.log_norm is None else choice.log_norm[rows],
             )
+            gpus = None if placed.gpus is None else placed.gpus[rows]
+            counts[rows.start] = Counts.of(placed.experts[rows], gpus, n_experts, n_gpus)
 
-        for_chunks(len(weights), gates, self.workers)
-        expert_map = system.expert_map if system is not None else None
-        stats = routing_stats(
-            placed.experts,
-            placed.gpus,
-            n_experts=choice.gate_logits.shape[1],
-            n_gpus=expert_map.n_gpus if expert_map is not None else None,
-            n_shared=self.n_shared,
+        for_chunks(len(weights), gates_and_counts, self.workers)
+        parts = list(counts.values())  # integer counts: the order of the sum does not matter
+        total = parts[0] if parts else Counts.of(placed.experts, placed.gpus, n_experts, n_gpus)
+        for part in parts[1:]:
+            total = total + part
+        stats = total.stats(
+            len(weights),
+            self.n_shared,
             overflow=placed.overflow,
             dropped=placed.dropped,
             rerouted=placed.rerouted,
