@@ -52,6 +52,7 @@ class NoisyTopKRouter(TopKRouter):
 
         def select(rows: slice) -> None:
             # noisy[rows] already holds the draws: scale by σ, add the logits (= logits + noise · σ).
+            # σ: noise_std, or softplus(noise_logits)
             std = np.float32(self.noise_std) if raw is None else np.logaddexp(np.float32(0.0), raw[rows])
             noisy[rows] *= std
             noisy[rows] += matrix[rows]
