@@ -64,34 +64,63 @@ def serve(
     experts: (tokens, k) chosen experts, -1 empty. first_token: index of the first token in the batch, so
     that chunks of one batch take replicas in turn exactly as the whole batch would.
     """
-    table = expert_map.replica_gpu
-    present = table >= 0
-    safe_table = np.where(present, table, 0)
-    usable_gpu = policy.usable(gpus)
-    usable_replica = present & usable_gpu[safe_table]
-    alive_replica = present & gpus.alive[safe_table]
-    expert_usable = usable_replica.any(axis=1)
-    expert_alive = alive_replica.any(axis=1)
+    return ServePlan.of(expert_map, gpus, policy).serve(experts, candidates, first_token)
 
-    experts, substituted, dropped = _substitute_blocked(experts, candidates, expert_usable, expert_alive)
 
-    chosen = experts >= 0
-    expert = np.where(chosen, experts, 0)
-    if table.shape[1] == 1:
-        # One replica each: a slot that kept its expert stays on that expert's only (alive) GPU.
-        gpu = np.where(chosen, table[expert, 0], -1).astype(np.int32)
-        return Served(experts=experts, gpus=gpu, rerouted=int(substituted.sum()), dropped=dropped)
-    turn = np.arange(first_token, first_token + experts.shape[0])[:, None] + np.arange(experts.shape[1])
-    planned = table[expert, turn % present.sum(axis=1)[expert]]
-    # Usable replicas first, then alive ones; a slot takes its turn among the best class available.
-    preference = np.where(usable_replica, 0, np.where(alive_replica, 1, 2))
-    ranked = np.take_along_axis(table, np.argsort(preference, axis=1, kind="stable"), axis=1)
-    n_best = np.where(expert_usable, usable_replica.sum(axis=1), alive_replica.sum(axis=1))
-    fallback = ranked[expert, turn % np.maximum(n_best, 1)[expert]]
-    gpu = np.where(usable_gpu[planned], planned, fallback)
-    gpu = np.where(chosen, gpu, -1).astype(np.int32)
-    rerouted = int((chosen & (substituted | (gpu != planned))).sum())
-    return Served(experts=experts, gpus=gpu, rerouted=rerouted, dropped=dropped)
+@dataclass(frozen=True)
+class ServePlan:
+    """What `serve` derives from the expert map, the GPU state and the policy: computed once, reused by
+    every chunk or wave of a batch."""
+
+    table: NDArray[np.int32]
+    usable_gpu: NDArray[np.bool_]
+    expert_usable: NDArray[np.bool_]
+    expert_alive: NDArray[np.bool_]
+    n_present: NDArray[np.intp]
+    ranked: NDArray[np.int32]
+    n_best: NDArray[np.intp]
+
+    @classmethod
+    def of(cls, expert_map: ExpertMap, gpus: GpuState, policy: BackupPolicy) -> ServePlan:
+        table = expert_map.replica_gpu
+        present = table >= 0
+        safe_table = np.where(present, table, 0)
+        usable_gpu = policy.usable(gpus)
+        usable_replica = present & usable_gpu[safe_table]
+        alive_replica = present & gpus.alive[safe_table]
+        expert_usable = usable_replica.any(axis=1)
+        # Usable replicas first, then alive ones; a slot takes its turn among the best class available.
+        preference = np.where(usable_replica, 0, np.where(alive_replica, 1, 2))
+        ranked = np.take_along_axis(table, np.argsort(preference, axis=1, kind="stable"), axis=1)
+        n_best = np.where(expert_usable, usable_replica.sum(axis=1), alive_replica.sum(axis=1))
+        return cls(
+            table=table,
+            usable_gpu=usable_gpu,
+            expert_usable=expert_usable,
+            expert_alive=alive_replica.any(axis=1),
+            n_present=present.sum(axis=1),
+            ranked=ranked,
+            n_best=np.maximum(n_best, 1),
+        )
+
+    def serve(self, experts: NDArray[np.int32], candidates: Candidates, first_token: int = 0) -> Served:
+        table = self.table
+        experts, substituted, dropped = _substitute_blocked(
+            experts, candidates, self.expert_usable, self.expert_alive
+        )
+        chosen = experts >= 0
+        expert = np.where(chosen, experts, 0)
+        if table.shape[1] == 1:
+            # One replica each: a slot that kept its expert stays on that expert's only (alive) GPU.
+            gpu = np.where(chosen, table[expert, 0], -1).astype(np.int32)
+            return Served(experts=experts, gpus=gpu, rerouted=int(substituted.sum()), dropped=dropped)
+        turn = np.arange(first_token, first_token + experts.shape[0])[:, None] + np.arange(experts.shape[1])
+        planned = table[expert, turn % self.n_present[expert]]
+        fallback = self.ranked[expert, turn % self.n_best[expert]]
+        gpu = np.where(self.usable_gpu[planned], planned, fallback)
+        gpu = np.where(chosen, gpu, -1).astype(np.int32)
+        rerouted = int((chosen & (substituted | (gpu != planned))).sum())
+        return Served(experts=experts, gpus=gpu, rerouted=rerouted, dropped=dropped)
 
 
 def _substitute_blocked(

@@ -9,8 +9,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from gigawatt.moe.backup import BackupPolicy, Candidates, serve
-from gigawatt.moe.routing import Routing, routing_stats
-from gigawatt.moe.scoring import ScoreFn, as_score_matrix, check_score_fn, gate_weights
+from gigawatt.moe.chunks import for_chunks
+from gigawatt.moe.routing import Counts, Routing
+from gigawatt.moe.scoring import ScoreFn, activate, as_score_matrix, check_score_fn, gate_weights
 from gigawatt.moe.system import SystemView
 
 
@@ -22,12 +23,14 @@ class Choice:
     gate_logits: logits the gate weights come from (unbiased; the noisy ones for noisy top-k).
     candidates: scores that rank substitutes for the backup path.
     picked: gate_logits at `experts`, when the selection step already has them.
+    log_norm: (tokens, 1) log Σ exp of gate_logits, when the selection step already has it.
     """
 
     experts: NDArray[np.int32]
     gate_logits: NDArray[np.float32]
     candidates: Candidates
     picked: NDArray[np.float32] | None = None
+    log_norm: NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Router:
     normalize: rescale each token's gates to sum to 1 over its chosen experts.
     n_shared: always-on shared experts; they need no routing and appear only in the counters.
     backup: when to steer slots away from a GPU (used when the system view has an expert map).
-    workers: threads for the top-k kernel.
+    workers: threads for the row-wise steps (scores, top-k, gates); results do not depend on it.
     """
 
     name: ClassVar[str] = "router"
@@ -95,14 +98,32 @@ class Router:
     def _finish(self, choice: Choice, placed: Placed, system: SystemView | None) -> Routing:
         # Reuse the chosen logits unless a backup or capacity step changed the experts.
         picked = choice.picked if placed.experts is choice.experts else None
-        weights = gate_weights(choice.gate_logits, placed.experts, self.score, self.normalize, picked)
         expert_map = system.expert_map if system is not None else None
-        stats = routing_stats(
-            placed.experts,
-            placed.gpus,
-            n_experts=choice.gate_logits.shape[1],
-            n_gpus=expert_map.n_gpus if expert_map is not None else None,
-            n_shared=self.n_shared,
+        n_experts = choice.gate_logits.shape[1]
+        n_gpus = expert_map.n_gpus if expert_map is not None else None
+        weights = np.empty(placed.experts.shape, dtype=np.float32)
+        counts: dict[int, Counts] = {}
+
+        def gates_and_counts(rows: slice) -> None:
+            weights[rows] = gate_weights(
+                choice.gate_logits[rows],
+                placed.experts[rows],
+                self.score,
+                self.normalize,
+                None if picked is None else picked[rows],
+                None if choice.log_norm is None else choice.log_norm[rows],
+            )
+            gpus = None if placed.gpus is None else placed.gpus[rows]
+            counts[rows.start] = Counts.of(placed.experts[rows], gpus, n_experts, n_gpus)
+
+        for_chunks(len(weights), gates_and_counts, self.workers)
+        parts = list(counts.values())  # integer counts: the order of the sum does not matter
+        total = parts[0] if parts else Counts.of(placed.experts, placed.gpus, n_experts, n_gpus)
+        for part in parts[1:]:
+            total = total + part
+        stats = total.stats(
+            len(weights),
+            self.n_shared,
             overflow=placed.overflow,
             dropped=placed.dropped,
             rerouted=placed.rerouted,
@@ -113,3 +134,9 @@ class Router:
 def rows_of(scores: NDArray[np.float32]) -> Candidates:
     """Candidates read straight from a (tokens, experts) score matrix."""
     return lambda rows: scores[rows]
+
+
+def scored_rows(logits: NDArray[np.float32], score: ScoreFn) -> Candidates:
+    """Candidates scored when asked. Scores are row-wise, so this equals rows_of(activate(logits, score))
+    without keeping a (tokens, experts) score matrix."""
+    return lambda rows: activate(logits[rows], score)

@@ -73,21 +73,46 @@ def routing_stats(
     rerouted: int = 0,
 ) -> RoutingStats:
     """Counters of one routed batch."""
-    n_tokens, k_max = experts.shape
-    # Shift by one so the -1 "empty" slots land in bin 0 and need no masking pass.
-    expert_load = np.bincount(experts.ravel() + 1, minlength=n_experts + 1)[1:]
-    gpu_load = None
-    if gpus is not None and n_gpus is not None:
-        gpu_load = np.bincount(gpus.ravel() + 1, minlength=n_gpus + 1)[1:]
-    per_unit = expert_load if gpu_load is None else gpu_load
-    peak = per_unit.max(initial=0)
-    return RoutingStats(
-        expert_load=expert_load,
-        shared_load=np.full(n_shared, n_tokens, dtype=np.int64),
-        gpu_load=gpu_load,
-        overflow=int(overflow),
-        dropped=int(dropped),
-        rerouted=int(rerouted),
-        k_hist=np.bincount(row_count(experts >= 0), minlength=k_max + 1),
-        balancedness=float(per_unit.mean() / peak) if peak > 0 else 1.0,
-    )
+    counts = Counts.of(experts, gpus, n_experts, n_gpus)
+    return counts.stats(experts.shape[0], n_shared, overflow=overflow, dropped=dropped, rerouted=rerouted)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The additive part of the counters: counts of a chunk of tokens add up to those of the batch."""
+
+    expert_load: NDArray[np.int64]
+    gpu_load: NDArray[np.int64] | None
+    k_hist: NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls, experts: NDArray[np.int32], gpus: NDArray[np.int32] | None, n_experts: int, n_gpus: int | None
+    ) -> Counts:
+        # Shift by one so the -1 "empty" slots land in bin 0 and need no masking pass.
+        expert_load = np.bincount(experts.ravel() + 1, minlength=n_experts + 1)[1:]
+        gpu_load = None
+        if gpus is not None and n_gpus is not None:
+            gpu_load = np.bincount(gpus.ravel() + 1, minlength=n_gpus + 1)[1:]
+        k_hist = np.bincount(row_count(experts >= 0), minlength=experts.shape[1] + 1)
+        return cls(expert_load, gpu_load, k_hist)
+
+    def __add__(self, other: Counts) -> Counts:
+        gpu_load = None if self.gpu_load is None or other.gpu_load is None else self.gpu_load + other.gpu_load
+        return Counts(self.expert_load + other.expert_load, gpu_load, self.k_hist + other.k_hist)
+
+    def stats(
+        self, n_tokens: int, n_shared: int, *, overflow: int = 0, dropped: int = 0, rerouted: int = 0
+    ) -> RoutingStats:
+        per_unit = self.expert_load if self.gpu_load is None else self.gpu_load
+        peak = per_unit.max(initial=0)
+        return RoutingStats(
+            expert_load=self.expert_load,
+            shared_load=np.full(n_shared, n_tokens, dtype=np.int64),
+            gpu_load=self.gpu_load,
+            overflow=int(overflow),
+            dropped=int(dropped),
+            rerouted=int(rerouted),
+            k_hist=self.k_hist,
+            balancedness=float(per_unit.mean() / peak) if peak > 0 else 1.0,
+        )

@@ -30,13 +30,23 @@ def check_score_fn(score: str) -> None:
 def activate(logits: NDArray[np.float32], score: ScoreFn) -> NDArray[np.float32]:
     """Scores of every expert for every token."""
     if score == "softmax":
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        np.exp(shifted, out=shifted)
-        shifted /= shifted.sum(axis=1, keepdims=True)
-        return shifted
+        return softmax(logits)[0]
     if score == "sigmoid":
         return _sigmoid(logits)
     return logits
+
+
+def softmax(logits: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Softmax of each row and its log normaliser log Σ exp (tokens, 1), from one exp pass.
+
+    The normaliser is bit-identical to `_log_sum_exp(logits)`: the same shift, exponentials and sum.
+    """
+    top = logits.max(axis=1, keepdims=True)
+    shifted = logits - top
+    np.exp(shifted, out=shifted)
+    total = shifted.sum(axis=1, keepdims=True)
+    shifted /= total
+    return shifted, top + np.log(total)
 
 
 def gate_weights(
@@ -45,13 +55,15 @@ def gate_weights(
     score: ScoreFn,
     normalize: bool,
     picked: NDArray[np.float32] | None = None,
+    log_norm: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float32]:
     """Gate weight of each chosen expert (0 where experts == -1).
 
     normalize=True rescales the gates of a token to sum to 1 over its chosen experts (Mixtral's softmax over
     the top-K logits; DeepSeek-V3's sigmoid gates divided by their sum). normalize=False keeps the raw
     score (softmax probability over all experts, or the sigmoid). picked: the chosen logits, when the
-    caller already has them (saves a gather).
+    caller already has them (saves a gather). log_norm: (tokens, 1) log Σ exp of the logits, when the caller
+    already has it (softmax without normalize; saves an exp over all experts).
     """
     chosen = experts >= 0
     every_slot = bool(chosen.all())  # the common case needs no masking
@@ -65,7 +77,7 @@ def gate_weights(
             reference = row_max(picked if every_slot else np.where(chosen, picked, -np.inf))
             reference = np.where(np.isfinite(reference), reference, 0.0)[:, None]
         else:
-            reference = _log_sum_exp(logits)
+            reference = _log_sum_exp(logits) if log_norm is None else log_norm
         gates = np.exp(picked - reference)
     elif score == "sigmoid":
         gates = _sigmoid(picked)

@@ -10,14 +10,12 @@ cache, optionally on several threads (NumPy releases the GIL while sorting).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numpy.typing import NDArray
 
+from gigawatt.moe.chunks import for_chunks
 from gigawatt.moe.rowwise import row_max, take_rows
 
-CHUNK_ROWS = 4096
 # Above this many index bits too little mantissa is left for the key trick to pay off.
 MAX_INDEX_BITS = 12
 
@@ -37,21 +35,11 @@ def top_k(
     scores = np.ascontiguousarray(scores, dtype=np.float32)
     index = np.empty((n_rows, k), dtype=np.int32)
     value = np.empty((n_rows, k), dtype=np.float32)
-    starts = range(0, n_rows, CHUNK_ROWS)
 
-    def run(start: int) -> None:
-        stop = min(start + CHUNK_ROWS, n_rows)
-        index[start:stop], value[start:stop] = _top_k_chunk(scores[start:stop], k)
+    def run(rows: slice) -> None:
+        index[rows], value[rows] = _top_k_chunk(scores[rows], k)
 
-    if workers > 1 and n_rows > CHUNK_ROWS:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, starts))
-    else:
-        for start in starts:
-            run(start)
-    if np.isnan(value).any():
-        raise ValueError("router scores contain NaN")
-    index[value == -np.inf] = -1
+    for_chunks(n_rows, run, workers)
     return index, value
 
 
@@ -59,7 +47,7 @@ def _top_k_chunk(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32]
     n_cols = scores.shape[1]
     bits = max(1, (n_cols - 1).bit_length())
     if bits > MAX_INDEX_BITS or k == n_cols:
-        return _top_k_exact(scores, k)
+        return _marked(*_top_k_exact(scores, k))
     raw = scores.view(np.int32)
     keys = np.right_shift(raw, 31)  # -1 for negative floats, 0 otherwise
     keys &= np.int32(0x7FFFFFFF)
@@ -69,7 +57,17 @@ def _top_k_chunk(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int32]
     rows = np.flatnonzero(unsure)
     if rows.size:
         index[rows] = _top_k_exact(scores[rows], k)[0]
-    return index, take_rows(scores, index)
+    return _marked(index, take_rows(scores, index))
+
+
+def _marked(
+    index: NDArray[np.int32], value: NDArray[np.float32]
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """Reject NaN; slots holding -inf become -1."""
+    if np.isnan(value).any():
+        raise ValueError("router scores contain NaN")
+    index[value == -np.inf] = -1
+    return index, value
 
 
 def _top_k_by_keys(keys: NDArray[np.int32], k: int, bits: int) -> tuple[NDArray[np.int32], NDArray[np.bool_]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gigawatt.moe.router import Choice
 from gigawatt.moe.routers.group_limited import GroupLimitedRouter
 from gigawatt.moe.routing import Routing
 from gigawatt.moe.system import SystemView
@@ -46,13 +47,20 @@ class BiasBalancedRouter(GroupLimitedRouter):
         routing = super().route(logits, system=system, rng=rng)
         if self.update:
             load = routing.stats.expert_load
-            assert self.bias is not None  # set by _selection_scores
+            assert self.bias is not None  # set by _select
             self.bias -= np.float32(self.gamma) * np.sign(load - load.mean()).astype(np.float32)
         return routing
 
-    def _selection_scores(self, logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    def _select(
+        self, logits: NDArray[np.float32], system: SystemView | None, rng: np.random.Generator | None
+    ) -> Choice:
+        # Set before the chunks run: they all read the same bias.
         if self.bias is None:
             self.bias = np.zeros(logits.shape[1], dtype=np.float32)
         if self.bias.shape != (logits.shape[1],):
             raise ValueError(f"bias has shape {self.bias.shape}, expected ({logits.shape[1]},)")
+        return super()._select(logits, system, rng)
+
+    def _selection_scores(self, logits: NDArray[np.float32]) -> NDArray[np.float32]:
+        assert self.bias is not None  # set by _select
         return super()._selection_scores(logits) + self.bias

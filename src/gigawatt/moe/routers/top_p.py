@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gigawatt.moe.router import Choice, Router, rows_of
+from gigawatt.moe.chunks import for_chunks
+from gigawatt.moe.router import Choice, Router, scored_rows
 from gigawatt.moe.scoring import activate
 from gigawatt.moe.system import SystemView
 from gigawatt.moe.topk import top_k
@@ -32,8 +33,14 @@ class TopPRouter(Router):
     def _select(
         self, logits: NDArray[np.float32], system: SystemView | None, rng: np.random.Generator | None
     ) -> Choice:
-        probs = activate(logits, self.score)
-        experts, top = top_k(probs, min(self.k, probs.shape[1]), workers=self.workers)
-        covered_before = np.cumsum(top, axis=1) - top  # probability mass of the better experts
-        experts = np.where(covered_before < self.p, experts, -1).astype(np.int32)
-        return Choice(experts, logits, rows_of(probs))
+        n_tokens, n_experts = logits.shape
+        k = min(self.k, n_experts)
+        experts = np.empty((n_tokens, k), dtype=np.int32)
+
+        def select(rows: slice) -> None:
+            index, top = top_k(activate(logits[rows], self.score), k)
+            covered_before = np.cumsum(top, axis=1) - top  # probability mass of the better experts
+            experts[rows] = np.where(covered_before < self.p, index, -1)
+
+        for_chunks(n_tokens, select, self.workers)
+        return Choice(experts, logits, scored_rows(logits, self.score))

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gigawatt.moe.backup import Candidates
+from gigawatt.moe.backup import Candidates, ServePlan
+from gigawatt.moe.chunks import CHUNK_ROWS, chunks, for_chunks, worker_pool
 from gigawatt.moe.router import Choice, Placed, Router
 from gigawatt.moe.routers.adaptive_k import adaptive_k, check_k_bounds, system_load
 from gigawatt.moe.routing import Routing
-from gigawatt.moe.rowwise import take_rows
+from gigawatt.moe.rowwise import row_max, take_rows
 from gigawatt.moe.scoring import ScoreFn, activate, as_score_matrix
 from gigawatt.moe.system import ExpertMap, GpuState, SystemView
 from gigawatt.moe.topk import top_k
@@ -72,47 +73,116 @@ class TwoStageRouter(Router):
         expert_map = system.expert_map if system is not None else None
         gpu_state = system.gpu_state() if system is not None and expert_map is not None else None
 
-        # Stage one does not depend on load, so shortlist the whole batch at once (on logits: monotonic).
-        shortlist, short_logits = top_k(matrix, self.shortlist, workers=self.workers)
-        skill = _skill(short_logits, self.score)
-        incomplete = bool((shortlist < 0).any())  # -inf logits left holes in some shortlists
+        # Stage one does not depend on load: shortlist every token (on logits: monotonic) by chunks of whole
+        # waves, on the workers, while this thread runs stage two on the chunks already shortlisted.
+        shortlist = np.empty((n_tokens, self.shortlist), dtype=np.int32)
+        short_logits = np.empty((n_tokens, self.shortlist), dtype=np.float32)
+        skill = np.empty((n_tokens, self.shortlist), dtype=np.float32)
+        weighted_skill = np.empty((n_tokens, self.shortlist), dtype=np.float32)  # (1 - alpha) · skill
+        holes = np.zeros(n_tokens, dtype=bool)  # -inf logits left holes in these tokens' shortlists
         experts = np.full((n_tokens, self.k), -1, dtype=np.int32)
-        gpus = None if expert_map is None else np.full((n_tokens, self.k), -1, dtype=np.int32)
-        routed = np.zeros(0 if expert_map is None else expert_map.n_gpus)
         picked = np.full((n_tokens, self.k), -np.inf, dtype=np.float32)  # chosen logits, for the gates
+        # Half of the load each wave would add under plain top-K (see stage two), per wave and GPU.
+        n_gpus = 0 if expert_map is None else expert_map.n_gpus
+        planned = np.zeros((-(-n_tokens // self.wave), n_gpus), dtype=np.int64)
+
+        def stage_one(rows: slice) -> None:
+            shortlist[rows], short_logits[rows] = top_k(matrix[rows], self.shortlist)
+            skill[rows] = _skill(short_logits[rows], self.score)
+            weighted_skill[rows] = (1.0 - self.alpha) * skill[rows]
+            holes[rows] = row_max(shortlist[rows] < 0)
+            if expert_map is not None:
+                home = expert_map.replica_gpu[np.maximum(shortlist[rows, :k_now], 0), 0]  # -1: -inf logits
+                first = rows.start // self.wave
+                wave_of = (np.arange(rows.start, rows.stop) // self.wave - first)[:, None]
+                waves = -(-(rows.stop - rows.start) // self.wave)
+                planned[first : first + waves] = np.bincount(
+                    (wave_of * n_gpus + home).ravel(), minlength=waves * n_gpus
+                ).reshape(waves, n_gpus)
+
+        if expert_map is None or gpu_state is None:
+            # Without GPUs every expert is fully available and waves do not interact: decide all at once.
+            available = np.ones(n_experts, dtype=np.float32)
+
+            def both_stages(rows: slice) -> None:
+                stage_one(rows)
+                experts[rows, :k_now], picked[rows, :k_now] = self._decide(
+                    shortlist[rows], short_logits[rows], weighted_skill[rows], available, k_now, holes[rows]
+                )[:2]
+
+            for_chunks(n_tokens, both_stages, self.workers)
+            choice = Choice(experts, matrix, _among(shortlist, skill, n_experts), picked)
+            return self._finish(choice, Placed(experts, None), system)
+
+        gpus = np.full((n_tokens, self.k), -1, dtype=np.int32)
+        routed = np.zeros(n_gpus)
+        plan = ServePlan.of(expert_map, gpu_state, self.backup)
+        availability_of = _Availability(expert_map, gpu_state)
+        chunk_rows = max(1, CHUNK_ROWS // self.wave) * self.wave
+        parts = chunks(n_tokens, chunk_rows)
+        if self.workers > 1:
+            shortlisted = [worker_pool(self.workers).submit(stage_one, rows) for rows in parts]
         dropped = rerouted = 0
-        for start in range(0, n_tokens, self.wave):
+        for number, start in enumerate(range(0, n_tokens, self.wave)):
+            if start % chunk_rows == 0:
+                if self.workers > 1:
+                    shortlisted[start // chunk_rows].result()
+                else:
+                    stage_one(parts[start // chunk_rows])
             wave = slice(start, min(start + self.wave, n_tokens))
-            if expert_map is None or gpu_state is None:
-                available = np.ones(n_experts, dtype=np.float32)
+            available = availability_of(routed + 0.5 * planned[number])
+            chosen, chosen_logits, mixed = self._decide(
+                shortlist[wave], short_logits[wave], weighted_skill[wave], available, k_now, holes[wave]
+            )
+            served = plan.serve(chosen, _among(shortlist[wave], mixed, n_experts), first_token=start)
+            experts[wave, :k_now] = served.experts
+            if served.experts is chosen:  # nothing substituted: the shortlist already holds the logits
+                picked[wave, :k_now] = chosen_logits
             else:
-                # Count half of the load this wave would add under plain top-K, so that a whole wave does
-                # not herd onto the GPU that looked idlest at its start.
-                plain_top_k = np.maximum(shortlist[wave, :k_now], 0)  # -1 only for -inf logits
-                planned = np.bincount(expert_map.replica_gpu[plain_top_k, 0].ravel(), minlength=routed.size)
-                available = expert_availability(expert_map, gpu_state, routed + 0.5 * planned)
-            shortlisted = shortlist[wave]
-            availability = available[shortlisted]
-            mixed = (1.0 - self.alpha) * skill[wave] + self.alpha * availability
-            if incomplete or available.min() <= 0:
-                mixed[(shortlisted < 0) | (availability <= 0)] = -np.inf
-            pick, _ = top_k(mixed, k_now)
-            chosen = np.where(pick >= 0, take_rows(shortlisted, np.maximum(pick, 0)), -1)
-            choice = Choice(chosen, matrix[wave], _among(shortlisted, mixed, n_experts))
-            placed = self._place(choice, system, first_token=start)
-            experts[wave, :k_now] = placed.experts
-            if placed.experts is chosen:  # nothing substituted: the shortlist already holds the logits
-                picked[wave, :k_now] = take_rows(short_logits[wave], np.maximum(pick, 0))
-            else:
-                picked[wave, :k_now] = take_rows(matrix[wave], np.maximum(placed.experts, 0))
-            if gpus is not None and placed.gpus is not None:
-                gpus[wave, :k_now] = placed.gpus
-                routed += np.bincount(placed.gpus.ravel() + 1, minlength=routed.size + 1)[1:]
-            dropped += placed.dropped
-            rerouted += placed.rerouted
+                picked[wave, :k_now] = take_rows(matrix[wave], np.maximum(served.experts, 0))
+            gpus[wave, :k_now] = served.gpus
+            routed += np.bincount(served.gpus.ravel() + 1, minlength=n_gpus + 1)[1:]
+            dropped += served.dropped
+            rerouted += served.rerouted
         placed = Placed(experts, gpus, dropped=dropped, rerouted=rerouted)
         choice = Choice(experts, matrix, _among(shortlist, skill, n_experts), picked)
         return self._finish(choice, placed, system)
+
+    def _decide(
+        self,
+        shortlisted: NDArray[np.int32],
+        short_logits: NDArray[np.float32],
+        weighted_skill: NDArray[np.float32],
+        available: NDArray[np.float32],
+        k_now: int,
+        holes: NDArray[np.bool_],
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32], NDArray[np.float32]]:
+        """Stage two for some tokens: the chosen experts, their logits and the mixed scores. holes: tokens
+        whose shortlist has empty (-1) places."""
+        availability = available[shortlisted]
+        mixed = weighted_skill + self.alpha * availability
+        if available.min() <= 0 or holes.any():
+            mixed[(shortlisted < 0) | (availability <= 0)] = -np.inf
+        pick, _ = top_k(mixed, k_now)
+        slot = np.maximum(pick, 0)
+        chosen = np.where(pick >= 0, take_rows(shortlisted, slot), -1).astype(np.int32)
+        return chosen, take_rows(short_logits, slot), mixed
+
+
+class _Availability:
+    """expert_availability for one expert map and GPU state, with what does not depend on the routed load
+    worked out once per batch (the common case, every GPU alive and one replica per expert, in four steps)."""
+
+    def __init__(self, expert_map: ExpertMap, gpus: GpuState) -> None:
+        self.expert_map, self.gpus = expert_map, gpus
+        self.simple = bool(gpus.alive.all()) and expert_map.replica_gpu.shape[1] == 1
+        self.home = expert_map.replica_gpu[:, 0]
+
+    def __call__(self, routed: NDArray[np.float64]) -> NDArray[np.float32]:
+        if not self.simple:
+            return expert_availability(self.expert_map, self.gpus, routed)
+        wait = (self.gpus.queue + routed + 1.0) / self.gpus.speed
+        return (wait.min() / wait)[self.home].astype(np.float32)
 
 
 def expert_availability(
