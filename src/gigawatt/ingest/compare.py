@@ -71,8 +71,9 @@ def _reduce(table: pa.Table, column: str, how: str, by_gpu: bool) -> dict[str, t
 def _per_gpu(run: pa.Table, measured: pa.Table) -> bool:
     if "gpu" not in run.column_names or "gpu" not in measured.column_names:
         return False
-    if "Hostname" in measured.column_names and len(measured.column("Hostname").unique()) > 1:
-        return False  # device indices repeat across hosts
+    t, g = _array(measured, "time_s"), _array(measured, "gpu")
+    if len(np.unique(np.column_stack([t, g]), axis=0)) < len(t):
+        return False  # the same index at one time: device indices of several hosts
     ids_m = set(np.unique(_array(measured, "gpu")).tolist())
     return ids_m <= set(np.unique(_array(run, "gpu")).tolist())
 

@@ -73,11 +73,12 @@ def _labels(line: str, pos: int, labels: dict[str, str]) -> int:
         key, pos = m.group(), m.end()
         if not line.startswith('="', pos):
             raise _Bad(f'expected =" after label {key}', pos)
+        opening = pos + 1
         pos += 2
         chars: list[str] = []
         while True:
             if pos >= len(line):
-                raise _Bad(f"label {key}: the quoted value never ends", pos)
+                raise _Bad(f"label {key}: the value quoted here never ends", opening)
             c = line[pos]
             if c == '"':
                 pos += 1
