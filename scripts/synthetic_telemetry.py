@@ -18,7 +18,13 @@ from gigawatt.power.dvfs import clock_grid
 from gigawatt.power.gpu_power import gpu_power
 from gigawatt.telemetry import ACTIVE, POWER, SM_CLOCK
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "telemetry" / "synthetic-h100-power-scrapes.prom"
+OUT = (
+    Path(__file__).resolve().parent.parent
+    / "tests"
+    / "data"
+    / "telemetry"
+    / "synthetic-h100-power-scrapes.prom"
+)
 SCRAPES = 240
 INTERVAL_MS = 15_000
 START_MS = 1_700_000_000_000
@@ -36,8 +42,12 @@ def main() -> None:
     lines = ["# synthetic: gigawatt's H100-SXM power model + 1 % noise (scripts/synthetic_telemetry.py)"]
     for i in range(SCRAPES):
         ts = START_MS + i * INTERVAL_MS
-        for name, value in ((POWER, f"{power[i]:.3f}"), (SM_CLOCK, f"{clocks[i]:.0f}"),
-                            (ACTIVE, f"{a_c[i]:.4f}"), (DRAM_ACTIVE, f"{a_m[i]:.4f}")):
+        for name, value in (
+            (POWER, f"{power[i]:.3f}"),
+            (SM_CLOCK, f"{clocks[i]:.0f}"),
+            (ACTIVE, f"{a_c[i]:.4f}"),
+            (DRAM_ACTIVE, f"{a_m[i]:.4f}"),
+        ):
             lines.append(f"{name}{{{LABELS}}} {value} {ts}")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

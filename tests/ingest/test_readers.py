@@ -70,16 +70,34 @@ def test_noheader_log_needs_and_takes_the_query(tmp_path):
 @pytest.mark.parametrize(
     ("text", "where", "what"),
     [
-        ("timestamp, index, power.draw [W]\n2024/03/07 00:20:37.071, 0, 12x W\n", r":2: column 3 \(power.draw\)",
-         "not a number"),
-        ("timestamp, index, power.draw [kW]\n2024/03/07 00:20:37.071, 0, 1\n", r":1: column 3", r"\[kW\].*\[W\]"),
+        (
+            "timestamp, index, power.draw [W]\n2024/03/07 00:20:37.071, 0, 12x W\n",
+            r":2: column 3 \(power.draw\)",
+            "not a number",
+        ),
+        (
+            "timestamp, index, power.draw [kW]\n2024/03/07 00:20:37.071, 0, 1\n",
+            r":1: column 3",
+            r"\[kW\].*\[W\]",
+        ),
         ("timestamp, index, power.draw [W]\n2024/03/07 00:20:37.071, 0\n", r":2: ", "2 values for 3"),
-        ("timestamp, index, power.draw [W]\nyesterday, 0, 1 W\n", r":2: column 1 \(timestamp\)", "not a timestamp"),
+        (
+            "timestamp, index, power.draw [W]\nyesterday, 0, 1 W\n",
+            r":2: column 1 \(timestamp\)",
+            "not a timestamp",
+        ),
         ("timestamp, clocks_event_reasons.active\n2024/03/07 00:20:37.071, 4x\n", r":2: column 2", "bitmask"),
-        ("timestamp, clocks_event_reasons.sw_power_cap\n2024/03/07 00:20:37.071, On\n", r":2: column 2",
-         "Not Active"),
+        (
+            "timestamp, clocks_event_reasons.sw_power_cap\n2024/03/07 00:20:37.071, On\n",
+            r":2: column 2",
+            "Not Active",
+        ),
         ("index, power.draw [W]\n0, 1 W\n", r":1: ", "no timestamp column"),
-        ("timestamp, memory.used [MiB]\n2024/03/07 00:20:37.071, 1 MiB\n", r":1: ", "no column gigawatt reads"),
+        (
+            "timestamp, memory.used [MiB]\n2024/03/07 00:20:37.071, 1 MiB\n",
+            r":1: ",
+            "no column gigawatt reads",
+        ),
     ],
 )
 def test_bad_nvidia_smi_rows_name_file_line_column(tmp_path, text, where, what):
@@ -102,7 +120,7 @@ def test_dcgm_line_grammar():
     ("line", "column", "what"),
     [
         ('DCGM_FI_DEV_POWER_USAGE{gpu="0} 1', 29, "never ends"),
-        ('DCGM_FI_DEV_POWER_USAGE{gpu=0} 1', 28, 'expected ="'),
+        ("DCGM_FI_DEV_POWER_USAGE{gpu=0} 1", 28, 'expected ="'),
         ('DCGM_FI_DEV_POWER_USAGE{gpu="0"} watts', 33, "not a number"),
         ('DCGM_FI_DEV_POWER_USAGE{gpu="0"} 1 soon', 33, "not a timestamp"),
         ('DCGM_FI_DEV_POWER_USAGE{gpu="\\q"} 1', 30, "unknown escape"),

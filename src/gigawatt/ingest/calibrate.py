@@ -107,7 +107,9 @@ def fit_power(table: pa.Table, gpu: GpuSpec, holdout: float = 0.25) -> PowerFit:
     cols, mem, notes = _columns(table)
     t = cols["time_s"]
     if len(t) < MIN_ROWS:
-        raise IngestError(f"only {len(t)} usable rows (power, clock and activity all present); need {MIN_ROWS}")
+        raise IngestError(
+            f"only {len(t)} usable rows (power, clock and activity all present); need {MIN_ROWS}"
+        )
     cut = t.min() + (1.0 - holdout) * (t.max() - t.min())
     train, held = t <= cut, t > cut
     if train.sum() < MIN_ROWS // 2 or held.sum() == 0:
@@ -119,10 +121,10 @@ def fit_power(table: pa.Table, gpu: GpuSpec, holdout: float = 0.25) -> PowerFit:
     lo, hi = np.percentile(f[train], [5, 95])
     shape_free = hi / lo >= CLOCK_SPREAD_FOR_VF
     if not shape_free:
-        notes.append(
-            f"SM clock spans {lo:.0f}-{hi:.0f} MHz only: voltage knee and V_min kept as catalogued"
-        )
-    knees = np.linspace(gpu.clock_min, gpu.clock_boost, KNEE_STEPS) if shape_free else [gpu.voltage_knee_clock]
+        notes.append(f"SM clock spans {lo:.0f}-{hi:.0f} MHz only: voltage knee and V_min kept as catalogued")
+    knees = (
+        np.linspace(gpu.clock_min, gpu.clock_boost, KNEE_STEPS) if shape_free else [gpu.voltage_knee_clock]
+    )
     ratios = RATIO_GRID if shape_free else [ratio_cat]
 
     def design(knee: float, ratio: float, rows: np.ndarray) -> np.ndarray:
@@ -192,7 +194,8 @@ def yaml_snippet(fit: PowerFit, source_name: str) -> str:
     """Catalog lines for the fitted parameters, each saying what it was fitted to."""
     where = (
         f"fitted: gigawatt calibrate power to {source_name}, {fit.rows_fit + fit.rows_held:,} rows "
-        f"({fit.rows_held:,} held out: the last {fit.holdout:.0%} of the time span), held-out MdAPE {fit.mdape_held * 100:.1f} %"
+        f"({fit.rows_held:,} held out: the last {fit.holdout:.0%} of the time span), "
+        f"held-out MdAPE {fit.mdape_held * 100:.1f} %"
     )
     lines = [f"{fit.gpu.name}:"]
     if "power_full_activity" in fit.fitted:

@@ -45,7 +45,9 @@ def ingest(
     out_dir: Annotated[Path, typer.Option("--out", help="folder for timeseries.parquet")],
     query: Annotated[
         str | None,
-        typer.Option(help="the --query-gpu list of logs written with noheader (e.g. timestamp,index,power.draw)"),
+        typer.Option(
+            help="the --query-gpu list of logs written with noheader (e.g. timestamp,index,power.draw)"
+        ),
     ] = None,
     interval: Annotated[
         float, typer.Option(help="seconds between scrapes that carry no timestamps", min=0.001)
@@ -64,8 +66,12 @@ def ingest(
     t = got.table
     span = t.column("time_s").to_numpy()
     metrics = [c for c in t.column_names if c.startswith("DCGM_")]
-    out.print(f"{t.num_rows:,} rows over {span.max() - span.min():,.1f} s from {len(files)} file(s): "
-              + ", ".join(sorted(set(got.formats.values()))), highlight=False, soft_wrap=True)
+    out.print(
+        f"{t.num_rows:,} rows over {span.max() - span.min():,.1f} s from {len(files)} file(s): "
+        + ", ".join(sorted(set(got.formats.values()))),
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print("columns: " + ", ".join(metrics), highlight=False, soft_wrap=True)
     if got.ignored:
         out.print("skipped (no twin column): " + ", ".join(got.ignored), highlight=False, soft_wrap=True)
@@ -95,11 +101,16 @@ def calibrate_power(
     for field, label, unit, factor, _ in PARAMETERS:
         cat, new = getattr(fit.catalog, field) * factor, getattr(fit.gpu, field) * factor
         fmt = "{:.3f}" if not unit else "{:,.1f} " + unit
-        t.add_row(label, fmt.format(cat), fmt.format(new) if field in fit.fitted else "—",
-                  "" if field in fit.fitted else "kept")
+        t.add_row(
+            label,
+            fmt.format(cat),
+            fmt.format(new) if field in fit.fitted else "—",
+            "" if field in fit.fitted else "kept",
+        )
     out.print(t)
     out.print(
-        f"rows: {fit.rows_fit:,} fitted, {fit.rows_held:,} held out (the last {holdout:.0%} of the time span); "
+        f"rows: {fit.rows_fit:,} fitted, {fit.rows_held:,} held out "
+        f"(the last {holdout:.0%} of the time span); "
         f"MdAPE fitted {fit.mdape_fit:.1%}, held out {fit.mdape_held:.1%} "
         f"(catalog parameters on the held-out rows: {fit.mdape_held_catalog:.1%})",
         highlight=False,
@@ -134,6 +145,8 @@ def compare(
     for col in ("metric", "points", "bias (twin − measured)", "MdAPE", "RMSE"):
         t.add_column(col, justify="left" if col == "metric" else "right")
     for e in errors:
-        t.add_row(e.label, f"{e.points:,}", f"{e.bias:+.3g} {e.unit}", f"{e.mdape:.1%}", f"{e.rmse:.3g} {e.unit}")
+        t.add_row(
+            e.label, f"{e.points:,}", f"{e.bias:+.3g} {e.unit}", f"{e.mdape:.1%}", f"{e.rmse:.3g} {e.unit}"
+        )
     out.print(t)
     out.print(f"overlay: {html}", highlight=False, soft_wrap=True)

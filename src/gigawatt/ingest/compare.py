@@ -78,7 +78,9 @@ def _per_gpu(run: pa.Table, measured: pa.Table) -> bool:
     return ids_m <= set(np.unique(_array(run, "gpu")).tolist())
 
 
-def compare(run: pa.Table, measured: pa.Table, offset_s: float = 0.0) -> tuple[list[MetricError], dict[str, list[Series]]]:
+def compare(
+    run: pa.Table, measured: pa.Table, offset_s: float = 0.0
+) -> tuple[list[MetricError], dict[str, list[Series]]]:
     by_gpu = _per_gpu(run, measured)
     shifted = measured.set_column(
         measured.column_names.index("time_s"), "time_s", pa.array(_array(measured, "time_s") + offset_s)
@@ -104,8 +106,17 @@ def compare(run: pa.Table, measured: pa.Table, offset_s: float = 0.0) -> tuple[l
         e = e[np.isfinite(e)]
         if len(d) == 0:
             continue
-        errors.append(MetricError(column, label, unit, len(d), float(d.mean()),
-                                  float(np.median(e)) if len(e) else float("nan"), float(np.sqrt((d * d).mean()))))
+        errors.append(
+            MetricError(
+                column,
+                label,
+                unit,
+                len(d),
+                float(d.mean()),
+                float(np.median(e)) if len(e) else float("nan"),
+                float(np.sqrt((d * d).mean())),
+            )
+        )
         series[column] = lines
     if not errors:
         raise IngestError(
@@ -120,18 +131,46 @@ MAX_LINES = 8  # GPUs drawn per chart; the statistics use them all
 
 def overlay_html(errors: list[MetricError], series: dict[str, list[Series]], title: str) -> str:
     shown = [e for e in errors if e.column in series]
-    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[f"{e.label}: bias {e.bias:+.3g} {e.unit}, MdAPE {e.mdape:.1%}, "
-                                        f"RMSE {e.rmse:.3g} {e.unit}" for e in shown])
+    fig = make_subplots(
+        rows=len(shown),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        subplot_titles=[
+            f"{e.label}: bias {e.bias:+.3g} {e.unit}, MdAPE {e.mdape:.1%}, RMSE {e.rmse:.3g} {e.unit}"
+            for e in shown
+        ],
+    )
     for row, e in enumerate(shown, start=1):
         for i, s in enumerate(series[e.column][:MAX_LINES]):
             legend = row == 1 and i == 0
-            fig.add_trace(go.Scatter(x=s.time_s, y=s.measured, name="measured", legendgroup="measured",
-                                     showlegend=legend, line={"color": "#111111"}), row=row, col=1)
-            fig.add_trace(go.Scatter(x=s.time_s, y=s.run, name="twin", legendgroup="twin", showlegend=legend,
-                                     line={"color": "#ff7f0e", "dash": "dash"}), row=row, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=s.time_s,
+                    y=s.measured,
+                    name="measured",
+                    legendgroup="measured",
+                    showlegend=legend,
+                    line={"color": "#111111"},
+                ),
+                row=row,
+                col=1,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=s.time_s,
+                    y=s.run,
+                    name="twin",
+                    legendgroup="twin",
+                    showlegend=legend,
+                    line={"color": "#ff7f0e", "dash": "dash"},
+                ),
+                row=row,
+                col=1,
+            )
         fig.update_yaxes(title_text=e.unit, row=row, col=1)
     fig.update_xaxes(title_text="time (s)", row=len(shown), col=1)
-    fig.update_layout(title=title, height=300 * len(shown) + 120, template="plotly_white",
-                      hovermode="x unified")
+    fig.update_layout(
+        title=title, height=300 * len(shown) + 120, template="plotly_white", hovermode="x unified"
+    )
     return pio.to_html(fig, include_plotlyjs=True, full_html=True, div_id="compare-overlay")

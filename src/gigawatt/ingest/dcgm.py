@@ -190,7 +190,9 @@ def _kept_labels(path: Path, lineno: int, labels: dict[str, str]) -> dict[str, o
         value = labels[src]
         if dst == "gpu":
             if not value.isdigit():
-                raise IngestError(f'{path}:{lineno}: label gpu="{excerpt(value)}" is not a GPU index (0, 1, ...)')
+                raise IngestError(
+                    f'{path}:{lineno}: label gpu="{excerpt(value)}" is not a GPU index (0, 1, ...)'
+                )
             kept[dst] = int(value)
         else:
             kept[dst] = value

@@ -101,7 +101,8 @@ def _columns(
             if unit is not None and unit != field.unit:
                 expected = f"in [{field.unit}]" if field.unit else "without a unit"
                 raise IngestError(
-                    f"{path}:{lineno}: column {i + 1} ({name}): unit [{unit}]; gigawatt reads {name} {expected}"
+                    f"{path}:{lineno}: column {i + 1} ({name}): unit [{unit}]; "
+                    f"gigawatt reads {name} {expected}"
                 )
             columns.append((i, name, field))
         elif name in NVIDIA_SMI_LABELS or name == NVIDIA_SMI_TIME:

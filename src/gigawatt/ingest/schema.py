@@ -59,7 +59,11 @@ NVIDIA_SMI_FIELDS: dict[str, Field] = {
     "utilization.memory": Field(MEM_COPY_UTIL, "%"),
     "total_energy_consumption": Field(ENERGY, "mJ"),  # since driver load; made relative to the log's start
     **{p + "active": Field(REASONS, kind="mask") for p in REASON_PREFIXES},
-    **{p + name: Field(REASONS, kind="reason", bit=bit) for p in REASON_PREFIXES for name, bit in _REASON_FIELDS.items()},
+    **{
+        p + name: Field(REASONS, kind="reason", bit=bit)
+        for p in REASON_PREFIXES
+        for name, bit in _REASON_FIELDS.items()
+    },
 }
 # nvidia-smi fields that become labels: the device index on its host, and its identity.
 NVIDIA_SMI_LABELS = {"index": "gpu", "uuid": "UUID", "pci.bus_id": "pci_bus_id", "name": "modelName"}
@@ -78,8 +82,13 @@ DCGM_FIELDS: dict[str, Field] = {
     MEM_COPY_UTIL: Field(MEM_COPY_UTIL),
 }
 # dcgm-exporter labels kept as label columns (its own names); the rest (pod, container, ...) are dropped.
-DCGM_LABELS = {"gpu": "gpu", "UUID": "UUID", "pci_bus_id": "pci_bus_id", "Hostname": "Hostname",
-               "modelName": "modelName"}
+DCGM_LABELS = {
+    "gpu": "gpu",
+    "UUID": "UUID",
+    "pci_bus_id": "pci_bus_id",
+    "Hostname": "Hostname",
+    "modelName": "modelName",
+}
 
 # Integer columns; every other metric column is float (NaN where the log had no value).
 INTEGER_COLUMNS = frozenset({REASONS})

@@ -79,7 +79,9 @@ def to_table(samples: Samples) -> pa.Table:
         if name == "gpu":
             columns[name] = pa.array([None if v is None else int(v) for v in raw], pa.int64())
         else:
-            columns[name] = pa.array([None if v is None else str(v) for v in raw], pa.string()).dictionary_encode()
+            columns[name] = pa.array(
+                [None if v is None else str(v) for v in raw], pa.string()
+            ).dictionary_encode()
     return pa.table(columns)
 
 
