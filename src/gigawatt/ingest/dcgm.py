@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from gigawatt.ingest.schema import DCGM_FIELDS, DCGM_LABELS
-from gigawatt.ingest.table import IngestError, Samples, read_text
+from gigawatt.ingest.table import IngestError, Samples
 from gigawatt.safety import excerpt
 from gigawatt.telemetry import ENERGY
 
@@ -102,8 +102,8 @@ def _labels(line: str, pos: int, labels: dict[str, str]) -> int:
 
 
 def looks_like(text: str) -> bool:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return first.lstrip().startswith(("#", "DCGM_"))
+    """A scrape starts with a comment or a DCGM field; an nvidia-smi log with its header or a value."""
+    return text.lstrip().startswith(("#", "DCGM_"))
 
 
 def blank(name: str, value: float) -> bool:
@@ -123,8 +123,8 @@ class Scrapes:
         self._index = 0
         self._timed: bool | None = None
 
-    def parse(self, path: Path) -> None:
-        text = read_text(path, "dcgm-exporter scrape")
+    def parse(self, path: Path, text: str) -> None:
+        """`text`: the file's contents (gigawatt.ingest.table.read_text)."""
         rows: dict[tuple[str, ...], dict[str, float | int]] = {}
         keys: dict[tuple[str, ...], dict[str, object]] = {}
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gigawatt.ingest.schema import NVIDIA_SMI_FIELDS, NVIDIA_SMI_LABELS, NVIDIA_SMI_TIME, Field
-from gigawatt.ingest.table import IngestError, Samples, read_text
+from gigawatt.ingest.table import IngestError, Samples
 from gigawatt.safety import excerpt
 
 _HEADER = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(?:\[([^\]]*)\])?\s*$")
@@ -29,13 +29,8 @@ class Parsed:
         self.ignored = ignored
 
 
-def looks_like(text: str) -> bool:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return not first.lstrip().startswith(("#", "DCGM_"))
-
-
-def parse(path: Path, query: list[str] | None = None) -> Parsed:
-    text = read_text(path, "nvidia-smi CSV log")
+def parse(path: Path, text: str, query: list[str] | None = None) -> Parsed:
+    """`text`: the file's contents (gigawatt.ingest.table.read_text)."""
     rows = csv.reader(text.splitlines(), skipinitialspace=True)
     header: list[tuple[str, str | None]] | None = None
     if query is not None:

@@ -26,11 +26,12 @@ def ingest(files: list[Path], query: list[str] | None = None, interval_s: float 
     samples, formats, ignored = Samples(), {}, set()
     scrapes = dcgm.Scrapes(interval_s)
     for path in files:
-        if dcgm.looks_like(read_text(path, "telemetry file")):
-            scrapes.parse(path)
+        text = read_text(path, "telemetry file")
+        if dcgm.looks_like(text):
+            scrapes.parse(path, text)
             formats[str(path)] = "dcgm-exporter"
         else:
-            parsed = nvidia_smi.parse(path, query)
+            parsed = nvidia_smi.parse(path, text, query)
             samples.extend(parsed.samples)
             ignored.update(parsed.ignored)
             formats[str(path)] = "nvidia-smi csv"

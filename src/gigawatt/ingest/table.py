@@ -39,9 +39,13 @@ class Samples:
     labels: list[dict[str, object]] = field(default_factory=list)
     values: list[dict[str, float | int]] = field(default_factory=list)
 
+    _shared: dict[tuple, dict[str, object]] = field(default_factory=dict)
+
     def add(self, time: float, labels: dict[str, object], values: dict[str, float | int]) -> None:
+        """Rows of one GPU share one labels dict: a day of 1 s rows holds one per GPU, not one per row."""
+        key = tuple(sorted(labels.items()))
         self.time.append(time)
-        self.labels.append(labels)
+        self.labels.append(self._shared.setdefault(key, labels))
         self.values.append(values)
 
     def extend(self, other: Samples) -> None:
