@@ -187,3 +187,15 @@ def test_unreadable_inputs_are_named(tmp_path, kind):
         path.write_bytes(b"timestamp\n\xff\xfe\x00")
     with pytest.raises(IngestError, match=str(path)):
         ingest([path])
+
+
+def test_formats_are_not_mixed():
+    with pytest.raises(IngestError, match="mixing nvidia-smi logs and dcgm-exporter scrapes"):
+        ingest([DATA / "synthetic-nvidia-smi-old-names.csv", DATA / "synthetic-dcgm-scrapes.prom"])
+
+
+def test_windows_line_ends_and_byte_order_mark(tmp_path):
+    text = "\ufefftimestamp, index, power.draw [W]\r\n2024/03/07 00:20:37.071, 0, 100.00 W\r\n"
+    path = tmp_path / "win.csv"
+    path.write_bytes(text.encode("utf-8"))
+    assert _col(ingest([path]).table, POWER) == [100.0]
