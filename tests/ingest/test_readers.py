@@ -199,3 +199,12 @@ def test_windows_line_ends_and_byte_order_mark(tmp_path):
     path = tmp_path / "win.csv"
     path.write_bytes(text.encode("utf-8"))
     assert _col(ingest([path]).table, POWER) == [100.0]
+
+
+def test_appended_logs_repeat_their_header_and_nul_bytes_are_named(tmp_path):
+    part = "timestamp, index, power.draw [W]\n2024/03/07 00:20:3{}.000, 0, 10{} W\n"
+    path = _write(tmp_path, part.format(1, 1) + part.format(2, 2))
+    assert _col(ingest([path]).table, POWER) == [101.0, 102.0]
+    bad = _write(tmp_path, "timestamp, power.draw [W]\n2024/03/07 00:20:37.071, 1\x00 W\n", "nul.csv")
+    with pytest.raises(IngestError, match=r"nul\.csv:2: "):
+        ingest([bad])

@@ -31,23 +31,24 @@ class Parsed:
 
 def parse(path: Path, text: str, query: list[str] | None = None) -> Parsed:
     """`text`: the file's contents (gigawatt.ingest.table.read_text)."""
-    rows = csv.reader(text.splitlines(), skipinitialspace=True)
     header: list[tuple[str, str | None]] | None = None
     if query is not None:
         header = [(q.strip(), None) for q in query]
     samples, ignored = Samples(), []
     columns: list[tuple[int, str, Field | None]] = []
-    for lineno, cells in enumerate(rows, start=1):
-        if not cells or all(not c.strip() for c in cells):
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        try:
+            cells = next(csv.reader([line], skipinitialspace=True), [])
+        except csv.Error as exc:
+            raise IngestError(f"{path}:{lineno}: not a CSV row ({exc})") from None
+        if all(not c.strip() for c in cells):
             continue
-        if header is None:
+        if header is None or _is_header(cells):  # logs appended run after run repeat their header
             header = _parse_header(path, lineno, cells)
             columns, ignored = _columns(path, lineno, header)
             continue
-        if not columns:  # a --query list: check it against the first row
+        if not columns:  # a --query list: checked at the first row
             columns, ignored = _columns(path, lineno, header)
-        if query is not None and _is_header(cells):
-            continue  # the log has a header after all: the --query list names its columns
         if len(cells) != len(header):
             raise IngestError(
                 f"{path}:{lineno}: {len(cells)} values for {len(header)} header columns "
