@@ -351,6 +351,7 @@ def schema() -> None:
 
 def _mount_subcommands() -> None:
     from gigawatt.calibration.cli import app as validate_app
+    from gigawatt.ingest.cli import calibrate_app, compare, ingest
     from gigawatt.moe.cli import app as moe_app
     from gigawatt.reliability.cli import run_reliability, validate_reliability
     from gigawatt.sweep.cli import sweep
@@ -365,6 +366,9 @@ def _mount_subcommands() -> None:
     app.add_typer(plan_app, name="plan")
     app.command("reliability")(run_reliability)
     app.command("sweep")(sweep)
+    app.command("ingest")(ingest)
+    app.command("compare")(compare)
+    app.add_typer(calibrate_app, name="calibrate")
 
 
 _mount_subcommands()
