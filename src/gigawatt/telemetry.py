@@ -67,11 +67,17 @@ class Recorder:
             ACTIVE: self._active.reshape(n, g).sum(1) * inv,
             XID: self._errors.reshape(n, g).sum(1),
         }
+        for column in chunk.values():
+            column.flags.writeable = False  # observers see these rows (Snapshot): read-only
         self._chunks.append(chunk)
         for acc in (self._power, self._clock, self._active, self._flags, self._errors):
             acc.fill(0)
         self._temp.fill(-np.inf)
         self._ticks = 0
+
+    def last(self) -> dict[str, np.ndarray]:
+        """The latest interval's row: one array per column, one element per GPU, node or rack."""
+        return self._chunks[-1] if self._chunks else {}
 
     def table(self) -> pa.Table:
         n = self.n_groups
@@ -98,6 +104,16 @@ class Recorder:
             pa.array(np.zeros(n * repeats, dtype=np.int32)), pa.array([self.gpu_model])
         )
         return pa.table(columns)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One recording interval as the engine records it, for observers (live metrics): the recorder's
+    row (`Recorder.last`, at the recording level) and the facility row. Observers must not modify it."""
+
+    time_s: float
+    gpus: dict[str, np.ndarray]
+    facility: dict[str, float]
 
 
 @dataclass
