@@ -133,7 +133,7 @@ def _metrics_server(port: int | None, addr: str, speed: float | None, hold: floa
     try:
         from gigawatt.metrics.server import MetricsServer
     except ImportError:
-        raise fail("--metrics-port needs prometheus-client: pip install 'gigawatt[metrics]'") from None
+        raise fail("--metrics-port needs prometheus-client: pip install 'gigawatt\\[metrics]'") from None
     try:
         server = MetricsServer(port, addr, speed, gpus)
     except OSError as exc:

@@ -7,14 +7,13 @@ import re
 import numpy as np
 import pytest
 
-pytest.importorskip("prometheus_client", reason="live metrics need prometheus-client: pip install '.[metrics]'")
-
-from prometheus_client.parser import text_string_to_metric_families
+pytest.importorskip("prometheus_client", reason="live metrics need prometheus-client: pip install .[metrics]")
 
 from gigawatt.governor import HW_SLOWDOWN, HW_THERMAL_SLOWDOWN, SW_POWER_CAP
 from gigawatt.metrics.labels import LABEL_NAMES, gpu_labels, gpu_uuid, pci_bus_id
 from gigawatt.metrics.mapping import Layout, families, render
 from gigawatt.telemetry import Snapshot
+from prom_text import parse_exposition
 
 ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
 
@@ -51,17 +50,6 @@ def _snapshot(memory_temp: bool = False) -> Snapshot:
 
 def _layout(max_gpu_series: int = 1024, level: str = "gpu") -> Layout:
     return Layout("hall-a", "H100-SXM", 4, 2, 2, level, max_gpu_series, "base")
-
-
-def parse_exposition(text: str) -> dict[str, tuple[str, list]]:
-    """{metric: (# TYPE, [(labels, value)])}, sample names as exposed (prometheus-client's own parser
-    renames counter samples to `_total`, which Prometheus does not)."""
-    list(text_string_to_metric_families(text))  # valid text format
-    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
-    samples: dict[str, list] = {}
-    for name, labels, value in re.findall(r"^(\w+)(?:\{(.*)\})? (\S+)$", text, re.M):
-        samples.setdefault(name, []).append((dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)))
-    return {name: (types[name], samples.get(name, [])) for name in types}
 
 
 def _parsed(snap: Snapshot, layout: Layout) -> dict[str, tuple[str, list]]:
@@ -128,7 +116,8 @@ def test_rack_recording_exports_per_rack():
 def test_labels_are_stable_and_distinct():
     assert gpu_uuid("hall-a", 3) == gpu_uuid("hall-a", 3)
     assert gpu_uuid("hall-a", 3) != gpu_uuid("hall-b", 3)
-    assert re.fullmatch(r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", gpu_uuid("x", 0))
+    version5 = r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+    assert re.fullmatch(version5, gpu_uuid("x", 0))
     buses = [pci_bus_id(i) for i in range(300)]
     assert len(set(buses)) == 300
     assert all(re.fullmatch(r"[0-9A-F]{8}:[0-9A-F]{2}:00\.0", b) for b in buses)
