@@ -78,7 +78,7 @@ class Layout:
     level: str  # the recording level: gpu, node or rack
     max_gpu_series: int = 1024
     variant: str = ""
-    _labels: list[tuple[str, ...]] | None = field(default=None, repr=False)
+    _labels: list[dict[str, str]] | None = field(default=None, repr=False)
 
     @property
     def per_gpu(self) -> bool:
@@ -89,9 +89,11 @@ class Layout:
         """The unit of the aggregate series: node, unless the run records per rack."""
         return "rack" if self.level == "rack" else "node"
 
-    def gpu_labels(self) -> list[tuple[str, ...]]:
+    def gpu_labels(self) -> list[dict[str, str]]:
+        """Every GPU's labels, built once: every family shares them (and `render` formats each once)."""
         if self._labels is None:
-            self._labels = gpu_labels(self.scenario, self.gpu_model, self.n_gpus, self.gpus_per_node)
+            labels = gpu_labels(self.scenario, self.gpu_model, self.n_gpus, self.gpus_per_node)
+            self._labels = [dict(zip(LABEL_NAMES, lv, strict=True)) for lv in labels]
         return self._labels
 
 
@@ -116,20 +118,26 @@ def gpu_families(snap: Snapshot, layout: Layout) -> list[Metric]:
                 continue
             m = Metric(name, doc, typ)
             for lv, v in zip(labels, row[name].tolist(), strict=True):
-                m.add_sample(name, dict(zip(LABEL_NAMES, lv, strict=True)), v)
+                m.add_sample(name, lv, v)
             out.append(m)
         return out
     unit = layout.group
     size = {"gpu": layout.gpus_per_node, "node": 1, "rack": 1}[layout.level]
+    labels: list[dict[str, str]] = []  # one node's or rack's, shared by its families
     for name, typ, doc, suffix, how in GPU_FIELDS:
         if name not in row:
             continue
         values = row[name] if size == 1 else _aggregate(row[name], size, how)
+        if len(labels) != len(values):
+            labels = [
+                {"Hostname": hostname(i)} if unit == "node" else {"rack": str(i)} for i in range(len(values))
+            ]
+            for lv in labels:
+                lv["modelName"] = layout.gpu_model
         mname = f"gigawatt_{unit}_{suffix}"
         m = Metric(mname, f"{doc} Per {unit}: {how} over its GPUs.", typ)
-        for i, v in enumerate(values.tolist()):
-            key = {"Hostname": hostname(i)} if unit == "node" else {"rack": str(i)}
-            m.add_sample(mname, {**key, "modelName": layout.gpu_model}, v)
+        for lv, v in zip(labels, values.tolist(), strict=True):
+            m.add_sample(mname, lv, v)
         out.append(m)
     return out
 
@@ -219,26 +227,29 @@ def _escape(value: str) -> str:
 
 
 def _number(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(float(v))
+    if math.isfinite(v):
+        return repr(float(v))
+    return "NaN" if math.isnan(v) else "+Inf" if v > 0 else "-Inf"
 
 
 def render(metrics: Iterable[Metric]) -> bytes:
     """Prometheus text format 0.0.4, with sample names as given: a counter keeps dcgm-exporter's name
     (DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION) where prometheus-client's own exposition would add `_total`."""
     lines = []
+    formatted: dict[int, str] = {}  # label sets shared between families (a GPU's) are formatted once
     for m in metrics:
         lines.append(f"# HELP {m.name} {m.documentation.replace(chr(92), chr(92) * 2)}")
         lines.append(f"# TYPE {m.name} {m.type}")
         for s in m.samples:
-            if s.labels:
-                labels = ",".join(f'{k}="{_escape(v)}"' for k, v in s.labels.items())
-                lines.append(f"{s.name}{{{labels}}} {_number(s.value)}")
-            else:
+            if not s.labels:
                 lines.append(f"{s.name} {_number(s.value)}")
+                continue
+            labels = formatted.get(id(s.labels))
+            if labels is None:
+                labels = formatted[id(s.labels)] = ",".join(
+                    f'{k}="{_escape(v)}"' for k, v in s.labels.items()
+                )
+            lines.append(f"{s.name}{{{labels}}} {_number(s.value)}")
     lines.append("")
     return "\n".join(lines).encode()
 
