@@ -7,7 +7,9 @@ semantics: mean power and clock of the group's GPUs, hottest die, OR of the reas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
@@ -112,8 +114,12 @@ class Snapshot:
     row (`Recorder.last`, at the recording level) and the facility row. Observers must not modify it."""
 
     time_s: float
-    gpus: dict[str, np.ndarray]
-    facility: dict[str, float]
+    gpus: Mapping[str, np.ndarray]
+    facility: Mapping[str, float]
+
+    def __post_init__(self) -> None:  # read-only views: the results hold the same rows
+        object.__setattr__(self, "gpus", MappingProxyType(self.gpus))
+        object.__setattr__(self, "facility", MappingProxyType(self.facility))
 
 
 @dataclass

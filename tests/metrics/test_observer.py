@@ -26,10 +26,12 @@ def test_observer_sees_every_recorded_row_and_changes_nothing():
         at = times == snap.time_s
         for key, values in snap.gpus.items():
             np.testing.assert_array_equal(values, np.asarray(ts[key])[at])
-    assert [s.facility for s in seen] == watched.facility.to_pylist()
+    assert [dict(s.facility) for s in seen] == watched.facility.to_pylist()
     assert watched.timeseries.equals(plain.timeseries)  # observing does not perturb the run
     with pytest.raises(ValueError):
         seen[0].gpus["DCGM_FI_DEV_POWER_USAGE"][0] = 0.0  # read-only: the results share these rows
+    with pytest.raises(TypeError):
+        seen[0].facility["pue"] = 0.0  # type: ignore[index]
 
 
 def test_metrics_port_without_prometheus_client_says_what_to_install(monkeypatch, tmp_path):
