@@ -18,7 +18,7 @@ pytest.importorskip("prometheus_client", reason="live metrics need prometheus-cl
 import gigawatt
 from gigawatt import catalog
 from gigawatt.metrics.labels import LABEL_NAMES
-from helpers import example_dict, with_changes
+from helpers import EXAMPLES, example_dict, with_changes
 from prom_text import parse_exposition
 
 DCGM_TYPES = {
@@ -108,3 +108,25 @@ def test_scrapes_during_a_run_show_dcgm_series_and_advancing_time(tmp_path):
             assert 0 < clock <= gpu.clock_boost
     energy = [{lb["UUID"]: v for lb, v in g[ENERGY][1]} for g in (first, last)]
     assert all(energy[1][u] > energy[0][u] > 0 for u in energy[0])  # a counter: it only grows
+
+
+def test_a_busy_port_is_refused_before_the_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from gigawatt.cli import app
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = [
+            "run",
+            str(EXAMPLES / "balanced.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--metrics-port",
+            str(port),
+        ]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert not (tmp_path / "o").exists()
