@@ -111,7 +111,7 @@ class Recorder:
 @dataclass(frozen=True)
 class Snapshot:
     """One recording interval as the engine records it, for observers (live metrics): the recorder's
-    row (`Recorder.last`, at the recording level) and the facility row. Observers must not modify it."""
+    row (`Recorder.last`, at the recording level) and the facility row, both read-only."""
 
     time_s: float
     gpus: Mapping[str, np.ndarray]
