@@ -179,8 +179,8 @@ def facility_families(snap: Snapshot, layout: Layout) -> list[Metric]:
         reasons = np.asarray(snap.gpus[REASONS])
         share = Metric(
             "gigawatt_throttle_fraction",
-            f"Share of GPUs ({'per GPU' if layout.level == 'gpu' else 'of ' + layout.level + 's'}) whose "
-            "clock event reasons held this reason during the interval.",
+            f"Share of {'GPUs' if layout.level == 'gpu' else layout.level + 's (the recording level)'} "
+            "whose clock event reasons held this reason during the interval.",
             "gauge",
         )
         for bit, reason in REASON_NAMES.items():
