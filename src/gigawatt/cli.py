@@ -82,10 +82,32 @@ def run(
     max_time: Annotated[
         str, typer.Option(help="refuse runs estimated to take longer than this to simulate (e.g. 8 h)")
     ] = f"{DEFAULT_MAX_TIME / 3600:g} h",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="serve live Prometheus metrics at http://ADDR:PORT/metrics during the run"),
+    ] = None,
+    metrics_addr: Annotated[str, typer.Option(help="address the metrics endpoint listens on")] = "127.0.0.1",
+    metrics_speed: Annotated[
+        float | None,
+        typer.Option(help="pace simulated time at this many times wall time (default: flat out)"),
+    ] = None,
+    metrics_hold: Annotated[
+        float, typer.Option(help="seconds to keep serving the final values after the run")
+    ] = 0.0,
+    metrics_gpus: Annotated[
+        int, typer.Option(help="per-GPU series up to this many GPUs; per-node aggregates beyond")
+    ] = 1024,
 ) -> None:
     """Simulate a scenario (and its variants); print a summary and write the results folder."""
     try:
-        _run(scenario, out_dir, max_memory, max_time)
+        metrics = _metrics_server(metrics_port, metrics_addr, metrics_speed, metrics_hold, metrics_gpus)
+        try:
+            _run(scenario, out_dir, max_memory, max_time, metrics)
+            if metrics is not None:
+                metrics.hold(metrics_hold)
+        finally:
+            if metrics is not None:
+                metrics.close()
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug: say so in one line rather than a traceback
@@ -98,7 +120,29 @@ def run(
         raise typer.Exit(1) from None
 
 
-def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -> None:
+def _metrics_server(port: int | None, addr: str, speed: float | None, hold: float, gpus: int) -> Any:
+    """The live metrics endpoint (gigawatt.metrics), or None without --metrics-port."""
+    if port is None:
+        if speed is not None or hold or gpus != 1024:
+            raise fail("--metrics-speed, --metrics-hold and --metrics-gpus need --metrics-port")
+        return None
+    if not (0 <= port <= 65535 and hold >= 0 and gpus >= 0 and (speed is None or speed > 0)):
+        raise fail(
+            "--metrics-port must be 0-65535, --metrics-speed above 0, --metrics-hold and --metrics-gpus ≥ 0"
+        )
+    try:
+        from gigawatt.metrics.server import MetricsServer
+    except ImportError:
+        raise fail("--metrics-port needs prometheus-client: pip install 'gigawatt\\[metrics]'") from None
+    try:
+        server = MetricsServer(port, addr, speed, gpus)
+    except OSError as exc:
+        raise fail(f"--metrics-port {port}: cannot listen on {addr}:{port}: {exc.strerror or exc}") from None
+    err.print(f"metrics: http://{addr}:{server.port}/metrics", highlight=False)
+    return server
+
+
+def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str, metrics: Any = None) -> None:
     from gigawatt.engine import Engine
     from gigawatt.limits import LimitError, Limits
     from gigawatt.limits import check as check_limits
@@ -129,9 +173,11 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
         runs = []
         for label, engine in engines:
             progress = LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if len(engines) > 1 else ""))
+            if metrics is not None:
+                metrics.begin(engine.sc, label)
             try:
                 with _located(sc, label):  # a few options show their problem only in use (a router's)
-                    result = engine.run(progress)
+                    result = engine.run(progress, metrics)
             except ScenarioError as exc:
                 raise fail(str(exc)) from None
             finally:

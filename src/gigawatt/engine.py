@@ -38,7 +38,7 @@ from gigawatt.power.supply import rides_through
 from gigawatt.reliability.outages import Outages
 from gigawatt.scenario import Scenario
 from gigawatt.schedule import EventSchedule
-from gigawatt.telemetry import EventLog, Recorder
+from gigawatt.telemetry import EventLog, Recorder, Snapshot
 from gigawatt.thermal import cooling_unit, stack
 from gigawatt.thermal.cold_plate import FLOW_EXPONENT, cold_plate
 from gigawatt.units import parse_quantity
@@ -254,8 +254,13 @@ class Engine:
 
     # ------------------------------------------------------------------ run
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
-        """Simulate the scenario, once: an engine holds its replicas' request state."""
+    def run(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        observe: Callable[[Snapshot], None] | None = None,
+    ) -> RunResult:
+        """Simulate the scenario, once: an engine holds its replicas' request state. `progress` hears of
+        every tick; `observe` gets each recording interval's rows as they are recorded (live metrics)."""
         if self._ran:
             raise RuntimeError("an Engine runs its scenario once; build a new Engine to run it again")
         self._ran = True
@@ -266,6 +271,7 @@ class Engine:
         group = {"gpu": 1, "node": self.gpn, "rack": self.gpr}[sc.recording.level]
         self.rec = Recorder(self.n, group, sc.recording.level, self.gpu.name, self.gpn)
         self.fac_rows: list[dict[str, float]] = []
+        self.observe = observe
         self.fac_acc = np.zeros(7)
         self.facility_w = np.zeros(sc.ticks)
         rec_every = max(1, round(sc.recording.interval / self.dt))
@@ -672,6 +678,8 @@ class Engine:
         row.update({f"zone{z}_supply_c": float(v) for z, v in enumerate(self.air_supply)})
         self.fac_rows.append(row)
         acc[:] = 0.0
+        if self.observe is not None:
+            self.observe(Snapshot(now, self.rec.last(), row))
 
     def _stored_heat(self) -> float:
         """Heat held at the end in the GPUs' stacks, coolant loops and zone air, relative to the start (J)."""

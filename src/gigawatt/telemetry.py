@@ -7,7 +7,9 @@ semantics: mean power and clock of the group's GPUs, hottest die, OR of the reas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
@@ -77,12 +79,18 @@ class Recorder:
             ACTIVE: self._active.reshape(n, g).sum(1) * inv,
             XID: self._errors.reshape(n, g).sum(1),
         }
+        for column in chunk.values():
+            column.flags.writeable = False  # observers see these rows (Snapshot): read-only
         self._chunks.append(chunk)
         for acc in (self._power, self._clock, self._active, self._flags, self._errors):
             acc.fill(0)
         self._temp.fill(-np.inf)
         self._memory_temp.fill(-np.inf)
         self._ticks = 0
+
+    def last(self) -> dict[str, np.ndarray]:
+        """The latest interval's row: one array per column, one element per GPU, node or rack."""
+        return self._chunks[-1] if self._chunks else {}
 
     def table(self) -> pa.Table:
         n = self.n_groups
@@ -109,6 +117,20 @@ class Recorder:
             pa.array(np.zeros(n * repeats, dtype=np.int32)), pa.array([self.gpu_model])
         )
         return pa.table(columns)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One recording interval as the engine records it, for observers (live metrics): the recorder's
+    row (`Recorder.last`, at the recording level) and the facility row, both read-only."""
+
+    time_s: float
+    gpus: Mapping[str, np.ndarray]
+    facility: Mapping[str, float]
+
+    def __post_init__(self) -> None:  # read-only views: the results hold the same rows
+        object.__setattr__(self, "gpus", MappingProxyType(self.gpus))
+        object.__setattr__(self, "facility", MappingProxyType(self.facility))
 
 
 @dataclass

@@ -1,0 +1,42 @@
+"""dcgm-exporter's labels for simulated GPUs: stable and deterministic (same scenario name, same labels).
+
+A real exporter reads UUID and PCI bus id from NVML; a simulated GPU has neither, so they are derived:
+UUID from the scenario name and the GPU's global index (a name-based UUID, RFC 4122 version 5), bus id
+from the GPU's index within its node (synthetic: unique within a host, the same on every host).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+# A fixed namespace so that UUIDs depend on nothing but the scenario name and the GPU index.
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/gigawatt/gpus")
+
+LABEL_NAMES = ("gpu", "UUID", "device", "modelName", "Hostname", "pci_bus_id")
+
+
+def hostname(node: int) -> str:
+    """As timeseries.parquet names nodes."""
+    return f"node-{node:05d}"
+
+
+def gpu_uuid(scenario: str, index: int) -> str:
+    return f"GPU-{uuid.uuid5(_NAMESPACE, f'{scenario}/{index}')}"
+
+
+def pci_bus_id(local: int) -> str:
+    """NVML's form, domain:bus:device.function; one bus per GPU of a host (256 buses per domain)."""
+    domain, bus = divmod(local, 255)
+    return f"{domain:08X}:{bus + 1:02X}:00.0"
+
+
+def gpu_labels(scenario: str, model: str, n_gpus: int, gpus_per_node: int) -> list[tuple[str, ...]]:
+    """Label values, in LABEL_NAMES order, of every GPU: `gpu` and `device` count within the host,
+    as dcgm-exporter's do on each host."""
+    out = []
+    for i in range(n_gpus):
+        node, local = divmod(i, gpus_per_node)
+        out.append(
+            (str(local), gpu_uuid(scenario, i), f"nvidia{local}", model, hostname(node), pci_bus_id(local))
+        )
+    return out
