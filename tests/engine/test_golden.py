@@ -1,4 +1,4 @@
-"""The engine's hot path reproduces summaries recorded before it was optimised (tests/engine/golden.py).
+"""The engine's hot path reproduces summaries recorded before it was optimised (tests/golden.py).
 
 The optimisations keep float64 and the arithmetic of every integral, so agreement is to a relative 1e-9
 (reordered sums of float64 differ in the last bits only); strings and counts must match exactly.

@@ -1,7 +1,7 @@
 """Small seeded scenarios whose summaries are pinned in golden_summaries.json (recorded before the engine's
 hot path was optimised): the optimised engine must reproduce them (tests/engine/test_golden.py).
 
-    PYTHONPATH=src:tests python tests/engine/golden.py   # rewrite the fixture (only with a physical reason)
+    PYTHONPATH=src:tests python tests/golden.py   # rewrite the fixture (only with a physical reason)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gigawatt.engine import Engine
 from gigawatt.summary import summarize
 from helpers import scenario
 
-FIXTURE = Path(__file__).with_name("golden_summaries.json")
+FIXTURE = Path(__file__).parent / "engine" / "golden_summaries.json"
 
 AIR = {
     "cooling.kind": "air",
