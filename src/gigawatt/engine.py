@@ -180,6 +180,7 @@ class Engine:
         rng = np.random.default_rng(sc.seed)
         self.power_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.power
         self.inv_power_var = 1.0 / self.power_var
+        self.inv_power_var_min = float(self.inv_power_var.min())
         self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
 
         # The plant sets facility water and supply air each tick (fixed without a site, DESIGN §4.8).
@@ -251,6 +252,7 @@ class Engine:
         self.net = stack.network(
             self.dt, self.case_c, self.sink_c, to_sink, to_coolant, junction, self.thermal.hbm_to_case
         )
+        self.junction_max = float(self.net.junction.max())
 
     # ------------------------------------------------------------------ run
 
@@ -373,19 +375,31 @@ class Engine:
         # Where kernels run for a share of the tick (duty), the package follows the tick's mean power and
         # the junction the kernels' draw, which is what the limiter caps.
         duty = None if self.workload.duty is None else (self.workload.duty, gpu.idle_power)
-        thermal_cap = np.minimum(
-            net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
-            net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
-        )
         # The die's static power above its reference value, at last tick's voltage.
         self.leak = self.leakage.extra(self.temp, self.leak_scale[self.k_last])
-        budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
-        per_gpu_budget = budget * self.inv_power_var
-        wl = self.workload
-        k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
+        wl = self.workload
+        cap_max = float(self.power_cap.max())
+        floor = self._thermal_floor(share, duty)
+        if floor >= cap_max * (1.0 + 1e-9) and not (any_hw or any_brake):
+            # No GPU is thermally bound: the per-GPU thermal limits are not needed this tick, and when even
+            # the tightest GPU's budget covers the top clock's busy power, every GPU runs the top clock.
+            bound = (float(self.power_cap.min()) - float(self.leak.max())) * self.inv_power_var_min
+            if bound >= wl.saturated.table[-1]:
+                self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
+                self.flags = self.no_flags
+                return self.top
+            thermal_cap = np.inf
+        else:
+            thermal_cap = np.minimum(
+                net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
+                net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
+            )
+        budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
+        per_gpu_budget = budget * self.inv_power_var
+        k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
         self.flags = self.no_flags
         if isinstance(k, int) and not (any_hw or any_brake):
@@ -411,6 +425,17 @@ class Engine:
         self.flags = flags
         self.thermal_bound, self.power_bound, self.hw_thermal = thermal_bound, power_bound, hw_thermal
         return k
+
+    def _thermal_floor(self, share: np.ndarray, duty: tuple[np.ndarray, float] | None) -> float:
+        """A lower bound, over every GPU, on the power that holds its junction and HBM at their limits."""
+        gpu, net = self.gpu, self.net
+        s_min, s_max = float(share.min()), float(share.max())
+        hot = float(self.free_case.max())
+        d = None if duty is None else ((float(np.min(duty[0])), float(np.max(duty[0]))), duty[1])
+        return min(
+            net.hold_floor(gpu.temp_max_operating, hot, self.junction_max, (1.0 - s_max, 1.0 - s_min), d),
+            net.hold_floor(gpu.temp_memory_max, hot, net.hbm, (s_min, s_max), d),
+        )
 
     def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
