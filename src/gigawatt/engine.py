@@ -199,7 +199,7 @@ class Engine:
         self.temp = np.full(n, start_temp)
         self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
         self.rack_t = group_sum(self.case_t, self.gpr), group_sum(self.sink_t, self.gpr)
-        self.mem_share = np.zeros(n)  # memory's share of each GPU's power last tick
+        self.memory = np.zeros(n)  # memory's part of each GPU's power last tick
         self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
         self.fan_w = np.zeros(self.n_nodes)
         self.power = np.full(n, gpu.idle_power)
@@ -368,7 +368,7 @@ class Engine:
         """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
         self.coolant = coolant = self._coolant()
-        net, share = self.net, self.mem_share
+        net = self.net
         self.free_case, self.free_sink = net.free(self.case_t, self.sink_t, coolant)
         # The power that holds the junction at its max operating temperature, or the HBM at its own (NVML's
         # SwThermalSlowdown covers both), by the end of the tick; memory's share taken from the last tick.
@@ -382,7 +382,7 @@ class Engine:
         any_hw, any_brake = hw_thermal.any(), brake.any()
         wl = self.workload
         cap_max = float(self.power_cap.max())
-        floor = self._thermal_floor(share, duty)
+        floor = self._thermal_floor(duty)
         if floor >= cap_max * (1.0 + 1e-9) and not (any_hw or any_brake):
             # No GPU is thermally bound: the per-GPU thermal limits are not needed this tick, and when even
             # the tightest GPU's budget covers the top clock's busy power, every GPU runs the top clock.
@@ -393,6 +393,7 @@ class Engine:
                 return self.top
             thermal_cap = np.inf
         else:
+            share = self.memory / np.maximum(self.power, 1e-9)  # a down GPU draws nothing: share 0
             thermal_cap = np.minimum(
                 net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
                 net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
@@ -426,10 +427,12 @@ class Engine:
         self.thermal_bound, self.power_bound, self.hw_thermal = thermal_bound, power_bound, hw_thermal
         return k
 
-    def _thermal_floor(self, share: np.ndarray, duty: tuple[np.ndarray, float] | None) -> float:
-        """A lower bound, over every GPU, on the power that holds its junction and HBM at their limits."""
+    def _thermal_floor(self, duty: tuple[np.ndarray, float] | None) -> float:
+        """A lower bound, over every GPU, on the power that holds its junction and HBM at their limits;
+        memory's share of the power bounded from the extremes of both, without forming it per GPU."""
         gpu, net = self.gpu, self.net
-        s_min, s_max = float(share.min()), float(share.max())
+        s_min = float(self.memory.min()) / max(float(self.power.max()), 1e-9)
+        s_max = float(self.memory.max()) / max(float(self.power.min()), 1e-9)
         hot = float(self.free_case.max())
         d = None if duty is None else ((float(np.min(duty[0])), float(np.max(duty[0]))), duty[1])
         return min(
@@ -471,7 +474,7 @@ class Engine:
         self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
         self.temp = case + net.junction * (power - memory)
         self.hbm_t = case + net.hbm * memory
-        self.mem_share = memory / np.maximum(power, 1e-9)  # a down GPU draws nothing: share 0
+        self.memory = memory
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
