@@ -46,6 +46,7 @@ def main() -> None:
         cpus.append(time.process_time() - cpu)
     n, ticks = sc.cluster.gpus, sc.ticks
     pass_s = fused_pass_s(n, repeats=50)
+    pass_cpu = fused_pass_s(n, repeats=50, clock=time.process_time)
     per_tick = np.array(walls) / ticks
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
     day = type(base).model_validate({**raw, "duration": "24 h"})
@@ -61,8 +62,11 @@ def main() -> None:
     print(
         f"one tick = {ratio} fused a*b+c passes over {n:,} float64 ({pass_s * 1e6:.0f} µs each, same process)"
     )
+    cpu = np.array(cpus) / ticks / pass_cpu
+    print(f"in CPU time: one tick = {cpu.min():.1f} / {np.median(cpu):.1f} / {cpu.max():.1f} passes")
     print(
-        f"24 h at {sc.tick:g} s ticks, extrapolated: {med * 86_400 / 3600:.1f} h of wall time "
+        f"24 h at {sc.tick:g} s ticks, extrapolated: {med * 86_400 / 3600:.1f} h of wall time, "
+        f"{np.median(cpus) / ticks * 86_400 / 3600:.1f} h of CPU "
         f"(limits.estimate says {est.time_s / 3600:.1f} h)"
     )
     print(
