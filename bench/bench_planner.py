@@ -53,14 +53,10 @@ def main() -> None:
     one_at_a_time = (time.perf_counter() - start) / sample.size
     vectorised = float(np.median(walls)) / fitting
     print(f"{evaluated:,} configurations, {fitting:,} fit in memory")
-    print(
-        f"plan: min / median / max over {len(walls)} runs: "
-        f"{min(walls):.2f} / {np.median(walls):.2f} / {max(walls):.2f} s (target ≤ 10 s)"
-    )
-    print(
-        f"one configuration at a time: {one_at_a_time * 1e3:.1f} ms; in the planner: "
-        f"{vectorised * 1e6:.1f} µs (ratio {one_at_a_time / vectorised:,.0f}×, same process)"
-    )
+    print(f"plan: min / median / max over {len(walls)} runs: "
+          f"{min(walls):.2f} / {np.median(walls):.2f} / {max(walls):.2f} s (target ≤ 10 s)")
+    print(f"one configuration at a time: {one_at_a_time * 1e3:.1f} ms; in the planner: "
+          f"{vectorised * 1e6:.1f} µs (ratio {one_at_a_time / vectorised:,.0f}×, same process)")
 
 
 if __name__ == "__main__":
