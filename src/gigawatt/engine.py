@@ -381,12 +381,13 @@ class Engine:
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
         wl = self.workload
-        cap_max = float(self.power_cap.max())
+        cap_max = min(self.limit, float(self.rack_cap.max()))  # = power_cap.max(), from the racks
         floor = self._thermal_floor(duty)
         if floor >= cap_max * (1.0 + 1e-9) and not (any_hw or any_brake):
             # No GPU is thermally bound: the per-GPU thermal limits are not needed this tick, and when even
             # the tightest GPU's budget covers the top clock's busy power, every GPU runs the top clock.
-            bound = (float(self.power_cap.min()) - float(self.leak.max())) * self.inv_power_var_min
+            cap_min = min(self.limit, float(self.rack_cap.min()))
+            bound = (cap_min - float(self.leak.max())) * self.inv_power_var_min
             if bound >= wl.saturated.table[-1]:
                 self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
                 self.flags = self.no_flags
