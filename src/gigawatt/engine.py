@@ -180,6 +180,7 @@ class Engine:
         rng = np.random.default_rng(sc.seed)
         self.power_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.power
         self.inv_power_var = 1.0 / self.power_var
+        self.inv_power_var_min = float(self.inv_power_var.min())
         self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
 
         # The plant sets facility water and supply air each tick (fixed without a site, DESIGN §4.8).
@@ -198,7 +199,7 @@ class Engine:
         self.temp = np.full(n, start_temp)
         self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
         self.rack_t = group_sum(self.case_t, self.gpr), group_sum(self.sink_t, self.gpr)
-        self.mem_share = np.zeros(n)  # memory's share of each GPU's power last tick
+        self.memory = np.zeros(n)  # memory's part of each GPU's power last tick
         self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
         self.fan_w = np.zeros(self.n_nodes)
         self.power = np.full(n, gpu.idle_power)
@@ -251,6 +252,7 @@ class Engine:
         self.net = stack.network(
             self.dt, self.case_c, self.sink_c, to_sink, to_coolant, junction, self.thermal.hbm_to_case
         )
+        self.junction_max = float(self.net.junction.max())
 
     # ------------------------------------------------------------------ run
 
@@ -372,26 +374,40 @@ class Engine:
         """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
         self.coolant = coolant = self._coolant()
-        net, share = self.net, self.mem_share
+        net = self.net
         self.free_case, self.free_sink = net.free(self.case_t, self.sink_t, coolant)
         # The power that holds the junction at its max operating temperature, or the HBM at its own (NVML's
         # SwThermalSlowdown covers both), by the end of the tick; memory's share taken from the last tick.
         # Where kernels run for a share of the tick (duty), the package follows the tick's mean power and
         # the junction the kernels' draw, which is what the limiter caps.
         duty = None if self.workload.duty is None else (self.workload.duty, gpu.idle_power)
-        thermal_cap = np.minimum(
-            net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
-            net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
-        )
         # The die's static power above its reference value, at last tick's voltage.
         self.leak = self.leakage.extra(self.temp, self.leak_scale[self.k_last])
-        budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
-        per_gpu_budget = budget * self.inv_power_var
-        wl = self.workload
-        k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
+        wl = self.workload
+        cap_max = min(self.limit, float(self.rack_cap.max()))  # = power_cap.max(), from the racks
+        floor = self._thermal_floor(duty)
+        if floor >= cap_max * (1.0 + 1e-9) and not (any_hw or any_brake):
+            # No GPU is thermally bound: the per-GPU thermal limits are not needed this tick, and when even
+            # the tightest GPU's budget covers the top clock's busy power, every GPU runs the top clock.
+            cap_min = min(self.limit, float(self.rack_cap.min()))
+            bound = (cap_min - float(self.leak.max())) * self.inv_power_var_min
+            if bound >= wl.saturated.table[-1]:
+                self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
+                self.flags = self.no_flags
+                return self.top
+            thermal_cap = np.inf
+        else:
+            share = self.memory / np.maximum(self.power, 1e-9)  # a down GPU draws nothing: share 0
+            thermal_cap = np.minimum(
+                net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
+                net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
+            )
+        budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
+        per_gpu_budget = budget * self.inv_power_var
+        k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
         self.flags = self.no_flags
         if isinstance(k, int) and not (any_hw or any_brake):
@@ -417,6 +433,19 @@ class Engine:
         self.flags = flags
         self.thermal_bound, self.power_bound, self.hw_thermal = thermal_bound, power_bound, hw_thermal
         return k
+
+    def _thermal_floor(self, duty: tuple[np.ndarray, float] | None) -> float:
+        """A lower bound, over every GPU, on the power that holds its junction and HBM at their limits;
+        memory's share of the power bounded from the extremes of both, without forming it per GPU."""
+        gpu, net = self.gpu, self.net
+        s_min = float(self.memory.min()) / max(float(self.power.max()), 1e-9)
+        s_max = float(self.memory.max()) / max(float(self.power.min()), 1e-9)
+        hot = float(self.free_case.max())
+        d = None if duty is None else ((float(np.min(duty[0])), float(np.max(duty[0]))), duty[1])
+        return min(
+            net.hold_floor(gpu.temp_max_operating, hot, self.junction_max, (1.0 - s_max, 1.0 - s_min), d),
+            net.hold_floor(gpu.temp_memory_max, hot, net.hbm, (s_min, s_max), d),
+        )
 
     def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
@@ -452,7 +481,7 @@ class Engine:
         self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
         self.temp = case + net.junction * (power - memory)
         self.hbm_t = case + net.hbm * memory
-        self.mem_share = memory / np.maximum(power, 1e-9)  # a down GPU draws nothing: share 0
+        self.memory = memory
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling

@@ -4,7 +4,7 @@ it is over a limit the user can raise.
 The coefficients are rough upper figures, not promises: memory per GPU, per recorded row and per request
 from tracemalloc peaks of short runs on the development machine (about 250 B per GPU of engine state,
 155 B per timeseries row, 190 B per request) with room for NumPy temporaries and Arrow copies at write
-time; time from the README's benchmarks on a 2-core machine (6×10⁷ GPU-ticks/s, 1,200 requests/s) and
+time; time from the README's benchmarks on a 2-core machine (10⁷ GPU-ticks/s, 1,200 requests/s) and
 about 0.3 ms of per-tick work in the loop.
 """
 
@@ -24,7 +24,9 @@ BYTES_PER_FACILITY_ROW = 2_000  # a dict of a couple of dozen floats per recordi
 BYTES_PER_REQUEST = 1_000  # arrival arrays and the replica's per-request record
 REPORT_BYTES = 6_000_000  # the self-contained HTML report embeds plotly (about 4.6 MB)
 SECONDS_PER_TICK = 3e-4
-SECONDS_PER_GPU_TICK = 1 / 6e7
+# CPU time measured with bench/: 2.3×10⁷ GPU-ticks/s for steady serving on 16,384 GPUs, 1.0×10⁷ on the
+# 1,048,576 of examples/campus-1gw.yaml, whose arrays no longer fit the caches; the slower figure is taken.
+SECONDS_PER_GPU_TICK = 1 / 1e7
 # Training keeps per-GPU clocks, phases and step times every tick: 1.1×10⁷ GPU-ticks/s measured for
 # Llama-3.1-405B on 16,384 GPUs (bench/bench_engine.py --workload training), 5.6×10⁶ with other work beside
 # it on the same machine; the slower figure is taken, as the other coefficients are upper figures.

@@ -144,6 +144,27 @@ class Network:
         d, base = duty
         return (limit - free_case - psi * base * (1.0 - d)) / (psi * d + resistance * share)
 
+    def hold_floor(
+        self,
+        limit: float,
+        free_case_max: float,
+        resistance: np.ndarray | float,
+        share: tuple[float, float],
+        duty: tuple[tuple[float, float], float] | None = None,
+    ) -> float:
+        """A lower bound on `hold` over every GPU from a few maxima (the hottest free package, the largest
+        resistance and ψ, the extreme shares and duties): when it clears every GPU's power cap, no GPU is
+        thermally bound this tick and the per-GPU `hold` need not be formed. `share` is (min, max) of the
+        share that heats the node; `duty` ((min, max) of d, P_base). −inf where no bound holds."""
+        psi_max = float(np.max(self.psi[0]))
+        r_max = float(np.max(resistance))
+        if duty is None:
+            top = limit - free_case_max
+            return top / (psi_max + r_max * share[1]) if top > 0 else -np.inf
+        (d_min, d_max), base = duty
+        top = limit - free_case_max - psi_max * base * (1.0 - d_min)
+        return top / (psi_max * d_max + r_max * share[1]) if top > 0 and base >= 0 else -np.inf
+
     def stored(self, case: np.ndarray | float, sink: np.ndarray | float) -> np.ndarray:
         """Heat held per GPU relative to 0 C (J) (or, given temperature changes, what the masses took in)."""
         return self.heat_capacity[0] * case + self.heat_capacity[1] * sink

@@ -87,11 +87,12 @@ class SteadyLoad:
 
     def light_query(self, budget_w: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """The light curve is W·E[k] for W tokens this tick; the query is (budget − P_idle) / W (J/token)."""
-        work = np.repeat((self.backlog + self.demand_rate * self.dt) / self.dt, self.tp) * self.work_scale
-        idle = self.gpu.idle_power
+        idle, tp, scale = self.gpu.idle_power, self.tp, self.work_scale
 
-        def query(i: np.ndarray) -> np.ndarray:
-            return (budget_w[i] - idle) / np.maximum(work[i], 1e-12)
+        def query(i: np.ndarray) -> np.ndarray:  # the replicas' work is read only for the tight GPUs
+            work = ((self.backlog + self.demand_rate * self.dt) / self.dt)[i // tp]
+            work = work * (scale[i] if np.ndim(scale) else scale)
+            return (budget_w[i] - idle) / np.maximum(work, 1e-12)
 
         return query
 

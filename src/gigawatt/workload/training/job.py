@@ -97,6 +97,7 @@ class TrainingJob:
         self.duty: np.ndarray | None = None  # share of the kernels' dynamic power averaged last tick
         self.scale = dynamic_scale(gpu, clocks)
         self.dyn_full = gpu.power_full_activity - gpu.idle_power
+        self._rate_tables: tuple[np.ndarray, ...] | None = None
 
         self.tokens_per_step = float(job.tokens_per_step)
         top = self.top
@@ -244,28 +245,38 @@ class TrainingJob:
         return not same
 
     def _per_gpu_rates(self, k: np.ndarray | int) -> None:
-        """What each GPU does per busy second at its clock, and the phases: kept until a clock changes."""
+        """What each GPU does per busy second at its clock, and the phases: kept until a clock changes.
+        The rates depend on a GPU's stage and clock bin only, so they are tabled once over (stage, bin)
+        and gathered per GPU (the same arithmetic, element by element)."""
         self._cached_phases = fill, steady, drain, _, opt = self._phases(k)
-        k_gpu = np.broadcast_to(k, (self.n,))
-        stage = self.stage_of_gpu
-        time = self.stage_time[stage, k_gpu]
-        w_m = self.gpu.memory_power_fraction
-        scale = self.scale[k_gpu]
-        # Power above idle per busy second of the stage's kernels, and of the optimizer's.
-        self._stage_comm = self.stage_comm[stage, k_gpu] / time  # share of the stage's time in collectives
-        self._stage_w = self.dyn_full * (
-            (1.0 - w_m) * self.stage_compute[stage, k_gpu] * scale + w_m * self.stage_memory[stage, k_gpu]
-        ) / time + comm_power_w(self.gpu, self._stage_comm, self.tp_rate)
-        # Memory traffic's share of the stage's dynamic power (links included); the optimizer's taken alike.
-        self._memory_share = self.dyn_full * w_m * self.stage_memory[stage, k_gpu] / time / np.maximum(
-            self._stage_w, 1e-30
-        )
-        self._opt_w = self.dyn_full * (
-            (1.0 - w_m) * self.opt_compute[k_gpu] * scale + w_m * self.opt_memory[k_gpu]
-        ) / opt
+        if self._rate_tables is None:
+            self._rate_tables = self._tables()
+        time_t, comm_t, stage_w_t, share_t, opt_t = self._rate_tables
+        bins = self.stage_time.shape[1]
+        at = self.stage_of_gpu * bins + np.broadcast_to(k, (self.n,))
+        time = time_t.take(at)
+        self._stage_comm = comm_t.take(at)  # share of the stage's time in collectives
+        self._stage_w = stage_w_t.take(at)
+        self._memory_share = share_t.take(at)
+        self._opt_w = opt_t.take(at % bins) / opt
         # Each GPU runs its stage's kernels for m·T_s at its own clock: in the fill and the drain for its
         # edge share, the rest in the steady state.
         self._in_steady = np.clip((self.micro * time - (fill + drain) * self.edge_busy) / steady, 0.0, 1.0)
+
+    def _tables(self) -> tuple[np.ndarray, ...]:
+        """Per (stage, bin), flattened: stage time, share in collectives, power above idle per busy second
+        of the stage's kernels, memory traffic's share of it (links included); per bin, the optimizer's
+        power above idle times its time (divided by the step's optimizer time per tick)."""
+        time = self.stage_time
+        w_m = self.gpu.memory_power_fraction
+        scale = self.scale[None, :]
+        comm = self.stage_comm / time
+        stage_w = self.dyn_full * (
+            (1.0 - w_m) * self.stage_compute * scale + w_m * self.stage_memory
+        ) / time + comm_power_w(self.gpu, comm, self.tp_rate)
+        share = self.dyn_full * w_m * self.stage_memory / time / np.maximum(stage_w, 1e-30)
+        opt_w = self.dyn_full * ((1.0 - w_m) * self.opt_compute * self.scale + w_m * self.opt_memory)
+        return time.ravel(), comm.ravel(), stage_w.ravel(), share.ravel(), opt_w
 
     def _activity(self, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Busy share, power above idle and share in collectives of every GPU over a tick with these
