@@ -381,15 +381,20 @@ class Engine:
         # Where kernels run for a share of the tick (duty), the package follows the tick's mean power and
         # the junction the kernels' draw, which is what the limiter caps.
         duty = None if self.workload.duty is None else (self.workload.duty, gpu.idle_power)
-        # The die's static power above its reference value, at last tick's voltage.
-        self.leak = self.leakage.extra(self.temp, self.leak_scale[self.k_last])
+        # The die's static power above its reference value, at last tick's voltage; a junction held at its
+        # limit leaks what the limit sets, so the thermal budget is net of that (not of the leakage now,
+        # which a die heating through a degraded interface would underestimate by tens of watts).
+        scale = self.leak_scale[self.k_last]
+        self.leak = self.leakage.extra(self.temp, scale)
+        leak_hot = self.leakage.extra(gpu.temp_max_operating, scale)
         hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
         any_hw, any_brake = hw_thermal.any(), brake.any()
         wl = self.workload
         cap_max = min(self.limit, float(self.rack_cap.max()))  # = power_cap.max(), from the racks
         floor = self._thermal_floor(duty)
-        if floor >= cap_max * (1.0 + 1e-9) and not (any_hw or any_brake):
+        hot_margin = float(np.max(leak_hot)) - float(self.leak.min())
+        if floor - hot_margin >= cap_max * (1.0 + 1e-9) and not (any_hw or any_brake):
             # No GPU is thermally bound: the per-GPU thermal limits are not needed this tick, and when even
             # the tightest GPU's budget covers the top clock's busy power, every GPU runs the top clock.
             cap_min = min(self.limit, float(self.rack_cap.min()))
@@ -405,7 +410,7 @@ class Engine:
                 net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
                 net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
             )
-        budget = np.minimum(self.power_cap, thermal_cap) - self.leak  # leakage is drawn first
+        budget = np.minimum(self.power_cap - self.leak, thermal_cap - leak_hot)  # leakage is drawn first
         per_gpu_budget = budget * self.inv_power_var
         k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
@@ -415,7 +420,7 @@ class Engine:
         below_floor = k < 0 if not isinstance(k, int) else None
         k = np.clip(k, 0, self.top) if not isinstance(k, int) else np.full(self.n, k)
         limited = k < self.top
-        thermal_bound = limited & (thermal_cap < self.power_cap)
+        thermal_bound = limited & (thermal_cap - leak_hot < self.power_cap - self.leak)
         power_bound = limited & ~thermal_bound
         if below_floor is not None and below_floor.any():
             # No clock fits the cap: the GPU holds its lowest clock and draws more (power.cap_floor).

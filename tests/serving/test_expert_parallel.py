@@ -63,7 +63,7 @@ def test_a_throttled_gpu_slows_its_whole_expert_parallel_group():
     assert degraded["throttle_fraction"]["thermal"] > 0.01
     assert degraded["throughput_tokens_per_s"] < 0.95 * healthy["throughput_tokens_per_s"]
     phase = degraded["phases"][0]
-    # Held at its limit to within a clock bin: behind a degraded (x15) die-to-case interface one 15 MHz bin
+    # Held at its limit to within a clock bin: behind a degraded (x13) die-to-case interface one 15 MHz bin
     # moves the junction by more than a kelvin, so the highest bin that keeps 87 C may sit up to ~1.5 K under.
     assert phase["max_gpu_temp_c"]["during"] >= 85.5 > phase["max_gpu_temp_c"]["before"]
 
