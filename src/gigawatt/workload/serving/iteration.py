@@ -145,13 +145,38 @@ class IterationModel:
                 self._hits(decode_seqs),
             ]
         )  # fmt: skip
-        compute_per_flop, memory, launch = self._by_mix[(prefill_seqs > 0, decode_seqs > 0)]
-        t_c = (compute_per_flop @ v) * self._seconds_per_flop[clock_bin]
-        t_m = memory @ v
-        ops = float(_soft_max(t_c, t_m, self._overlap_p).sum()) + launch
-        return float(ops + self.comm_time(tokens)), float(t_c.sum()) / self.pp, float(t_m.sum()) / self.pp
+        t, c, m = self._evaluate((prefill_seqs > 0, decode_seqs > 0), clock_bin, v[None, :], tokens)
+        return float(t[0]), float(c[0]), float(m[0])
 
-    def comm_time(self, tokens: float) -> float:
+    def decode_times(
+        self, clock_bin: int, seqs: np.ndarray, context: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`iteration_time` of pure-decode iterations (`seqs` ≥ 1 sequences attending to `context` keys
+        in all), element by element, with the same arithmetic as one call each."""
+        n = np.asarray(seqs, dtype=float)
+        v = np.zeros((n.size, 3 * _N_VARS))
+        v[:, 0] = v[:, 12] = 1.0
+        v[:, 1] = v[:, 2] = v[:, 13] = v[:, 14] = n
+        v[:, 3] = v[:, 4] = v[:, 15] = v[:, 16] = context
+        v[:, 11] = self._hits(0.0)
+        if self._moe:
+            hits = {k: self._hits(k) for k in np.unique(n).tolist()}
+            v[:, 5] = v[:, 17] = [hits[k] for k in n.tolist()]
+        return self._evaluate((False, True), clock_bin, v, n)
+
+    def _evaluate(
+        self, mix: tuple[bool, bool], clock_bin: int, v: np.ndarray, tokens: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Iteration times of the rows of `v` (basis variables). Products are summed per operator along
+        a contiguous axis, so a row gives the same bits alone or among others (a BLAS matrix product
+        would not: its summation order depends on the shape)."""
+        compute_per_flop, memory, launch = self._by_mix[mix]
+        t_c = (compute_per_flop * v[:, None, :]).sum(axis=2) * self._seconds_per_flop[clock_bin]
+        t_m = (memory * v[:, None, :]).sum(axis=2)
+        ops = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
+        return ops + self.comm_time(tokens), t_c.sum(axis=1) / self.pp, t_m.sum(axis=1) / self.pp
+
+    def comm_time(self, tokens: float | np.ndarray) -> float | np.ndarray:
         """Seconds of an iteration of `tokens` in collectives and stage transfers (clock-independent)."""
         return self._comm_const + self._comm_per_token * tokens if (self.tp > 1 or self.pp > 1) else 0.0
 

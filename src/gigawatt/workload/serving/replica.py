@@ -116,8 +116,11 @@ class _Iteration:
     duration_s: float = 0.0
     compute_s: float = 0.0
     memory_s: float = 0.0
+    decode_run: bool = False  # every running sequence decodes one token
 
 
+# Longest closed-form run of decode iterations computed at once (bounds the arrays built per run).
+_RUN_LIMIT = 1024
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
@@ -182,6 +185,7 @@ class ReplicaServer:
         self._loading_until = start_s if serving_at_start else start_s + self.cold_start_s
         self.cold_starts = 0 if serving_at_start else 1
         self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
+        self.iterations = 0  # iterations completed
         self._start_s = start_s
         self._kv_util_integral = 0.0
         self._batch_integral = 0.0
@@ -270,6 +274,11 @@ class ReplicaServer:
             if it is None:
                 self._pass(min(self._next_ready_s(), t_end) - self.now)
                 continue
+            if self._inflight is None and it.decode_run and not self._swapped and self._swap_s == 0.0:
+                ran, busy, compute, memory, sampled = self._decode_run(it, t_end, clock_bin, busy, compute, memory)
+                if ran:
+                    out_tokens += sampled
+                    continue
             self._inflight = it
             if it.clock_bin != clock_bin:
                 t, c, m = self.iteration.iteration_time(clock_bin, *it.batch)
@@ -285,6 +294,7 @@ class ReplicaServer:
                 break
             self._pass(left)
             out_tokens += self._complete(it)
+            self.iterations += 1
             in_tokens += it.input_tokens
             self._inflight = None
         return TickWork(busy, compute, memory, out_tokens, in_tokens, loading, self.kv.hbm_utilisation)
@@ -381,7 +391,79 @@ class ReplicaServer:
             prefill = (chunk_sum, float(chunk.size), pairs, float(offset.sum()) + chunk_sum)
         batch = (*prefill, float(decoding), float(kv[decode].sum()) + decoding)
         fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
-        return _Iteration(ids, tokens, batch, fixed, int(prefill[0]))
+        run = decoding == ids.size == self._running.size
+        return _Iteration(ids, tokens, batch, fixed, int(prefill[0]), decode_run=run)
+
+    def _decode_run(
+        self, it: _Iteration, t_end: float, clock_bin: int, busy: float, compute: float, memory: float
+    ) -> tuple[int, float, float, float, int]:
+        """Run the freshly scheduled pure-decode iteration `it` and those that follow it in closed form.
+
+        While no request becomes ready, the tick does not end and KV blocks last, the next iterations are
+        again pure decode of the same sequences less those that finished (with requests waiting, only up to
+        the first finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with
+        more than j tokens left over Σ (kv + j + 1) keys, so all times, ends, KV blocks and time integrals
+        are array expressions; accumulations are cumulative sums, in the order the step-by-step loop adds.
+        Returns (iterations run, busy, compute, memory, tokens sampled); 0 iterations leaves `it` to run.
+        """
+        ids, kv_all = it.ids, self._int["kv_tokens"]
+        kv0 = kv_all[ids]
+        left = self._int["output"][ids] - self._int["generated"][ids]
+        n = ids.size
+        limit = min(int(left.min() if self._waiting else left.max()), _RUN_LIMIT)
+        capped = np.minimum(left, limit)
+        done_by = np.cumsum(np.bincount(capped, minlength=limit + 1))[:limit]
+        seqs = n - done_by  # n_j
+        kv_done_by = np.cumsum(np.bincount(capped, weights=kv0, minlength=limit + 1))[:limit]
+        steps = np.arange(1, limit + 1)
+        context = (float(kv0.sum()) - kv_done_by) + seqs * steps  # Σ keys read, new tokens included
+        t, c, m = self.iteration.decode_times(clock_bin, seqs, context)
+        duration = t + (0.0 + seqs * self.cpu.detokenize_s_per_token)
+        ends = np.cumsum(np.concatenate(([self.now], duration)))[1:]
+        ok = ends <= t_end
+        ok[1:] &= ends[:-1] < self._next_ready_s()
+        k = int(ok.argmin()) if not ok.all() else limit
+        if k == 0:
+            return 0, busy, compute, memory, 0
+        # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
+        # of each sequence still running.
+        held = self.kv.held["hbm"]
+        other = self.kv.used["hbm"] - int(held[ids].sum())
+        grid = self.kv.blocks_for(kv0[:, None] + steps[None, :k])
+        used = other + np.where(left[:, None] > np.arange(k)[None, :], grid, 0).sum(axis=0)
+        capacity = self.kv.capacity["hbm"]
+        if used.max() > capacity:
+            k = int(np.argmax(used > capacity))
+            if k == 0:
+                return 0, busy, compute, memory, 0
+        seqs, duration, ends, used = seqs[:k], duration[:k], ends[:k], used[:k]
+
+        busy = float(np.cumsum(np.concatenate(([busy], duration)))[-1])
+        compute = float(np.cumsum(np.concatenate(([compute], c[:k])))[-1])
+        memory = float(np.cumsum(np.concatenate(([memory], m[:k])))[-1])
+        util = used / capacity
+        self._kv_util_integral = float(np.cumsum(np.concatenate(([self._kv_util_integral], util * duration)))[-1])
+        self._batch_integral = float(np.cumsum(np.concatenate(([self._batch_integral], seqs * duration)))[-1])
+        self.now = float(ends[-1])
+        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, int(used.max()))
+
+        ran = np.minimum(left, k)
+        kv_all[ids] += ran
+        self._int["generated"][ids] += ran
+        self._int["target"][ids] += ran
+        held[ids] = self.kv.blocks_for(kv0 + ran)
+        self.kv.used["hbm"] = other + int(held[ids].sum())
+        first = self._time["first_token"]
+        fresh = ids[np.isnan(first[ids])]  # a chunked prompt's last token counts as a decode
+        first[fresh] = ends[0]
+        finished = left <= k
+        if finished.any():
+            done = ids[finished]
+            self._time["finish"][done] = ends[left[finished] - 1]
+            self.kv.release(done)
+            self._running = self._running[~finished]
+        self.iterations += k
+        return k, busy, compute, memory, int(seqs.sum())
 
     def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
