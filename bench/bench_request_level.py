@@ -84,7 +84,9 @@ def main() -> None:
         f"TPOT p50/p99 {summary['tpot_s']['p50'] * 1e3:.6f}/{summary['tpot_s']['p99'] * 1e3:.6f} ms"
     )
     lo, mid, hi = min(rates), statistics.median(rates), max(rates)
-    print(f"iterations per wall second over {args.runs} runs: min {lo:,.0f}, median {mid:,.0f}, max {hi:,.0f}")
+    print(
+        f"iterations per wall second over {args.runs} runs: min {lo:,.0f}, median {mid:,.0f}, max {hi:,.0f}"
+    )
     print(f"  wall per run: {', '.join(f'{w:.2f} s' for w in walls)}")
     print(f"  vs Vidur's ~{VIDUR_BATCHES_PER_S:,} batches/s: {mid / VIDUR_BATCHES_PER_S:.1f}x (median)")
     print(

@@ -65,7 +65,11 @@ def run_case(name: str, model: IterationModel | None = None, seed: int = 11) -> 
     stats = server.stats()
     lat = latencies([server.records()])
     return {
-        **{f"{k}_{p}": v for k in ("ttft_s", "tpot_s", "e2e_s", "queueing_s") for p, v in percentiles(lat[k]).items()},
+        **{
+            f"{k}_{p}": v
+            for k in ("ttft_s", "tpot_s", "e2e_s", "queueing_s")
+            for p, v in percentiles(lat[k]).items()
+        },
         "ttft_mean": float(np.nanmean(lat["ttft_s"])),
         "finished": int(np.isfinite(server.records().finish_s).sum()),
         "output_tokens": out_tokens,

@@ -186,6 +186,7 @@ class ReplicaServer:
         self.cold_starts = 0 if serving_at_start else 1
         self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
         self.iterations = 0  # iterations completed
+        self._decode_pace_s = 0.01  # mean decode iteration of the last closed-form run
         self._start_s = start_s
         self._kv_util_integral = 0.0
         self._batch_integral = 0.0
@@ -253,7 +254,8 @@ class ReplicaServer:
 
     def advance(self, t_end: float, clock_bin: int, available: bool) -> TickWork:
         """Simulate up to `t_end` at `clock_bin`; an iteration straddling `t_end` finishes next call."""
-        busy = compute = memory = loading = 0.0
+        acc = [0.0, 0.0, 0.0]  # busy, compute, memory
+        loading = 0.0
         out_tokens = in_tokens = 0
         if not available:
             if self._up:
@@ -270,13 +272,24 @@ class ReplicaServer:
                 loading += step
                 self._pass(step)
                 continue
+            if (
+                self._inflight is None
+                and self._running.size
+                and not self._waiting
+                and not self._swapped
+                and self._next_ready_s() > self.now
+            ):  # nothing to admit, swap in or pull in: what runs next is at most a pure decode
+                sampled = self._decode_run(t_end, clock_bin, acc)
+                if sampled:
+                    out_tokens += sampled
+                    continue
             it = self._inflight or self._schedule()
             if it is None:
                 self._pass(min(self._next_ready_s(), t_end) - self.now)
                 continue
-            if self._inflight is None and it.decode_run and not self._swapped and self._swap_s == 0.0:
-                ran, busy, compute, memory, sampled = self._decode_run(it, t_end, clock_bin, busy, compute, memory)
-                if ran:
+            if self._inflight is None and it.decode_run and self._waiting and self._swap_s == 0.0:
+                sampled = self._decode_run(t_end, clock_bin, acc)
+                if sampled:
                     out_tokens += sampled
                     continue
             self._inflight = it
@@ -285,9 +298,9 @@ class ReplicaServer:
                 it.clock_bin, it.duration_s, it.compute_s, it.memory_s = clock_bin, t + it.fixed_s, c, m
             left = it.remaining * it.duration_s
             share = it.remaining if self.now + left <= t_end else (t_end - self.now) / it.duration_s
-            busy += share * it.duration_s
-            compute += share * it.compute_s
-            memory += share * it.memory_s
+            acc[0] += share * it.duration_s
+            acc[1] += share * it.compute_s
+            acc[2] += share * it.memory_s
             if share < it.remaining:
                 it.remaining -= share
                 self._pass(t_end - self.now)
@@ -297,6 +310,7 @@ class ReplicaServer:
             self.iterations += 1
             in_tokens += it.input_tokens
             self._inflight = None
+        busy, compute, memory = acc
         return TickWork(busy, compute, memory, out_tokens, in_tokens, loading, self.kv.hbm_utilisation)
 
     @property
@@ -394,63 +408,73 @@ class ReplicaServer:
         run = decoding == ids.size == self._running.size
         return _Iteration(ids, tokens, batch, fixed, int(prefill[0]), decode_run=run)
 
-    def _decode_run(
-        self, it: _Iteration, t_end: float, clock_bin: int, busy: float, compute: float, memory: float
-    ) -> tuple[int, float, float, float, int]:
-        """Run the freshly scheduled pure-decode iteration `it` and those that follow it in closed form.
+    def _decode_run(self, t_end: float, clock_bin: int, acc: list[float]) -> int:
+        """Run the coming pure-decode iterations of the running sequences in closed form; tokens sampled.
 
-        While no request becomes ready, the tick does not end and KV blocks last, the next iterations are
-        again pure decode of the same sequences less those that finished (with requests waiting, only up to
-        the first finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with
-        more than j tokens left over Σ (kv + j + 1) keys, so all times, ends, KV blocks and time integrals
-        are array expressions; accumulations are cumulative sums, in the order the step-by-step loop adds.
-        Returns (iterations run, busy, compute, memory, tokens sampled); 0 iterations leaves `it` to run.
+        While no request becomes ready, the tick does not end and KV blocks last, each iteration is a pure
+        decode of the same sequences less those that finished (with requests waiting, only up to the first
+        finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with more than
+        j tokens left, over Σ (kv + j + 1) keys, so times, ends, KV blocks and time integrals are array
+        expressions; accumulations are cumulative sums, in the order the step-by-step loop adds. Runs
+        nothing (0) when the next iteration is not a pure decode or straddles `t_end`. The next
+        iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
         """
-        ids, kv_all = it.ids, self._int["kv_tokens"]
-        kv0 = kv_all[ids]
-        left = self._int["output"][ids] - self._int["generated"][ids]
+        ids, i = self._running, self._int
+        kv0 = i["kv_tokens"][ids]
+        if not ((i["target"][ids] - kv0 == 1) & (kv0 > 0)).all():
+            return 0
+        left = i["output"][ids] - i["generated"][ids]
         n = ids.size
-        limit = min(int(left.min() if self._waiting else left.max()), _RUN_LIMIT)
-        capped = np.minimum(left, limit)
-        done_by = np.cumsum(np.bincount(capped, minlength=limit + 1))[:limit]
-        seqs = n - done_by  # n_j
-        kv_done_by = np.cumsum(np.bincount(capped, weights=kv0, minlength=limit + 1))[:limit]
-        steps = np.arange(1, limit + 1)
-        context = (float(kv0.sum()) - kv_done_by) + seqs * steps  # Σ keys read, new tokens included
-        t, c, m = self.iteration.decode_times(clock_bin, seqs, context)
-        duration = t + (0.0 + seqs * self.cpu.detokenize_s_per_token)
-        ends = np.cumsum(np.concatenate(([self.now], duration)))[1:]
-        ok = ends <= t_end
-        ok[1:] &= ends[:-1] < self._next_ready_s()
+        most = min(int(left.min() if self._waiting else left.max()), _RUN_LIMIT)
+        next_ready = self._next_ready_s()
+        # Evaluate as many iterations as the horizon likely holds at the last run's pace, more if short.
+        limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
+        kv_total = float(kv0.sum())
+        while True:
+            capped = np.minimum(left, limit)
+            seqs = n - np.cumsum(np.bincount(capped, minlength=limit + 1))[:limit]  # n_j
+            kv_gone = np.cumsum(np.bincount(capped, weights=kv0, minlength=limit + 1))[:limit]
+            steps = np.arange(1, limit + 1)
+            t, c, m = self.iteration.decode_times(clock_bin, seqs, (kv_total - kv_gone) + seqs * steps)
+            duration = t + (0.0 + seqs * self.cpu.detokenize_s_per_token)
+            ends = np.cumsum(np.concatenate(([self.now], duration)))[1:]
+            ok = ends <= t_end
+            ok[1:] &= ends[:-1] < next_ready
+            if not ok.all() or limit == most:
+                break
+            limit = min(most, 4 * limit)
         k = int(ok.argmin()) if not ok.all() else limit
         if k == 0:
-            return 0, busy, compute, memory, 0
+            return 0
         # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
-        # of each sequence still running.
+        # of each sequence still running; a preemption would be due at the first j over capacity.
         held = self.kv.held["hbm"]
         other = self.kv.used["hbm"] - int(held[ids].sum())
         grid = self.kv.blocks_for(kv0[:, None] + steps[None, :k])
-        used = other + np.where(left[:, None] > np.arange(k)[None, :], grid, 0).sum(axis=0)
+        used = other + np.where(left[:, None] > steps[None, :k] - 1, grid, 0).sum(axis=0)
         capacity = self.kv.capacity["hbm"]
-        if used.max() > capacity:
-            k = int(np.argmax(used > capacity))
+        over = used > capacity
+        if over.any():
+            k = int(over.argmax())
             if k == 0:
-                return 0, busy, compute, memory, 0
+                return 0
         seqs, duration, ends, used = seqs[:k], duration[:k], ends[:k], used[:k]
+        self._decode_pace_s = float(ends[-1] - self.now) / k
 
-        busy = float(np.cumsum(np.concatenate(([busy], duration)))[-1])
-        compute = float(np.cumsum(np.concatenate(([compute], c[:k])))[-1])
-        memory = float(np.cumsum(np.concatenate(([memory], m[:k])))[-1])
-        util = used / capacity
-        self._kv_util_integral = float(np.cumsum(np.concatenate(([self._kv_util_integral], util * duration)))[-1])
-        self._batch_integral = float(np.cumsum(np.concatenate(([self._batch_integral], seqs * duration)))[-1])
+        # Busy times and time integrals, each added iteration by iteration as _pass and advance do.
+        rows = np.empty((5, k + 1))
+        rows[:, 0] = (*acc, self._kv_util_integral, self._batch_integral)
+        rows[0, 1:], rows[1, 1:], rows[2, 1:] = duration, c[:k], m[:k]
+        rows[3, 1:] = used / capacity * duration
+        rows[4, 1:] = seqs * duration
+        acc[0], acc[1], acc[2], self._kv_util_integral, self._batch_integral = np.cumsum(rows, axis=1)[:, -1].tolist()
         self.now = float(ends[-1])
         self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, int(used.max()))
 
         ran = np.minimum(left, k)
-        kv_all[ids] += ran
-        self._int["generated"][ids] += ran
-        self._int["target"][ids] += ran
+        i["kv_tokens"][ids] += ran
+        i["generated"][ids] += ran
+        i["target"][ids] += ran
         held[ids] = self.kv.blocks_for(kv0 + ran)
         self.kv.used["hbm"] = other + int(held[ids].sum())
         first = self._time["first_token"]
@@ -463,7 +487,7 @@ class ReplicaServer:
             self.kv.release(done)
             self._running = self._running[~finished]
         self.iterations += k
-        return k, busy, compute, memory, int(seqs.sum())
+        return int(seqs.sum())
 
     def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
