@@ -4,7 +4,7 @@ A mixed batch holds prefill chunks and decoding sequences. Every operator of `ar
 has FLOPs and bytes affine in (tokens, sequences, query·key pairs, Σ keys read) — plus, for MoE, a
 term in the expected distinct experts hit, which is evaluated exactly per call. The coefficients are
 recovered once from `forward_ops` on a few basis batches (so this module cannot drift from the
-simulator's arithmetic) and a call is then a couple of matrix-vector products.
+simulator's arithmetic); a call multiplies them by the batch's variables and sums per operator.
 
 Operators whose formula differs between prefill and decode (MLA's absorbed decode path) become two
 operators, each launched only when its phase is in the batch; the others run once over all tokens.

@@ -14,6 +14,10 @@ the running set needs more KV blocks than are free, the newest sequence is preem
 frees its blocks and puts it at the head of the queue to prefill prompt + generated tokens again;
 `offload` moves its blocks to DRAM/SSD (falling back to recompute when they are full) and it comes
 back before any new admission. Swap and detokenization time stall the iteration.
+
+Between events (a request becoming ready, the tick's end, KV blocks running out, and with requests
+waiting the first sequence to finish) the iterations are pure decodes of a known set of sequences, so
+such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it.
 """
 
 from __future__ import annotations
@@ -467,7 +471,8 @@ class ReplicaServer:
         rows[0, 1:], rows[1, 1:], rows[2, 1:] = duration, c[:k], m[:k]
         rows[3, 1:] = used / capacity * duration
         rows[4, 1:] = seqs * duration
-        acc[0], acc[1], acc[2], self._kv_util_integral, self._batch_integral = np.cumsum(rows, axis=1)[:, -1].tolist()
+        totals = np.cumsum(rows, axis=1)[:, -1].tolist()
+        acc[:], self._kv_util_integral, self._batch_integral = totals[:3], totals[3], totals[4]
         self.now = float(ends[-1])
         self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, int(used.max()))
 
@@ -570,7 +575,8 @@ class ReplicaServer:
         if done.size:
             self._time["finish"][done] = self.now
             self.kv.release(done)
-            self._running = self._running[~np.isin(self._running, done)]
+            running = self._running  # only the sequences just done have generated all their output
+            self._running = running[generated[running] < self._int["output"][running]]
         return int(sampled.size)
 
     # ---- results --------------------------------------------------------------------------------
