@@ -4,14 +4,16 @@ import json
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gigawatt.arch.spec import load_model
 from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving.replica import ReplicaServer, SchedulerConfig
 from gigawatt.workload.serving.traces import Arrivals
 
-from .conftest import MAX_BIN
+from .conftest import CLOCKS, H100, MAX_BIN
 from .golden_cases import CASES, FIXTURE, run_case
 
 
@@ -143,11 +145,16 @@ def test_golden_metrics_unchanged() -> None:
                 assert math.isclose(got[key], want, rel_tol=1e-12, abs_tol=1e-15), (name, key, got[key], want)
 
 
-def test_decode_times_equal_iteration_time_bit_for_bit(llama8b: IterationModel) -> None:
+@pytest.mark.parametrize("name", ["Llama-3.1-8B", "DeepSeek-V3"])
+def test_decode_times_equal_iteration_time_bit_for_bit(name: str) -> None:
+    """One call per iteration or all at once (dense, and MoE with MLA's decode path over 8 GPUs)."""
+    tp = 8 if name == "DeepSeek-V3" else 1
+    model = IterationModel(load_model(name), H100, tp, 1, "fp8", CLOCKS, 8)
     seqs = np.array([1, 7, 7, 128, 33])
     context = np.array([2.0, 900.0, 10_000.0, 400_000.0, 12_345.0])
     for clock in (0, MAX_BIN):
-        batched = llama8b.decode_times(clock, seqs, context)
+        batched = model.decode_times(clock, seqs, context)
         for i in range(seqs.size):
-            one = llama8b.iteration_time(clock, decode_seqs=float(seqs[i]), decode_context=float(context[i]))
+            one = model.iteration_time(clock, decode_seqs=float(seqs[i]), decode_context=float(context[i]))
+            assert one[0] > 0
             assert tuple(float(x[i]) for x in batched) == one

@@ -103,6 +103,20 @@ class IterationModel:
             launch = eff.launch_s * float(count[rows].sum())
             self._by_mix[mix] = (blocks[rows, :, 0], memory[rows], launch)
 
+        # Pure decode: the basis variables are 1, n (sequences = tokens), C (keys read) and the experts
+        # hit, so each operator's coefficients fold into one per variable.
+        self._decode_fold = [
+            np.stack(
+                [
+                    a[:, 0] + a[:, 12] + a[:, 11] * self._hits(0.0),
+                    a[:, 1] + a[:, 2] + a[:, 13] + a[:, 14],
+                    a[:, 3] + a[:, 4] + a[:, 15] + a[:, 16],
+                    a[:, 5] + a[:, 17],
+                ]
+            )
+            for a in self._by_mix[(False, True)][:2]
+        ]
+
         # Communication is affine in the batch's tokens: const + per_token · tokens. The exchanged
         # activations are 16-bit even when weights and KV cache are FP8 (engines all-reduce the bf16
         # output of the row-parallel GEMM).
@@ -131,8 +145,11 @@ class IterationModel:
         prefill_context: Σ keys the chunks attend to (o + c each); decode_seqs: sequences decoding one
         token; decode_context: Σ keys they attend to (their context including the new token).
         """
-        if prefill_seqs <= 0 and decode_seqs <= 0:
-            return 0.0, 0.0, 0.0
+        if prefill_seqs <= 0:
+            if decode_seqs <= 0:
+                return 0.0, 0.0, 0.0
+            t, c, m = self.decode_times(clock_bin, np.array([decode_seqs]), np.array([decode_context]))
+            return float(t[0]), float(c[0]), float(m[0])
         tokens = prefill_tokens + decode_seqs
         hit_all = self._hits(tokens)
         v = np.array(
@@ -153,16 +170,20 @@ class IterationModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`iteration_time` of pure-decode iterations (`seqs` ≥ 1 sequences attending to `context` keys
         in all), element by element, with the same arithmetic as one call each."""
-        n = np.asarray(seqs, dtype=float)
-        v = np.zeros((n.size, 3 * _N_VARS))
-        v[:, 0] = v[:, 12] = 1.0
-        v[:, 1] = v[:, 2] = v[:, 13] = v[:, 14] = n
-        v[:, 3] = v[:, 4] = v[:, 15] = v[:, 16] = context
-        v[:, 11] = self._hits(0.0)
+        n = np.asarray(seqs, dtype=float)[:, None]
+        keys = np.asarray(context, dtype=float)[:, None]
+        (c0, cn, ck, ch), (m0, mn, mk, mh) = self._decode_fold
+        t_c = c0 + n * cn + keys * ck
+        t_m = m0 + n * mn + keys * mk
         if self._moe:
             hits = {k: self._hits(k) for k in np.unique(n).tolist()}
-            v[:, 5] = v[:, 17] = [hits[k] for k in n.tolist()]
-        return self._evaluate((False, True), clock_bin, v, n)
+            h = np.array([hits[k] for k in n[:, 0].tolist()])[:, None]
+            t_c, t_m = t_c + h * ch, t_m + h * mh
+        t_c = t_c * self._seconds_per_flop[clock_bin]
+        launch = self._by_mix[(False, True)][2]
+        ops = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
+        tokens = n[:, 0]
+        return ops + self.comm_time(tokens), t_c.sum(axis=1) / self.pp, t_m.sum(axis=1) / self.pp
 
     def _evaluate(
         self, mix: tuple[bool, bool], clock_bin: int, v: np.ndarray, tokens: np.ndarray | float
