@@ -40,15 +40,24 @@ def fail(message: str) -> typer.Exit:
 
 
 class LazyProgress:
-    """A rich progress bar that appears only if the run outlasts PROGRESS_AFTER_S."""
+    """A rich progress bar that appears only if the run outlasts PROGRESS_AFTER_S; when stderr is not a
+    terminal (a log, a CI job), a plain line every PLAIN_PROGRESS_STEP of the run or PLAIN_PROGRESS_S."""
+
+    PLAIN_PROGRESS_STEP = 0.1
+    PLAIN_PROGRESS_S = 5.0
 
     def __init__(self, label: str):
         self.label = label
         self.start = time.perf_counter()
         self.bar: Progress | None = None
         self.task: Any = None
+        self.plain = not err.is_terminal
+        self.last_line = (0.0, self.start)  # (share done, wall time) at the last plain line
 
     def __call__(self, done: int, total: int) -> None:
+        if self.plain:
+            self._line(done, total)
+            return
         if self.bar is None:
             if done % 64 or time.perf_counter() - self.start < PROGRESS_AFTER_S:
                 return
@@ -64,6 +73,22 @@ class LazyProgress:
             self.task = self.bar.add_task(self.label, total=total)
         if done % 16 == 0 or done == total:
             self.bar.update(self.task, completed=done)
+
+    def _line(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        share = done / total if total else 1.0
+        if now - self.start < PROGRESS_AFTER_S or done == total:
+            return
+        last_share, last_time = self.last_line
+        if share - last_share < self.PLAIN_PROGRESS_STEP and now - last_time < self.PLAIN_PROGRESS_S:
+            return
+        self.last_line = (share, now)
+        err.print(
+            f"{self.label}: {share:.0%} ({done}/{total} ticks, {now - self.start:.0f} s)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
     def close(self) -> None:
         if self.bar is not None:

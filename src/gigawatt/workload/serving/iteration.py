@@ -4,7 +4,7 @@ A mixed batch holds prefill chunks and decoding sequences. Every operator of `ar
 has FLOPs and bytes affine in (tokens, sequences, query·key pairs, Σ keys read) — plus, for MoE, a
 term in the expected distinct experts hit, which is evaluated exactly per call. The coefficients are
 recovered once from `forward_ops` on a few basis batches (so this module cannot drift from the
-simulator's arithmetic) and a call is then a couple of matrix-vector products.
+simulator's arithmetic); a call multiplies them by the batch's variables and sums per operator.
 
 Operators whose formula differs between prefill and decode (MLA's absorbed decode path) become two
 operators, each launched only when its phase is in the batch; the others run once over all tokens.
@@ -103,6 +103,20 @@ class IterationModel:
             launch = eff.launch_s * float(count[rows].sum())
             self._by_mix[mix] = (blocks[rows, :, 0], memory[rows], launch)
 
+        # Pure decode: the basis variables are 1, n (sequences = tokens), C (keys read) and the experts
+        # hit, so each operator's coefficients fold into one per variable.
+        self._decode_fold = [
+            np.stack(
+                [
+                    a[:, 0] + a[:, 12] + a[:, 11] * self._hits(0.0),
+                    a[:, 1] + a[:, 2] + a[:, 13] + a[:, 14],
+                    a[:, 3] + a[:, 4] + a[:, 15] + a[:, 16],
+                    a[:, 5] + a[:, 17],
+                ]
+            )
+            for a in self._by_mix[(False, True)][:2]
+        ]
+
         # Communication is affine in the batch's tokens: const + per_token · tokens. The exchanged
         # activations are 16-bit even when weights and KV cache are FP8 (engines all-reduce the bf16
         # output of the row-parallel GEMM).
@@ -131,8 +145,11 @@ class IterationModel:
         prefill_context: Σ keys the chunks attend to (o + c each); decode_seqs: sequences decoding one
         token; decode_context: Σ keys they attend to (their context including the new token).
         """
-        if prefill_seqs <= 0 and decode_seqs <= 0:
-            return 0.0, 0.0, 0.0
+        if prefill_seqs <= 0:
+            if decode_seqs <= 0:
+                return 0.0, 0.0, 0.0
+            t, c, m = self.decode_times(clock_bin, np.array([decode_seqs]), np.array([decode_context]))
+            return float(t[0]), float(c[0]), float(m[0])
         tokens = prefill_tokens + decode_seqs
         hit_all = self._hits(tokens)
         v = np.array(
@@ -145,13 +162,42 @@ class IterationModel:
                 self._hits(decode_seqs),
             ]
         )  # fmt: skip
-        compute_per_flop, memory, launch = self._by_mix[(prefill_seqs > 0, decode_seqs > 0)]
-        t_c = (compute_per_flop @ v) * self._seconds_per_flop[clock_bin]
-        t_m = memory @ v
-        ops = float(_soft_max(t_c, t_m, self._overlap_p).sum()) + launch
-        return float(ops + self.comm_time(tokens)), float(t_c.sum()) / self.pp, float(t_m.sum()) / self.pp
+        t, c, m = self._evaluate((prefill_seqs > 0, decode_seqs > 0), clock_bin, v[None, :], tokens)
+        return float(t[0]), float(c[0]), float(m[0])
 
-    def comm_time(self, tokens: float) -> float:
+    def decode_times(
+        self, clock_bin: int, seqs: np.ndarray, context: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`iteration_time` of pure-decode iterations (`seqs` ≥ 1 sequences attending to `context` keys
+        in all), element by element, with the same arithmetic as one call each."""
+        n = np.asarray(seqs, dtype=float)[:, None]
+        keys = np.asarray(context, dtype=float)[:, None]
+        (c0, cn, ck, ch), (m0, mn, mk, mh) = self._decode_fold
+        t_c = c0 + n * cn + keys * ck
+        t_m = m0 + n * mn + keys * mk
+        if self._moe:
+            hits = {k: self._hits(k) for k in np.unique(n).tolist()}
+            h = np.array([hits[k] for k in n[:, 0].tolist()])[:, None]
+            t_c, t_m = t_c + h * ch, t_m + h * mh
+        t_c = t_c * self._seconds_per_flop[clock_bin]
+        launch = self._by_mix[(False, True)][2]
+        ops = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
+        tokens = n[:, 0]
+        return ops + self.comm_time(tokens), t_c.sum(axis=1) / self.pp, t_m.sum(axis=1) / self.pp
+
+    def _evaluate(
+        self, mix: tuple[bool, bool], clock_bin: int, v: np.ndarray, tokens: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Iteration times of the rows of `v` (basis variables). Products are summed per operator along
+        a contiguous axis, so a row gives the same bits alone or among others (a BLAS matrix product
+        would not: its summation order depends on the shape)."""
+        compute_per_flop, memory, launch = self._by_mix[mix]
+        t_c = (compute_per_flop * v[:, None, :]).sum(axis=2) * self._seconds_per_flop[clock_bin]
+        t_m = (memory * v[:, None, :]).sum(axis=2)
+        ops = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
+        return ops + self.comm_time(tokens), t_c.sum(axis=1) / self.pp, t_m.sum(axis=1) / self.pp
+
+    def comm_time(self, tokens: float | np.ndarray) -> float | np.ndarray:
         """Seconds of an iteration of `tokens` in collectives and stage transfers (clock-independent)."""
         return self._comm_const + self._comm_per_token * tokens if (self.tp > 1 or self.pp > 1) else 0.0
 

@@ -14,6 +14,10 @@ the running set needs more KV blocks than are free, the newest sequence is preem
 frees its blocks and puts it at the head of the queue to prefill prompt + generated tokens again;
 `offload` moves its blocks to DRAM/SSD (falling back to recompute when they are full) and it comes
 back before any new admission. Swap and detokenization time stall the iteration.
+
+Between events (a request becoming ready, the tick's end, KV blocks running out, and with requests
+waiting the first sequence to finish) the iterations are pure decodes of a known set of sequences, so
+such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it.
 """
 
 from __future__ import annotations
@@ -116,8 +120,11 @@ class _Iteration:
     duration_s: float = 0.0
     compute_s: float = 0.0
     memory_s: float = 0.0
+    decode_run: bool = False  # every running sequence decodes one token
 
 
+# Longest closed-form run of decode iterations computed at once (bounds the arrays built per run).
+_RUN_LIMIT = 1024
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
@@ -182,6 +189,8 @@ class ReplicaServer:
         self._loading_until = start_s if serving_at_start else start_s + self.cold_start_s
         self.cold_starts = 0 if serving_at_start else 1
         self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
+        self.iterations = 0  # iterations completed
+        self._decode_pace_s = 0.01  # mean decode iteration of the last closed-form run
         self._start_s = start_s
         self._kv_util_integral = 0.0
         self._batch_integral = 0.0
@@ -249,7 +258,8 @@ class ReplicaServer:
 
     def advance(self, t_end: float, clock_bin: int, available: bool) -> TickWork:
         """Simulate up to `t_end` at `clock_bin`; an iteration straddling `t_end` finishes next call."""
-        busy = compute = memory = loading = 0.0
+        acc = [0.0, 0.0, 0.0]  # busy, compute, memory
+        loading = 0.0
         out_tokens = in_tokens = 0
         if not available:
             if self._up:
@@ -266,27 +276,45 @@ class ReplicaServer:
                 loading += step
                 self._pass(step)
                 continue
+            if (
+                self._inflight is None
+                and self._running.size
+                and not self._waiting
+                and not self._swapped
+                and self._next_ready_s() > self.now
+            ):  # nothing to admit, swap in or pull in: what runs next is at most a pure decode
+                sampled = self._decode_run(t_end, clock_bin, acc)
+                if sampled:
+                    out_tokens += sampled
+                    continue
             it = self._inflight or self._schedule()
             if it is None:
                 self._pass(min(self._next_ready_s(), t_end) - self.now)
                 continue
+            if self._inflight is None and it.decode_run and self._waiting and self._swap_s == 0.0:
+                sampled = self._decode_run(t_end, clock_bin, acc)
+                if sampled:
+                    out_tokens += sampled
+                    continue
             self._inflight = it
             if it.clock_bin != clock_bin:
                 t, c, m = self.iteration.iteration_time(clock_bin, *it.batch)
                 it.clock_bin, it.duration_s, it.compute_s, it.memory_s = clock_bin, t + it.fixed_s, c, m
             left = it.remaining * it.duration_s
             share = it.remaining if self.now + left <= t_end else (t_end - self.now) / it.duration_s
-            busy += share * it.duration_s
-            compute += share * it.compute_s
-            memory += share * it.memory_s
+            acc[0] += share * it.duration_s
+            acc[1] += share * it.compute_s
+            acc[2] += share * it.memory_s
             if share < it.remaining:
                 it.remaining -= share
                 self._pass(t_end - self.now)
                 break
             self._pass(left)
             out_tokens += self._complete(it)
+            self.iterations += 1
             in_tokens += it.input_tokens
             self._inflight = None
+        busy, compute, memory = acc
         return TickWork(busy, compute, memory, out_tokens, in_tokens, loading, self.kv.hbm_utilisation)
 
     @property
@@ -381,7 +409,90 @@ class ReplicaServer:
             prefill = (chunk_sum, float(chunk.size), pairs, float(offset.sum()) + chunk_sum)
         batch = (*prefill, float(decoding), float(kv[decode].sum()) + decoding)
         fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
-        return _Iteration(ids, tokens, batch, fixed, int(prefill[0]))
+        run = decoding == ids.size == self._running.size
+        return _Iteration(ids, tokens, batch, fixed, int(prefill[0]), decode_run=run)
+
+    def _decode_run(self, t_end: float, clock_bin: int, acc: list[float]) -> int:
+        """Run the coming pure-decode iterations of the running sequences in closed form; tokens sampled.
+
+        While no request becomes ready, the tick does not end and KV blocks last, each iteration is a pure
+        decode of the same sequences less those that finished (with requests waiting, only up to the first
+        finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with more than
+        j tokens left, over Σ (kv + j + 1) keys, so times, ends, KV blocks and time integrals are array
+        expressions; accumulations are cumulative sums, in the order the step-by-step loop adds. Runs
+        nothing (0) when the next iteration is not a pure decode or straddles `t_end`. The next
+        iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
+        """
+        ids, i = self._running, self._int
+        kv0 = i["kv_tokens"][ids]
+        if not ((i["target"][ids] - kv0 == 1) & (kv0 > 0)).all():
+            return 0
+        left = i["output"][ids] - i["generated"][ids]
+        n = ids.size
+        most = min(int(left.min() if self._waiting else left.max()), _RUN_LIMIT)
+        next_ready = self._next_ready_s()
+        # Evaluate as many iterations as the horizon likely holds at the last run's pace, more if short.
+        limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
+        kv_total = float(kv0.sum())
+        while True:
+            capped = np.minimum(left, limit)
+            seqs = n - np.cumsum(np.bincount(capped, minlength=limit + 1))[:limit]  # n_j
+            kv_gone = np.cumsum(np.bincount(capped, weights=kv0, minlength=limit + 1))[:limit]
+            steps = np.arange(1, limit + 1)
+            t, c, m = self.iteration.decode_times(clock_bin, seqs, (kv_total - kv_gone) + seqs * steps)
+            duration = t + (0.0 + seqs * self.cpu.detokenize_s_per_token)
+            ends = np.cumsum(np.concatenate(([self.now], duration)))[1:]
+            ok = ends <= t_end
+            ok[1:] &= ends[:-1] < next_ready
+            if not ok.all() or limit == most:
+                break
+            limit = min(most, 4 * limit)
+        k = int(ok.argmin()) if not ok.all() else limit
+        if k == 0:
+            return 0
+        # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
+        # of each sequence still running; a preemption would be due at the first j over capacity.
+        held = self.kv.held["hbm"]
+        other = self.kv.used["hbm"] - int(held[ids].sum())
+        grid = self.kv.blocks_for(kv0[:, None] + steps[None, :k])
+        used = other + np.where(left[:, None] > steps[None, :k] - 1, grid, 0).sum(axis=0)
+        capacity = self.kv.capacity["hbm"]
+        over = used > capacity
+        if over.any():
+            k = int(over.argmax())
+            if k == 0:
+                return 0
+        seqs, duration, ends, used = seqs[:k], duration[:k], ends[:k], used[:k]
+        self._decode_pace_s = float(ends[-1] - self.now) / k
+
+        # Busy times and time integrals, each added iteration by iteration as _pass and advance do.
+        rows = np.empty((5, k + 1))
+        rows[:, 0] = (*acc, self._kv_util_integral, self._batch_integral)
+        rows[0, 1:], rows[1, 1:], rows[2, 1:] = duration, c[:k], m[:k]
+        rows[3, 1:] = used / capacity * duration
+        rows[4, 1:] = seqs * duration
+        totals = np.cumsum(rows, axis=1)[:, -1].tolist()
+        acc[:], self._kv_util_integral, self._batch_integral = totals[:3], totals[3], totals[4]
+        self.now = float(ends[-1])
+        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, int(used.max()))
+
+        ran = np.minimum(left, k)
+        i["kv_tokens"][ids] += ran
+        i["generated"][ids] += ran
+        i["target"][ids] += ran
+        held[ids] = self.kv.blocks_for(kv0 + ran)
+        self.kv.used["hbm"] = other + int(held[ids].sum())
+        first = self._time["first_token"]
+        fresh = ids[np.isnan(first[ids])]  # a chunked prompt's last token counts as a decode
+        first[fresh] = ends[0]
+        finished = left <= k
+        if finished.any():
+            done = ids[finished]
+            self._time["finish"][done] = ends[left[finished] - 1]
+            self.kv.release(done)
+            self._running = self._running[~finished]
+        self.iterations += k
+        return int(seqs.sum())
 
     def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
@@ -464,7 +575,8 @@ class ReplicaServer:
         if done.size:
             self._time["finish"][done] = self.now
             self.kv.release(done)
-            self._running = self._running[~np.isin(self._running, done)]
+            running = self._running  # only the sequences just done have generated all their output
+            self._running = running[generated[running] < self._int["output"][running]]
         return int(sampled.size)
 
     # ---- results --------------------------------------------------------------------------------
