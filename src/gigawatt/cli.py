@@ -82,10 +82,13 @@ def run(
     max_time: Annotated[
         str, typer.Option(help="refuse runs estimated to take longer than this to simulate (e.g. 8 h)")
     ] = f"{DEFAULT_MAX_TIME / 3600:g} h",
+    self_contained: Annotated[
+        bool, typer.Option("--self-contained", help="inline plotly.js in every report.html (about 5 MB each)")
+    ] = False,
 ) -> None:
     """Simulate a scenario (and its variants); print a summary and write the results folder."""
     try:
-        _run(scenario, out_dir, max_memory, max_time)
+        _run(scenario, out_dir, max_memory, max_time, self_contained)
     except (typer.Exit, KeyboardInterrupt):
         raise
     except Exception as exc:  # a bug: say so in one line rather than a traceback
@@ -98,7 +101,7 @@ def run(
         raise typer.Exit(1) from None
 
 
-def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -> None:
+def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str, self_contained: bool) -> None:
     from gigawatt.engine import Engine
     from gigawatt.limits import LimitError, Limits
     from gigawatt.limits import check as check_limits
@@ -144,7 +147,7 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str) -
             base_summary["variants"] = rows
             sections.append(comparison_section(rows))
         try:
-            target = write_results(staging, runs, sections)
+            target = write_results(staging, runs, sections, self_contained)
         except (ResultsError, OSError) as exc:
             raise fail(f"cannot write the results: {exc}") from None
     finally:

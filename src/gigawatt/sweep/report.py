@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gigawatt.report.html import PLOTLY_CONFIG, Section
+from gigawatt.report.html import PLOTLY_FILE, Section, plotly_js_bytes, plotly_script, section_html
 from gigawatt.sweep.dataset import read_dataset
 from gigawatt.sweep.folder import REPORT, write_atomic
 from gigawatt.sweep.spec import Sweep
@@ -219,13 +218,7 @@ def render(table: pa.Table, sweep: Sweep) -> str:
         for a, b in list(itertools.combinations(axes, 2))[:MAX_PAIRS]:
             heat = heatmap_section(ok, a, b, sweep.units)
             sections += [heat] if heat else []
-    charts = "\n".join(
-        f'<h2>{html.escape(s.title)}</h2>\n<p class="caption">{html.escape(s.caption)}</p>\n'
-        + pio.to_html(
-            s.figure, include_plotlyjs=i == 0, full_html=False, div_id=f"gw-sweep-{i}", config=PLOTLY_CONFIG
-        )
-        for i, s in enumerate(sections)
-    )
+    charts = "\n".join(section_html(s, f"gw-sweep-{i}") for i, s in enumerate(sections))
     failed = table.num_rows - ok.num_rows
     how = sweep.combine + (f", sampling seed {sweep.seed}" if sweep.combine in ("random", "lhs") else "")
     facts = [
@@ -235,6 +228,7 @@ def render(table: pa.Table, sweep: Sweep) -> str:
         ("Points", f"{table.num_rows} of {len(sweep.points)} finished ({failed} failed)"),
     ]
     return PAGE.format(
+        plotly=plotly_script(PLOTLY_FILE),
         name=html.escape(sweep.name),
         description=html.escape(sweep.description),
         facts="\n".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts),
@@ -277,12 +271,14 @@ def _table(table: pa.Table, axes: list[str]) -> str:
 
 def write_sweep_report(folder: Path, sweep: Sweep) -> Path:
     path = folder / REPORT
+    write_atomic(folder / PLOTLY_FILE, plotly_js_bytes())
     write_atomic(path, render(read_dataset(folder), sweep).encode())
     return path
 
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>gigawatt sweep: {name}</title>
+{plotly}
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
 dl {{ display: grid; grid-template-columns: max-content auto; gap: .2em 1.5em; }}
