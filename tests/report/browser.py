@@ -15,13 +15,19 @@ from typing import Any
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
-# Per chart: its traces, how many carry points, and the SVG marks plotly drew (lines, bars, pie slices).
+# Per chart: its traces, how many carry points (in _fullData, where plotly has decoded the base64 typed
+# arrays the figure is written with), the SVG marks plotly drew (lines, bars, pie slices, heatmaps), and
+# the figure's visible y axes with no data on them (an empty panel).
 CHARTS_JS = """JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
   id: el.id,
   traces: (el.data || []).length,
-  with_points: (el.data || []).filter(t => (t.x || t.values || t.z || []).length > 0).length,
-  paths: el.querySelectorAll('path.js-line, g.point path, path.surface, g.slice path, g.hm image').length,
+  with_points: (el._fullData || []).filter(t => (t.x || t.values || t.z || []).length > 0).length,
+  paths: el.querySelectorAll('path.js-line, path.point, g.point path, g.slice path, g.hm image').length,
   drawn: el.querySelectorAll('.main-svg').length,
+  empty_axes: Object.keys(el.layout || {})
+    .filter(k => /^yaxis\\d*$/.test(k) && el.layout[k].visible !== false)
+    .filter(k => !(el._fullData || []).some(t => t.yaxis === 'y' + k.slice(5) && t.visible === true
+                                                 && (t.x || t.values || []).length > 0)),
 })))"""
 
 
@@ -97,7 +103,9 @@ class Chromium:
         request = urllib.request.Request(f"http://127.0.0.1:{self._port}/json/new?about:blank", method="PUT")
         with urllib.request.urlopen(request, timeout=30) as response:
             target = json.loads(response.read())
-        ws = self._ws_module.create_connection(target["webSocketDebuggerUrl"], timeout=timeout_s)
+        ws = self._ws_module.create_connection(
+            target["webSocketDebuggerUrl"], timeout=timeout_s, suppress_origin=True
+        )
         events: list[dict] = []
         try:
             for domain in ("Page", "Runtime", "Log", "Network"):

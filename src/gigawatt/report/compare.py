@@ -32,7 +32,9 @@ def comparison_figure(
     throughput panel carries the demand as a dashed line where the rows have it."""
     n_rows = -(-len(metrics) // cols)
     titles = [f"{label}{' (%)' if key in SHARES else ''} — {how}" for key, label, how in metrics]
-    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=titles, vertical_spacing=0.16)
+    # Cells past the last metric get no axes: an empty grid cell would read as a panel with no data.
+    specs = [[{} if r * cols + c < len(metrics) else None for c in range(cols)] for r in range(n_rows)]
+    fig = make_subplots(rows=n_rows, cols=cols, specs=specs, subplot_titles=titles, vertical_spacing=0.16)
     labels = [r["label"] for r in rows]
     for i, (key, label, _) in enumerate(metrics):
         percent = key in SHARES
