@@ -46,6 +46,12 @@ def why_unavailable() -> str | None:
     return None
 
 
+def leaves_disk(url: str) -> bool:
+    """A request that leaves the machine's disk: anything but file:// and data: (plotly draws heatmaps as
+    inline images)."""
+    return not url.startswith(("file://", "data:"))
+
+
 @dataclass
 class PageLoad:
     console_errors: list[str] = field(default_factory=list)

@@ -25,20 +25,24 @@ def bar_label(value: float, percent: bool = False) -> str:
 
 
 def comparison_figure(
-    rows: list[dict[str, Any]], metrics: list[tuple[str, str, str]], cols: int = 3
+    rows: list[dict[str, Any]],
+    metrics: list[tuple[str, str, str]],
+    cols: int = 3,
+    shares: frozenset[str] | set[str] = SHARES,
 ) -> go.Figure:
     """Bar panels of `metrics` (key, label, how to read it) over `rows` (each with a "label"). A panel
     whose runs are all zero says so on a 0-1 axis rather than drawing nothing on a -1..1 one; the
-    throughput panel carries the demand as a dashed line where the rows have it."""
+    throughput panel carries the demand as a dashed line where the rows have it; `shares` are the
+    metrics that are fractions, shown in percent."""
     n_rows = -(-len(metrics) // cols)
-    titles = [f"{label}{' (%)' if key in SHARES else ''} — {how}" for key, label, how in metrics]
+    titles = [f"{label}{' (%)' if key in shares else ''} — {how}" for key, label, how in metrics]
     # Cells past the last metric get no axes: an empty grid cell would read as a panel with no data.
     specs = [[{} if r * cols + c < len(metrics) else None for c in range(cols)] for r in range(n_rows)]
     fig = make_subplots(rows=n_rows, cols=cols, specs=specs, subplot_titles=titles, vertical_spacing=0.16)
     labels = [r["label"] for r in rows]
     for i, (key, label, _) in enumerate(metrics):
-        percent = key in SHARES
-        values = [(r[key] or 0.0) * (100 if percent else 1) for r in rows]
+        percent = key in shares
+        values = [(r.get(key) or 0.0) * (100 if percent else 1) for r in rows]
         at = {"row": i // cols + 1, "col": i % cols + 1}
         fig.add_trace(
             go.Bar(x=labels, y=values, name=label, showlegend=False,
