@@ -22,7 +22,7 @@ BYTES_PER_GPU = 1_000
 BYTES_PER_ROW = 400  # a timeseries row, held in the recorder and again as an Arrow table
 BYTES_PER_FACILITY_ROW = 2_000  # a dict of a couple of dozen floats per recording interval
 BYTES_PER_REQUEST = 1_000  # arrival arrays and the replica's per-request record
-REPORT_BYTES = 6_000_000  # the self-contained HTML report embeds plotly (about 4.6 MB)
+REPORT_BYTES = 6_000_000  # the HTML report and plotly.js (about 4.6 MB, shared or inlined)
 SECONDS_PER_TICK = 3e-4
 SECONDS_PER_GPU_TICK = 1 / 6e7
 # Training keeps per-GPU clocks, phases and step times every tick: 1.1×10⁷ GPU-ticks/s measured for
