@@ -38,6 +38,7 @@ def test_run_writes_complete_results(tmp_path):
         "facility.parquet",
         "events.parquet",
         "report.html",
+        "plotly.min.js",  # the report's plotly.js, shared with any variants' reports
     }
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= SUMMARY_KEYS

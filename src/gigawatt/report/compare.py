@@ -18,7 +18,7 @@ SHARES = {"throttle_fraction.thermal", "throttle_fraction.power"}
 def bar_label(value: float, percent: bool = False) -> str:
     """A bar's number: thousands separated, three significant digits below 1,000, shares in percent."""
     if percent:
-        return f"{value:.1f}%"
+        return f"{value:.1f}%" if value == 0 or abs(value) >= 1 else f"{value:.2g}%"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
@@ -56,8 +56,11 @@ def comparison_figure(
                            line={"color": "#111111", "dash": "dash"}),
                 **at,
             )
-        if not any(values):
+        if not any(values):  # zero-height bars draw nothing: say it
             fig.update_yaxes(range=[0, 1], **at)
+            axis = "" if i == 0 else str(i + 1)
+            fig.add_annotation(text="0 in every run", showarrow=False, x=0.5, y=0.5,
+                               xref=f"x{axis} domain", yref=f"y{axis} domain", font={"color": "#555"})
         fig.update_yaxes(rangemode="tozero", tickformat="~s" if not percent else None, **at)
     fig.update_annotations(font_size=12)
     fig.update_layout(height=340 * n_rows, margin={"t": 70, "b": 40, "l": 60, "r": 20},
