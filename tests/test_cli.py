@@ -38,6 +38,7 @@ def test_run_writes_complete_results(tmp_path):
         "facility.parquet",
         "events.parquet",
         "report.html",
+        "plotly.min.js",  # the report's plotly.js, shared with any variants' reports
     }
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= SUMMARY_KEYS
@@ -55,7 +56,9 @@ def test_run_writes_complete_results(tmp_path):
         "detail",
     ]
     html = (out / "report.html").read_text()
-    assert "Power vs budget" in html and "<script src=" not in html
+    assert "Power vs budget" in html
+    # The one script the page loads is the shared plotly.js beside it, by a relative path.
+    assert html.count("<script src=") == 1 and '<script src="plotly.min.js"' in html
 
 
 def test_same_scenario_gives_byte_identical_summary_through_the_cli(tmp_path):

@@ -122,12 +122,15 @@ def run(
     metrics_gpus: Annotated[
         int, typer.Option(help="per-GPU series up to this many GPUs; per-node aggregates beyond")
     ] = 1024,
+    self_contained: Annotated[
+        bool, typer.Option("--self-contained", help="inline plotly.js in every report.html (about 5 MB each)")
+    ] = False,
 ) -> None:
     """Simulate a scenario (and its variants); print a summary and write the results folder."""
     try:
         metrics = _metrics_server(metrics_port, metrics_addr, metrics_speed, metrics_hold, metrics_gpus)
         try:
-            _run(scenario, out_dir, max_memory, max_time, metrics)
+            _run(scenario, out_dir, max_memory, max_time, metrics, self_contained)
             if metrics is not None:
                 metrics.hold(metrics_hold)
         finally:
@@ -167,7 +170,14 @@ def _metrics_server(port: int | None, addr: str, speed: float | None, hold: floa
     return server
 
 
-def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str, metrics: Any = None) -> None:
+def _run(
+    scenario: Path,
+    out_dir: Path | None,
+    max_memory: str,
+    max_time: str,
+    metrics: Any = None,
+    self_contained: bool = False,
+) -> None:
     from gigawatt.engine import Engine
     from gigawatt.limits import LimitError, Limits
     from gigawatt.limits import check as check_limits
@@ -215,7 +225,7 @@ def _run(scenario: Path, out_dir: Path | None, max_memory: str, max_time: str, m
             base_summary["variants"] = rows
             sections.append(comparison_section(rows))
         try:
-            target = write_results(staging, runs, sections)
+            target = write_results(staging, runs, sections, self_contained)
         except (ResultsError, OSError) as exc:
             raise fail(f"cannot write the results: {exc}") from None
     finally:

@@ -38,7 +38,7 @@ from gigawatt.power.supply import rides_through
 from gigawatt.reliability.outages import Outages
 from gigawatt.scenario import Scenario
 from gigawatt.schedule import EventSchedule
-from gigawatt.telemetry import EventLog, Recorder, Snapshot
+from gigawatt.telemetry import CAUSE_XID, EventLog, Recorder, Snapshot
 from gigawatt.thermal import cooling_unit, stack
 from gigawatt.thermal.cold_plate import FLOW_EXPONENT, cold_plate
 from gigawatt.units import parse_quantity
@@ -271,7 +271,11 @@ class Engine:
         self._reset_state()
         self._thermal_path()
         group = {"gpu": 1, "node": self.gpn, "rack": self.gpr}[sc.recording.level]
-        self.rec = Recorder(self.n, group, sc.recording.level, self.gpu.name, self.gpn)
+        self.rec = Recorder(
+            self.n, group, sc.recording.level, self.gpu.name, self.gpn, name=sc.name, start=sc.start,
+            memory_clock_mhz=self.gpu.memory_clock, fb_total_bytes=self.gpu.hbm_capacity,
+            fb_used_bytes=self.workload.memory_used_bytes(),
+        )
         self.fac_rows: list[dict[str, float]] = []
         self.observe = observe
         self.fac_acc = np.zeros(7)
@@ -552,7 +556,7 @@ class Engine:
 
     def _lose_work(self, gpus: np.ndarray, cause: str) -> None:
         """These GPUs dropped out: an XID-class error, and their workload loses what was in flight."""
-        self.rec.error(gpus)
+        self.rec.error(gpus, CAUSE_XID.get(cause))
         self.workload.lose_work(gpus, self.now, cause)
 
     def _failures(self, now: float) -> None:
@@ -571,7 +575,7 @@ class Engine:
                 self.up_at[o.gpus] = np.maximum(self.up_at[o.gpus], f.time_s + o.down_s)
                 self.all_up = False
             if len(o.gpus):
-                self.rec.error(o.gpus)
+                self.rec.error(o.gpus, f.xid)
             self.workload.lose_work(o.gpus, now, f.component, o.held_s)
 
     def _supply_stress(self) -> np.ndarray | None:

@@ -22,7 +22,7 @@ BYTES_PER_GPU = 1_000
 BYTES_PER_ROW = 400  # a timeseries row, held in the recorder and again as an Arrow table
 BYTES_PER_FACILITY_ROW = 2_000  # a dict of a couple of dozen floats per recording interval
 BYTES_PER_REQUEST = 1_000  # arrival arrays and the replica's per-request record
-REPORT_BYTES = 6_000_000  # the self-contained HTML report embeds plotly (about 4.6 MB)
+REPORT_BYTES = 6_000_000  # the HTML report and plotly.js (about 4.6 MB, shared or inlined)
 SECONDS_PER_TICK = 3e-4
 # CPU time measured with bench/: 2.3×10⁷ GPU-ticks/s for steady serving on 16,384 GPUs, 1.0×10⁷ on the
 # 1,048,576 of examples/campus-1gw.yaml, whose arrays no longer fit the caches; the slower figure is taken.

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from gigawatt.engine import RunResult
-from gigawatt.report.html import Section, write_report
+from gigawatt.report.html import PLOTLY_FILE, Section, write_plotly_js, write_report
 from gigawatt.results_folder import Staging
 
 
@@ -35,7 +35,11 @@ def summary_json(summary: dict[str, Any]) -> str:
 
 
 def _write_run(
-    folder: Path, result: RunResult, summary: dict[str, Any], extra_sections: Sequence[Section] = ()
+    folder: Path,
+    result: RunResult,
+    summary: dict[str, Any],
+    extra_sections: Sequence[Section] = (),
+    plotly_src: str | None = None,
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "summary.json").write_text(summary_json(summary), encoding="utf-8")
@@ -47,22 +51,30 @@ def _write_run(
     for stem, table in tables.items():
         pq.write_table(table, folder / f"{stem}.parquet", compression="zstd")
     sections = [*extra_sections, *result.workload.report_sections(tables)]
-    write_report(folder / "report.html", summary, result.timeseries, result.facility, events, sections)
+    write_report(
+        folder / "report.html", summary, result.timeseries, result.facility, events, sections, plotly_src
+    )
 
 
 def write_results(
     staging: Staging,
     runs: list[tuple[str, RunResult, dict[str, Any]]],
     extra_sections: Sequence[Section] = (),
+    self_contained: bool = False,
 ) -> Path:
     """Write the first run (the scenario itself) into the staging folder, and any variants into its
-    variants/ folder; then put it in the target's place. On any failure the staging folder is removed."""
+    variants/ folder; then put it in the target's place. On any failure the staging folder is removed.
+    The reports share one plotly.js at the folder's root, or each inline it when `self_contained`."""
     assert staging.path is not None
     try:
         (_, base, base_summary), *variants = runs
-        _write_run(staging.path, base, base_summary, extra_sections)
+        staging.path.mkdir(parents=True, exist_ok=True)
+        if not self_contained:
+            write_plotly_js(staging.path)
+        _write_run(staging.path, base, base_summary, extra_sections, None if self_contained else PLOTLY_FILE)
         for label, result, summary in variants:
-            _write_run(staging.path / "variants" / label, result, summary)
+            shared = None if self_contained else f"../../{PLOTLY_FILE}"
+            _write_run(staging.path / "variants" / label, result, summary, plotly_src=shared)
         return staging.commit()
     except BaseException:
         staging.discard()

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = ".gigawatt-results.json"
+PLOTLY_FILE = "plotly.min.js"  # the reports' shared plotly.js, at the root of a results tree
 FORMAT = 1
 MARKER_MAX_BYTES = 1 << 20
 

@@ -11,6 +11,7 @@ import errno
 import math
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -618,6 +619,10 @@ class Scenario(Strict):
     seed: int = Field(0, ge=0, lt=2**63, description="random seed: a whole number from 0 to 2**63 - 1")
     duration: Duration
     tick: Time = "1 s"  # type: ignore[assignment]
+    start: datetime = Field(
+        datetime(2026, 7, 1, tzinfo=UTC),
+        description="UTC instant the run starts (telemetry timestamps), e.g. 2026-07-01T00:00:00Z",
+    )
     cluster: Cluster
     power: PowerConfig
     cooling: CoolingConfig
@@ -646,6 +651,20 @@ class Scenario(Strict):
     @property
     def raw(self) -> dict[str, Any]:
         return self._raw
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_instant(cls, v: Any) -> Any:
+        instant = r"\d{4}-\d\d-\d\d[T ][\d:.]+(Z|[+-]\d\d:?\d\d)?"
+        if isinstance(v, datetime) or (isinstance(v, str) and re.fullmatch(instant, v)):
+            return v
+        raise ValueError("must be a date and time such as 2026-07-01T00:00:00Z (UTC unless offset)")
+
+    @field_validator("start")
+    @classmethod
+    def _start_utc(cls, v: datetime) -> datetime:
+        """A time with no offset is UTC; one with an offset is converted to UTC."""
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
     @field_validator("tick")
     @classmethod

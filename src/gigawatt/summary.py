@@ -151,6 +151,7 @@ def comparison(
             "set": sets.get(label, {}),
             "chain": s["chain"],
             **{key: headline(s, key) for key, _, _ in COMPARED},
+            "demand_tokens_per_s": headline(s, "demand_tokens_per_s"),
         }
         for label, s in runs
     ]

@@ -1,4 +1,4 @@
-"""Telemetry in dcgm-exporter names and units (DESIGN §5), decimated to a recording interval.
+"""Telemetry in dcgm-exporter names, types and units (DESIGN §5), decimated to a recording interval.
 
 Every tick adds to per-GPU accumulators (a handful of in-place array operations); every recording
 interval the accumulators become one row per GPU, node or rack. Aggregated levels keep per-GPU
@@ -7,39 +7,101 @@ semantics: mean power and clock of the group's GPUs, hottest die, OR of the reas
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 import numpy as np
 import pyarrow as pa
 
+# Field names and units as dcgm-exporter's etc/default-counters.csv (github NVIDIA/dcgm-exporter) names
+# them; the types follow DCGM's fields: temperatures, clocks, energy, memory, utilisation and XID are
+# integers (int64 fields), power and the profiling ratio are doubles.
 POWER = "DCGM_FI_DEV_POWER_USAGE"  # W
-GPU_TEMP = "DCGM_FI_DEV_GPU_TEMP"  # degC
-MEMORY_TEMP = "DCGM_FI_DEV_MEMORY_TEMP"  # degC, the hottest HBM stack
+GPU_TEMP = "DCGM_FI_DEV_GPU_TEMP"  # C
+MEMORY_TEMP = "DCGM_FI_DEV_MEMORY_TEMP"  # C, the hottest HBM stack
 SM_CLOCK = "DCGM_FI_DEV_SM_CLOCK"  # MHz
+MEM_CLOCK = "DCGM_FI_DEV_MEM_CLOCK"  # MHz, the HBM clock
 REASONS = "DCGM_FI_DEV_CLOCKS_EVENT_REASONS"  # bitmask
 ENERGY = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"  # mJ since the start of the run
 ACTIVE = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"  # 0-1
-XID = "DCGM_FI_DEV_XID_ERRORS"  # work-losing errors (shutdowns, resets) in the interval
+GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"  # %, share of the interval a kernel ran
+FB_USED = "DCGM_FI_DEV_FB_USED"  # MiB
+FB_FREE = "DCGM_FI_DEV_FB_FREE"  # MiB
+XID = "DCGM_FI_DEV_XID_ERRORS"  # the last XID error code the GPU reported (0: none yet)
+TIMESTAMP = "timestamp"  # UTC, end of the interval: the scenario's start + time_s
+TIME = "time_s"  # s from the start of the run, end of the interval
+
+UNITS = {
+    POWER: "W", GPU_TEMP: "C", MEMORY_TEMP: "C", SM_CLOCK: "MHz", MEM_CLOCK: "MHz", REASONS: "bitmask",
+    ENERGY: "mJ", ACTIVE: "ratio", GPU_UTIL: "%", FB_USED: "MiB", FB_FREE: "MiB", XID: "XID code",
+    TIME: "s", TIMESTAMP: "UTC",
+}
+
+# The XID a work-losing event is reported as (NVIDIA, "Xid Errors" catalogue, docs.nvidia.com/deploy/
+# xid-errors/): a die that reaches its shutdown temperature drops off the bus, Xid 79 "GPU has fallen off
+# the bus". Component failures carry their own code from the reliability catalogue (failures.yaml `xid`:
+# 79 faulty GPU, 95 uncontained ECC error for HBM, 48 double-bit ECC for SRAM, 119 GSP timeout); a node that
+# loses power reports none (nothing is left running to report it), so its GPUs keep their last code.
+CAUSE_XID = {"thermal_shutdown": 79}
+MIB = 2**20
+
+
+def gpu_uuid(name: str, index: int) -> str:
+    """The GPU's UUID label as nvidia-smi writes it (GPU-8-4-4-4-12 hex digits), made up deterministically
+    from the scenario name and the GPU's index so every run of a scenario labels its GPUs alike."""
+    return f"GPU-{uuid.uuid5(uuid.NAMESPACE_URL, f'gigawatt:{name}/gpu/{index}')}"
+
+
+def pci_bus_id(index: int, gpus_per_node: int = 8) -> str:
+    """The GPU's PCI bus id label as DCGM writes it (domain:bus:device.function). Synthetic: the GPU's slot
+    in its node picks the bus, 0x18 apart from 0x18 up (an assumption: real boards use their own layout)."""
+    slot = index % gpus_per_node
+    return f"00000000:{(0x18 * (slot + 1)) % 0x100:02X}:00.0"
 
 
 class Recorder:
     """Per-GPU accumulators for one recording interval, flushed to rows at each interval's end."""
 
-    def __init__(self, n_gpus: int, group_size: int, level: str, gpu_model: str, gpus_per_node: int):
+    def __init__(
+        self,
+        n_gpus: int,
+        group_size: int,
+        level: str,
+        gpu_model: str,
+        gpus_per_node: int,
+        *,
+        name: str = "gigawatt",
+        start: datetime | None = None,
+        memory_clock_mhz: float | None = None,
+        fb_total_bytes: float = 0.0,
+        fb_used_bytes: np.ndarray | float = 0.0,
+    ):
         self.group_size = group_size
         self.level = level
         self.gpu_model = gpu_model
         self.gpus_per_node = gpus_per_node
+        self.name = name
+        self.start = start
         self.n_groups = n_gpus // group_size
+        n = self.n_groups
+        # Per-interval constants: the HBM clock and the memory the workload holds (a serving engine
+        # allocates its KV pool up front; a training job its weights, optimizer and activations).
+        used = np.broadcast_to(np.asarray(fb_used_bytes, dtype=float), (n_gpus,))
+        used_g = used.reshape(n, group_size).mean(1)
+        self._mem_clock_known = memory_clock_mhz is not None
+        self._mem_clock = np.full(n, round(memory_clock_mhz or 0), dtype=np.int64)
+        self._fb_used = np.rint(used_g / MIB).astype(np.int64)
+        self._fb_free = np.maximum(0, round(fb_total_bytes / MIB) - self._fb_used)
         self._power = np.zeros(n_gpus)
         self._clock = np.zeros(n_gpus)
         self._active = np.zeros(n_gpus)
         self._temp = np.full(n_gpus, -np.inf)
         self._memory_temp = np.full(n_gpus, -np.inf)
         self._flags = np.zeros(n_gpus, dtype=np.int64)
-        self._errors = np.zeros(n_gpus, dtype=np.int64)
+        self._xid = np.zeros(n_gpus, dtype=np.int64)  # held: DCGM keeps the last code until the next
         self._ticks = 0
         self._chunks: list[dict[str, np.ndarray]] = []
 
@@ -60,29 +122,37 @@ class Recorder:
         self._flags |= flags
         self._ticks += 1
 
-    def error(self, gpus: np.ndarray) -> None:
-        np.add.at(self._errors, gpus, 1)
+    def error(self, gpus: np.ndarray, xid: int | None) -> None:
+        """These GPUs reported XID `xid` (None: an event that reports none, which leaves the last code)."""
+        if xid is not None:
+            self._xid[gpus] = xid
 
     def flush(self, time_s: float, energy_j: np.ndarray) -> None:
         if self._ticks == 0:
             return
         g, n = self.group_size, self.n_groups
         inv = 1.0 / (self._ticks * g)
+        active = self._active.reshape(n, g).sum(1) * inv
         chunk = {
-            "time_s": np.full(n, time_s),
+            TIME: np.full(n, time_s),
             POWER: self._power.reshape(n, g).sum(1) * inv,
-            GPU_TEMP: self._temp.reshape(n, g).max(1),
-            MEMORY_TEMP: self._memory_temp.reshape(n, g).max(1),
-            SM_CLOCK: self._clock.reshape(n, g).sum(1) * inv,
+            GPU_TEMP: np.rint(self._temp.reshape(n, g).max(1)).astype(np.int64),
+            MEMORY_TEMP: np.rint(self._memory_temp.reshape(n, g).max(1)).astype(np.int64),
+            SM_CLOCK: np.rint(self._clock.reshape(n, g).sum(1) * inv).astype(np.int64),
+            MEM_CLOCK: self._mem_clock,
             REASONS: np.bitwise_or.reduce(self._flags.reshape(n, g), axis=1),
-            ENERGY: energy_j.reshape(n, g).sum(1) * (1e3 / g),
-            ACTIVE: self._active.reshape(n, g).sum(1) * inv,
-            XID: self._errors.reshape(n, g).sum(1),
+            ENERGY: np.rint(energy_j.reshape(n, g).sum(1) * (1e3 / g)).astype(np.int64),
+            ACTIVE: active,
+            GPU_UTIL: np.rint(100.0 * active).astype(np.int64),
+            FB_USED: self._fb_used,
+            FB_FREE: self._fb_free,
+            # A group shows the highest last code of its GPUs.
+            XID: self._xid.reshape(n, g).max(1) if g > 1 else self._xid.copy(),
         }
         for column in chunk.values():
             column.flags.writeable = False  # observers see these rows (Snapshot): read-only
         self._chunks.append(chunk)
-        for acc in (self._power, self._clock, self._active, self._flags, self._errors):
+        for acc in (self._power, self._clock, self._active, self._flags):
             acc.fill(0)
         self._temp.fill(-np.inf)
         self._memory_temp.fill(-np.inf)
@@ -95,28 +165,49 @@ class Recorder:
     def table(self) -> pa.Table:
         n = self.n_groups
         ids = np.arange(n)
-        columns: dict[str, pa.Array] = {}
-        if not self._chunks:
-            return pa.table({"time_s": pa.array([], pa.float64())})
-        for key in self._chunks[0]:
-            columns[key] = pa.array(np.concatenate([c[key] for c in self._chunks]))
         repeats = len(self._chunks)
+        time_s = np.concatenate([c[TIME] for c in self._chunks]) if self._chunks else np.empty(0)
+        columns: dict[str, pa.Array] = {}
+        start = np.datetime64(self.start.replace(tzinfo=None), "ms") if self.start else np.datetime64(0, "ms")
+        stamps = start + np.rint(time_s * 1e3).astype("timedelta64[ms]")
+        columns[TIMESTAMP] = pa.array(stamps, pa.timestamp("ms", tz="UTC"))
+        columns[TIME] = pa.array(time_s, pa.float64())
+        keys = [k for k in self._chunks[0] if k != TIME] if self._chunks else []
+        for key in keys:
+            columns[key] = pa.array(np.concatenate([c[key] for c in self._chunks]))
+        if not self._mem_clock_known and keys:  # blank, as DCGM leaves a field the GPU does not report
+            columns[MEM_CLOCK] = pa.nulls(len(time_s), pa.int64())
         label = {"gpu": "gpu", "node": "node", "rack": "rack"}[self.level]
         columns[label] = pa.array(np.tile(ids, repeats))
         if self.level == "gpu":
+            index = pa.array(np.tile(ids, repeats).astype(np.int32))
+            columns["UUID"] = pa.DictionaryArray.from_arrays(
+                index, pa.array([gpu_uuid(self.name, i) for i in range(n)])
+            )
+            columns["pci_bus_id"] = pa.DictionaryArray.from_arrays(
+                index, pa.array([pci_bus_id(i, self.gpus_per_node) for i in range(n)])
+            )
+            columns["device"] = pa.DictionaryArray.from_arrays(
+                index, pa.array([f"nvidia{i % self.gpus_per_node}" for i in range(n)])
+            )
             host = np.tile(ids // self.gpus_per_node, repeats)
         elif self.level == "node":
             host = np.tile(ids, repeats)
         else:
             host = None
         if host is not None:
+            hosts = int(host.max()) + 1 if len(host) else 1
             columns["Hostname"] = pa.DictionaryArray.from_arrays(
-                pa.array(host, pa.int32()), pa.array([f"node-{i:05d}" for i in range(int(host.max()) + 1)])
+                pa.array(host, pa.int32()), pa.array([f"node-{i:05d}" for i in range(hosts)])
             )
         columns["modelName"] = pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(n * repeats, dtype=np.int32)), pa.array([self.gpu_model])
         )
-        return pa.table(columns)
+        fields = [
+            pa.field(k, v.type, metadata={"unit": UNITS[k]} if k in UNITS else None)
+            for k, v in columns.items()
+        ]
+        return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from gigawatt.sweep.dataset import METRICS, done_points, param_types, read_dataset, row, schema, write_row
 from gigawatt.sweep.report import pareto_mask, write_sweep_report
 from gigawatt.sweep.spec import read_sweep
+from report.browser import Chromium, leaves_disk, why_unavailable
 
 SERVING = {
     "throughput_tokens_per_s": 1000.0,
@@ -101,3 +102,16 @@ def test_the_report_shows_the_front_and_a_heatmap_per_pair_of_axes(write_sweep, 
     assert "Pareto front" in page and "workload.arrivals.rate × power.rack_budget" in page
     assert "6 of 6 finished (0 failed)" in page
     assert page == write_sweep_report(tmp_path, sweep).read_text()  # deterministic
+    # The points side by side with the variants' bar panels, and one shared plotly.js beside the page.
+    assert "Points side by side" in page
+    assert '<script src="plotly.min.js"' in page and (tmp_path / "plotly.min.js").is_file()
+    assert len(page) < 1_000_000
+    if why_unavailable() is None:
+        browser = Chromium()
+        try:
+            loaded = browser.load(tmp_path / "report.html")
+        finally:
+            browser.close()
+        assert loaded.console_errors == []
+        assert not [u for u in loaded.requests if leaves_disk(u)], loaded.requests
+        assert loaded.charts and all(c["with_points"] and c["paths"] for c in loaded.charts), loaded.charts

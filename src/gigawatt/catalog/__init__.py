@@ -94,6 +94,7 @@ class GpuSpec:
     nvlink_bandwidth: float
     pcie_bandwidth: float
     sources: dict[str, str]
+    memory_clock: float | None = None  # HBM clock, MHz (DCGM_FI_DEV_MEM_CLOCK); None: not catalogued
 
     def peak_flops(self, precision: str) -> float:
         """Dense tensor-core peak for a precision ("bf16" or "fp8")."""
@@ -121,6 +122,9 @@ def gpu(name: str) -> GpuSpec:
         raw = entry[field]["value"]
         values[field] = None if raw is None else float(raw)
         sources[field] = entry[field]["source"]
+    if "memory_clock" in entry:
+        values["memory_clock"] = parse_quantity(entry["memory_clock"]["value"], "frequency")
+        sources["memory_clock"] = entry["memory_clock"]["source"]
     spec = GpuSpec(name=key, vendor=entry["vendor"], sources=sources, **values)
     if "power_anchors" in entry:  # P_max (and w_m) solved so the model meets its measured anchors
         from gigawatt.power.anchors import solve

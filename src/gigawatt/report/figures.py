@@ -89,37 +89,51 @@ def temperature_figure(fleet: FleetSeries, facility: dict[str, np.ndarray], limi
 
 
 def clocks_figure(fleet: FleetSeries, axis: TimeAxis) -> go.Figure:
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45], vertical_spacing=0.06)
+    """SM clocks, and below them the share of GPUs under each throttle reason; with no reason active the
+    reasons panel is left out (an empty panel reads as missing data) and the chart's title says so."""
+    rows = 2 if fleet.reason_share else 1
+    fig = (make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45], vertical_spacing=0.06)
+           if rows == 2 else make_subplots())
     x = axis(fleet.time_s)
     for name, values in fleet.clock_mhz.items():
         mean = name == "mean"
         line = {"color": QUANTILE_COLORS[name], "width": 2.5 if mean else 1.2,
                 "dash": "solid" if mean else "dot"}
-        fig.add_trace(go.Scatter(x=x, y=values, name=f"SM clock {name}", line=line), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=values, name=f"SM clock {name}", line=line),
+                      row=1 if rows == 2 else None, col=1 if rows == 2 else None)
     for name, share in fleet.reason_share.items():
         fig.add_trace(go.Scatter(x=x, y=100 * share, name=name, fill="tozeroy",
                                  line={"color": REASON_COLORS.get(name)}), row=2, col=1)
-    if not fleet.reason_share:
-        fig.add_annotation(text="no throttle reason was active", showarrow=False, row=2, col=1,
-                           x=0.5, y=0.5, xref="x2 domain", yref="y2 domain")
-    fig.update_yaxes(title_text="MHz", row=1, col=1)
-    fig.update_yaxes(title_text=f"% of {fleet.unit}s", range=[0, 100], row=2, col=1)
-    return _styled(fig, axis, rows=2)
+    if rows == 2:
+        fig.update_yaxes(title_text="MHz", row=1, col=1)
+        fig.update_yaxes(title_text=f"% of {fleet.unit}s", range=[0, 100], row=2, col=1)
+    else:
+        fig.update_yaxes(title_text="MHz")
+        fig.update_layout(title={"text": "no throttle reason was active", "x": 1.0, "xanchor": "right",
+                                 "font": {"size": 12, "color": "#555"}})
+    return _styled(fig, axis, rows=rows)
 
 
 def throughput_figure(facility: dict[str, np.ndarray], marks: list[FaultMarks], axis: TimeAxis) -> go.Figure:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     x = axis(facility["time_s"])
-    fig.add_trace(go.Scatter(x=x, y=facility["backlog_tokens"], name="backlog tokens", fill="tozeroy",
-                             fillcolor="rgba(127,127,127,0.15)",
-                             line={"color": "rgba(127,127,127,0.5)", "width": 1}), secondary_y=True)
+    backlog = facility["backlog_tokens"]
+    queued = bool(np.nanmax(backlog, initial=0.0) > 0)
+    if queued:  # an all-zero backlog would only put fractional ticks on an empty axis
+        fig.add_trace(go.Scatter(x=x, y=backlog, name="backlog tokens", fill="tozeroy",
+                                 fillcolor="rgba(127,127,127,0.15)",
+                                 line={"color": "rgba(127,127,127,0.5)", "width": 1}), secondary_y=True)
     fig.add_trace(go.Scatter(x=x, y=facility["demand_tokens_per_s"], name="demand tokens/s",
                              line={"color": "#111111", "dash": "dash"}), secondary_y=False)
     fig.add_trace(go.Scatter(x=x, y=facility["output_tokens_per_s"], name="output tokens/s",
                              line={"color": "#2ca02c"}), secondary_y=False)
     _add_fault_marks(fig, marks, axis, _top(facility["output_tokens_per_s"], facility["demand_tokens_per_s"]))
     fig.update_yaxes(title_text="tokens/s", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="backlog tokens", rangemode="tozero", showgrid=False, secondary_y=True)
+    if queued:
+        fig.update_yaxes(title_text="backlog tokens", rangemode="tozero", showgrid=False, tickformat="~s",
+                         secondary_y=True)
+    else:
+        fig.update_yaxes(visible=False, secondary_y=True)
     return _styled(fig, axis)
 
 
@@ -145,7 +159,7 @@ def _add_fault_marks(fig: go.Figure, marks: list[FaultMarks], axis: TimeAxis, to
 
 def _styled(fig: go.Figure, axis: TimeAxis, rows: int = 1) -> go.Figure:
     fig.update_layout(template="plotly_white", height=HEIGHT if rows == 1 else HEIGHT + 140,
-                      margin={"l": 60, "r": 20, "t": 30, "b": 50}, hovermode="x unified",
+                      margin={"l": 70, "r": 20, "t": 40, "b": 50}, hovermode="x unified",
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     fig.update_xaxes(title_text=axis.title, row=rows, col=1)
     return fig

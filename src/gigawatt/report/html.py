@@ -1,6 +1,8 @@
-"""report.html: one self-contained page (plotly.js inlined once) with the run's summary, charts and events.
+"""report.html: one page with the run's summary, charts and events.
 
-The page is deterministic — fixed div ids, no timestamps — so the same results give a byte-identical file.
+plotly.js is loaded from one `plotly.min.js` beside the reports at the results folder's root (a relative
+reference, so the folder can be moved or served as files), or inlined for a self-contained page. The page
+is deterministic — fixed div ids, no timestamps — so the same results give a byte-identical file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pyarrow as pa
 import pyarrow.compute as pc
+from plotly.offline import get_plotlyjs
 
 from gigawatt.report.figures import (
     clocks_figure,
@@ -26,10 +29,29 @@ from gigawatt.report.figures import (
     time_axis,
 )
 from gigawatt.report.series import ROUTINE_EVENTS, facility_series, fault_marks, fleet_series
+from gigawatt.results_folder import PLOTLY_FILE
 from gigawatt.summary import headline
 
 EVENT_ROWS = 200
 PLOTLY_CONFIG = {"responsive": True, "displaylogo": False}
+
+
+def write_plotly_js(folder: pathlib.Path) -> pathlib.Path:
+    """Write the shared plotly.js into `folder`; reports reference it by a relative path."""
+    path = pathlib.Path(folder) / PLOTLY_FILE
+    path.write_text(get_plotlyjs(), encoding="utf-8")
+    return path
+
+
+def plotly_js_bytes() -> bytes:
+    return get_plotlyjs().encode()
+
+
+def plotly_script(src: str | None) -> str:
+    """The page's plotly.js: a reference to the shared file at `src` (relative), or None to inline it."""
+    if src is None:
+        return f'<script type="text/javascript">{get_plotlyjs()}</script>'
+    return f'<script src="{html.escape(src)}" charset="utf-8"></script>'
 
 
 class Section(NamedTuple):
@@ -87,6 +109,7 @@ PAGE = Template("""<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>gigawatt — $scenario</title>
+$plotly
 <style>
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1280px;
        padding: 1.5rem 2rem; color: #222; }
@@ -131,10 +154,12 @@ def write_report(
     facility: pa.Table,
     events: pa.Table,
     extra_sections: Sequence[Section | tuple[str, go.Figure]] = (),
+    plotly_src: str | None = None,
 ) -> None:
-    """Write report.html for one run; `extra_sections` are appended after the built-in charts."""
+    """Write report.html for one run; `extra_sections` are appended after the built-in charts;
+    `plotly_src` is the shared plotly.js relative to the page (None: inline it)."""
     pathlib.Path(path).write_text(
-        render_report(summary, timeseries, facility, events, extra_sections), encoding="utf-8"
+        render_report(summary, timeseries, facility, events, extra_sections, plotly_src), encoding="utf-8"
     )
 
 
@@ -144,6 +169,7 @@ def render_report(
     facility: pa.Table,
     events: pa.Table,
     extra_sections: Sequence[Section | tuple[str, go.Figure]] = (),
+    plotly_src: str | None = None,
 ) -> str:
     sections = [
         *builtin_sections(summary, timeseries, facility, events),
@@ -151,15 +177,13 @@ def render_report(
     ]
     return PAGE.substitute(
         scenario=_text(summary.get("scenario", "gigawatt run")),
+        plotly=plotly_script(plotly_src),
         description=_text(summary.get("description", "")),
         chain=f'<p class="chain">{_text(summary["chain"])}</p>' if summary.get("chain") else "",
         headline="\n".join(
             f"<dt>{_text(label)}</dt><dd>{_text(value)}</dd>" for label, value in headline_rows(summary)
         ),
-        # plotly.js goes in with the first chart only; the others reuse it.
-        charts="\n".join(
-            _section_html(s, f"gw-chart-{i}", include_plotlyjs=i == 0) for i, s in enumerate(sections)
-        ),
+        charts="\n".join(section_html(s, f"gw-chart-{i}") for i, s in enumerate(sections)),
         events=events_html(events),
         summary_json=_text(json.dumps(summary, indent=2, sort_keys=True, default=str)),
     )
@@ -228,10 +252,11 @@ def event_counts(events: pa.Table) -> pa.Table:
     return counts.sort_by([("count", "descending"), ("kind", "ascending")])
 
 
-def _section_html(section: Section, div_id: str, include_plotlyjs: bool) -> str:
+def section_html(section: Section, div_id: str) -> str:
+    """A chart with its heading and caption; plotly.js comes from the page's head."""
     figure = pio.to_html(
         section.figure,
-        include_plotlyjs=include_plotlyjs,
+        include_plotlyjs=False,
         full_html=False,
         div_id=div_id,
         config=PLOTLY_CONFIG,
@@ -274,7 +299,9 @@ def _format(value: Any) -> str:
     magnitude = abs(value)
     if magnitude >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.1f}" if magnitude >= 10 else f"{value:.3g}"
+    if magnitude >= 10 or value == 0:
+        return f"{value:.1f}"
+    return f"{value:#.3g}".rstrip(".")  # three significant digits, kept: 1.00 J, not 1 J
 
 
 def _format_percent(value: Any) -> str:

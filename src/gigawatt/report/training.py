@@ -9,14 +9,17 @@ import pyarrow as pa
 from gigawatt.report.figures import time_axis
 from gigawatt.report.html import Section
 
+SVG_MARKERS = 5_000
+
 
 def step_time_section(steps: pa.Table, unthrottled_s: float, duration_s: float) -> Section:
     end = np.asarray(steps.column("end_s"), dtype=float)
     length = np.asarray(steps.column("step_s"), dtype=float)
     axis = time_axis(duration_s)
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=axis(end), y=length, mode="markers", name="step time (s)",
-                               marker={"size": 4}))
+    # SVG draws in every browser; WebGL only where the page gets a GPU context, so only for many steps.
+    trace = go.Scatter if len(end) <= SVG_MARKERS else go.Scattergl
+    fig.add_trace(trace(x=axis(end), y=length, mode="markers", name="step time (s)", marker={"size": 4}))
     fig.add_hline(y=unthrottled_s, line={"dash": "dot", "color": "#2ca02c"},
                   annotation_text="unthrottled", annotation_position="top left")
     fig.update_xaxes(title_text=axis.title)

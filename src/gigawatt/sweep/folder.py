@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gigawatt.results_folder import ResultsError
+from gigawatt.results_folder import PLOTLY_FILE, ResultsError
 from gigawatt.sweep.dataset import POINTS, RUNS
 
 MARKER = ".gigawatt-sweep.json"
@@ -25,7 +25,8 @@ FORMAT = 1
 REPORT = "report.html"
 _ID = r"[0-9a-f]{16}"
 _TEMP = r"\.tmp-[0-9a-f]{8}"
-ALLOWED_TOP = re.compile(rf"^(?:{re.escape(MARKER)}|{POINTS}|{RUNS}|{re.escape(REPORT)}|\..+{_TEMP})$")
+_TOP_FILES = "|".join(re.escape(f) for f in (MARKER, REPORT, PLOTLY_FILE))
+ALLOWED_TOP = re.compile(rf"^(?:{_TOP_FILES}|{POINTS}|{RUNS}|\..+{_TEMP})$")
 ALLOWED_POINT = re.compile(rf"^(?:{_ID}\.parquet|\.{_ID}\.parquet{_TEMP})$")
 ALLOWED_RUN = re.compile(rf"^(?:{_ID}|\.{_ID}\.(?:partial|old)-[0-9a-f]{{8}})$")  # Staging's names
 

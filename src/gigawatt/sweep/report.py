@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gigawatt.report.html import PLOTLY_CONFIG, Section
+from gigawatt.report.compare import comparison_figure
+from gigawatt.report.html import PLOTLY_FILE, Section, plotly_js_bytes, plotly_script, section_html
 from gigawatt.sweep.dataset import read_dataset
 from gigawatt.sweep.folder import REPORT, write_atomic
 from gigawatt.sweep.spec import Sweep
@@ -38,6 +38,17 @@ HEATMAP_METRICS = (
     ("throttle_thermal", "GPU-time thermally throttled"),
 )
 MAX_PAIRS = 6
+MAX_COMPARED_POINTS = 24  # up to this many finished points also get bar panels side by side
+# The points side by side: the same bar panels as a scenario's variants (gigawatt.report.compare).
+COMPARED_POINTS = (
+    ("throughput_tokens_per_s", "tok/s", "higher is better"),
+    ("energy_j_per_token", "J/tok", "lower is better"),
+    ("facility_mw_peak", "peak MW", "facility"),
+    ("max_gpu_temp_c", "max °C", "lower is better"),
+    ("throttle_thermal", "thermal", "share of GPU-time thermally throttled"),
+    ("throttle_power", "power", "share of GPU-time power-throttled"),
+    ("errors", "errors", "shutdowns and resets"),
+)
 MAX_CATEGORIES = 12  # an axis with more distinct values is binned
 BINS = 8
 TABLE_ROWS = 200
@@ -206,6 +217,20 @@ def line_section(table: pa.Table, a: str, units: dict[str, str | None]) -> Secti
     return Section(f"Metrics against {a}", fig, "Click a legend entry to show another metric.")
 
 
+def points_section(table: pa.Table) -> Section | None:
+    """The finished points side by side, as a scenario's variants are compared."""
+    if not 2 <= table.num_rows <= MAX_COMPARED_POINTS:
+        return None
+    keys = [k for k, _, _ in COMPARED_POINTS if k in table.column_names]
+    rows = [{"label": r.pop("point"), **r} for r in table.select(["point", *keys]).to_pylist()]
+    metrics = [m for m in COMPARED_POINTS if m[0] in keys and any(r[m[0]] is not None for r in rows)]
+    if not metrics:
+        return None
+    figure = comparison_figure(rows, metrics, shares={"throttle_thermal", "throttle_power"})
+    return Section("Points side by side", figure, "Each bar is one point of the sweep (the table below "
+                   "gives its axis values).")
+
+
 def render(table: pa.Table, sweep: Sweep) -> str:
     axes = [a.path for a in sweep.axes]
     ok = table.filter(pc.equal(table.column("status"), "ok")) if table.num_rows else table
@@ -219,13 +244,9 @@ def render(table: pa.Table, sweep: Sweep) -> str:
         for a, b in list(itertools.combinations(axes, 2))[:MAX_PAIRS]:
             heat = heatmap_section(ok, a, b, sweep.units)
             sections += [heat] if heat else []
-    charts = "\n".join(
-        f'<h2>{html.escape(s.title)}</h2>\n<p class="caption">{html.escape(s.caption)}</p>\n'
-        + pio.to_html(
-            s.figure, include_plotlyjs=i == 0, full_html=False, div_id=f"gw-sweep-{i}", config=PLOTLY_CONFIG
-        )
-        for i, s in enumerate(sections)
-    )
+        compared = points_section(ok)
+        sections += [compared] if compared else []
+    charts = "\n".join(section_html(s, f"gw-sweep-{i}") for i, s in enumerate(sections))
     failed = table.num_rows - ok.num_rows
     how = sweep.combine + (f", sampling seed {sweep.seed}" if sweep.combine in ("random", "lhs") else "")
     facts = [
@@ -235,6 +256,7 @@ def render(table: pa.Table, sweep: Sweep) -> str:
         ("Points", f"{table.num_rows} of {len(sweep.points)} finished ({failed} failed)"),
     ]
     return PAGE.format(
+        plotly=plotly_script(PLOTLY_FILE),
         name=html.escape(sweep.name),
         description=html.escape(sweep.description),
         facts="\n".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts),
@@ -277,12 +299,14 @@ def _table(table: pa.Table, axes: list[str]) -> str:
 
 def write_sweep_report(folder: Path, sweep: Sweep) -> Path:
     path = folder / REPORT
+    write_atomic(folder / PLOTLY_FILE, plotly_js_bytes())
     write_atomic(path, render(read_dataset(folder), sweep).encode())
     return path
 
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>gigawatt sweep: {name}</title>
+{plotly}
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }}
 dl {{ display: grid; grid-template-columns: max-content auto; gap: .2em 1.5em; }}

@@ -74,6 +74,11 @@ class Workload(Protocol):
     def backlog_tokens(self) -> float:
         """Tokens asked for and not yet produced."""
 
+    def memory_used_bytes(self) -> np.ndarray | float:
+        """HBM the workload holds per GPU (per-GPU array or one value for all), for DCGM_FI_DEV_FB_USED:
+        serving holds its weights and the batch's KV cache, training its weights, gradients, optimizer
+        state and activations. A workload with no memory model returns 0."""
+
     # ---------------------------------------------------------------- reporting
 
     lost_tokens: float

@@ -133,6 +133,10 @@ class DrivenServing:
     def silent_corruption(self, gpu: int, now: float, latency_of: Callable[[float], float]) -> None:
         self.silent_corruptions += 1  # a served request's output is corrupted: counted, not detected
 
+    def memory_used_bytes(self) -> float:
+        """Weights + the typical batch's KV cache per GPU (the serving profile's memory)."""
+        return self.profile.memory_per_gpu
+
     def backlog_tokens(self) -> float:
         return self.offered_total - self.served_total
 

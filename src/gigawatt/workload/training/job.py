@@ -328,6 +328,10 @@ class TrainingJob:
         """A corruption begins silently on `gpu`; `latency_of(onset progress, s)` samples its detection."""
         self.recovery.corrupt(self.steps, latency_of(self.steps * self.reference_step))
 
+    def memory_used_bytes(self) -> float:
+        """Weights, gradients, optimizer state and activations per GPU on the most loaded stage."""
+        return float(self.memory.total[0])
+
     def backlog_tokens(self) -> float:
         return 0.0  # training has no queue: it runs as fast as its slowest GPU allows
 
