@@ -1,6 +1,6 @@
 """`gigawatt validate operators DIR`: predict every measured operator and all-reduce, print the errors.
 
-The lead's CLI mounts `app` as `gigawatt validate`. Bad input exits 2 with one line naming the path
+The main CLI mounts `app` as `gigawatt validate`. Bad input exits 2 with one line naming the path
 and what was expected.
 """
 
