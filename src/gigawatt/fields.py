@@ -10,7 +10,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from gigawatt.units import allowed_units, check_range, internal_unit, parse_quantity
+from gigawatt.units import (
+    MAX_QUANTITY_CHARS,
+    allowed_units,
+    check_range,
+    internal_unit,
+    parse_quantity,
+    unit_pattern,
+)
 
 
 def quantity(dimension: str, example: str, floor: Literal["any", "zero", "positive"] = "any") -> Any:
@@ -34,6 +41,8 @@ def quantity(dimension: str, example: str, floor: Literal["any", "zero", "positi
     schema = {
         "type": "string",
         "description": f"{dimension} with a unit ({allowed_units(dimension)}){bound}",
+        "pattern": unit_pattern(dimension),
+        "maxLength": MAX_QUANTITY_CHARS,
         "examples": [example],
     }
     return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
