@@ -11,6 +11,7 @@ import errno
 import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -844,12 +845,27 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{where}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
         )
+    return _load_data(path, root, data)
+
+
+def from_dict(data: Mapping[str, Any], where: str = "<dict>") -> Scenario:
+    """A scenario from a mapping as its YAML would read, checked as `load` checks a file: errors name
+    `where` in place of the file (and no line); trace and weather paths are relative to the working folder."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            f"{where}: a scenario is a mapping with name, duration, cluster, power, cooling and workload"
+        )
+    return _load_data(Path(where), None, copy.deepcopy(dict(data)))
+
+
+def _load_data(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> Scenario:
     _resolve_trace_path(path, root, data)
     _resolve_weather_path(path, root, data)
     base = _validate(path, root, data)
     for i, variant in enumerate(base.variants):
         _validate(path, root, _with_variant(data, variant), prefix=["variants", i, "set"])
-    base._source = (path, root)
+    if root is not None:
+        base._source = (path, root)
     return base
 
 
