@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from rich.table import Table
 from gigawatt import catalog
 from gigawatt.limits import DEFAULT_MAX_MEMORY, DEFAULT_MAX_TIME
 from gigawatt.safety import excerpt
-from gigawatt.scenario import ScenarioError, error_at, json_schema, load
+from gigawatt.scenario import ScenarioError, json_schema, load
 from gigawatt.units import UnitError, parse_quantity
 
 app = typer.Typer(
@@ -27,8 +26,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+
+# Wide enough for any table gigawatt prints; a table still takes only the width it needs.
+PIPED_WIDTH = 1000
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that, piped or redirected, never wraps a line mid-phrase: scripts and logs read each
+    printed line (the causal chain) whole, and tables at their natural width."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, soft_wrap=True, width=PIPED_WIDTH)
+    return console
+
+
+out = _console()
+err = _console(stderr=True)
 
 # Show a progress bar only once a run has taken this long.
 PROGRESS_AFTER_S = 2.0
@@ -93,6 +106,24 @@ class LazyProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from gigawatt import __version__
+
+        out.print(f"gigawatt {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit"),
+    ] = False,
+) -> None:
+    pass
 
 
 @app.command()
@@ -178,14 +209,9 @@ def _run(
     metrics: Any = None,
     self_contained: bool = False,
 ) -> None:
-    from gigawatt.engine import Engine
+    from gigawatt.api import simulate
     from gigawatt.limits import LimitError, Limits
-    from gigawatt.limits import check as check_limits
-    from gigawatt.report.compare import comparison_section
-    from gigawatt.results import write_results
-    from gigawatt.results_folder import ResultsError, Staging, check_target, run_identity
-    from gigawatt.scenario import variant_scenarios
-    from gigawatt.summary import comparison, summarize
+    from gigawatt.results_folder import ResultsError
 
     try:
         limits = Limits(parse_quantity(max_memory, "bytes"), parse_quantity(max_time, "time"))
@@ -193,76 +219,44 @@ def _run(
         raise fail(f"--max-memory / --max-time: {exc}") from None
     try:
         sc = load(scenario)
-        scenarios = variant_scenarios(sc)
-        estimate = check_limits(scenarios, limits)
-        target = check_target(out_dir or Path("results") / sc.name, _inputs(scenario, scenarios))
-        engines = []
-        for label, v in scenarios:
-            with _located(sc, label):
-                engines.append((label, Engine(v)))
-        # Prepared before simulating: an unwritable, too long or full target fails now, not after the run.
-        staging = Staging(target, run_identity(sc.name, sc.seed, sc.raw), int(estimate.results_bytes))
+        several = bool(sc.variants)
+
+        def progress(label: str) -> LazyProgress:
+            return LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if several else ""))
+
+        result = simulate(
+            sc,
+            progress,
+            out=out_dir or Path("results") / sc.name,
+            limits=limits,
+            observer=metrics,
+            self_contained=self_contained,
+        )
     except (ScenarioError, ResultsError, LimitError) as exc:
         raise fail(str(exc)) from None
-    try:
-        runs = []
-        for label, engine in engines:
-            progress = LazyProgress(f"simulating {sc.name}" + (f" [{label}]" if len(engines) > 1 else ""))
-            if metrics is not None:
-                metrics.begin(engine.sc, label)
-            try:
-                with _located(sc, label):  # a few options show their problem only in use (a router's)
-                    result = engine.run(progress, metrics)
-            except ScenarioError as exc:
-                raise fail(str(exc)) from None
-            finally:
-                progress.close()
-            runs.append((label, result, summarize(result)))
-        base_summary = runs[0][2]
-        sections = []
-        if len(runs) > 1:
-            rows = comparison([(label, s) for label, _, s in runs], {v.label: v.set for v in sc.variants})
-            base_summary["variants"] = rows
-            sections.append(comparison_section(rows))
-        try:
-            target = write_results(staging, runs, sections, self_contained)
-        except (ResultsError, OSError) as exc:
-            raise fail(f"cannot write the results: {exc}") from None
-    finally:
-        staging.discard()  # a no-op once committed
+    base_summary = result.summary
     _print_summary(base_summary)
     out.print(f"[bold]{base_summary['chain']}[/]", highlight=False)
-    if len(runs) > 1:
+    if len(result.runs) > 1:
         _print_comparison(base_summary["variants"])
-    out.print(f"results: {target}/", highlight=False)
-
-
-@contextlib.contextmanager
-def _located(sc: Any, label: str) -> Iterator[None]:
-    """Problems of the scenario found while building or running it, as a ScenarioError at its line."""
-    from gigawatt.workload.serving.steady import WorkloadError
-
-    try:
-        yield
-    except (WorkloadError, catalog.CatalogError, ValueError) as exc:
-        raise ScenarioError(error_at(sc, str(exc), label)) from None
+    out.print(f"results: {result.folder}/", highlight=False)
 
 
 def _inputs(scenario: Path, scenarios: list[tuple[str, Any]]) -> list[Path]:
-    """The files a run reads, which its results folder must never hold."""
-    traces = [getattr(getattr(sc.workload, "arrivals", None), "path", None) for _, sc in scenarios]
-    weather = [getattr(sc.site.weather, "path", None) for _, sc in scenarios if sc.site is not None]
-    return [scenario, *(Path(t) for t in traces + weather if t)]
+    """The files a run reads, which its results folder must never hold (`gigawatt sweep` asks too)."""
+    from gigawatt.api import input_files
+
+    return [scenario, *input_files(scenarios[0][1], scenarios)]
 
 
 def _print_comparison(rows: list[dict[str, Any]]) -> None:
     from gigawatt.summary import COMPARED
 
     t = Table(title="variants side by side", header_style="bold")
-    t.add_column("variant")
+    t.add_column("variant", overflow="fold")  # a narrow terminal folds a label, never truncates it
     shown = [(key, label) for key, label, _ in COMPARED if any(r[key] is not None for r in rows)]
     for _, label in shown:
-        t.add_column(label, justify="right")
+        t.add_column(label, justify="right", overflow="fold")
     for r in rows:
         t.add_row(r["label"], *[_fmt(r[key]) for key, _ in shown])
     out.print(t)
@@ -283,8 +277,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         show_header=True,
         header_style="bold",
     )
-    t.add_column("metric")
-    t.add_column("value", justify="right")
+    t.add_column("metric", overflow="fold")
+    t.add_column("value", justify="right", overflow="fold")
     tf = s["throttle_fraction"]
     rows = [
         ("output tokens/s", f"{s['throughput_tokens_per_s']:,.0f} (demand {s['demand_tokens_per_s']:,.0f})"),

@@ -6,11 +6,19 @@ that either can be imported first.
 
 from __future__ import annotations
 
+import copy
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from gigawatt.units import allowed_units, check_range, internal_unit, parse_quantity
+from gigawatt.units import (
+    MAX_QUANTITY_CHARS,
+    allowed_units,
+    check_range,
+    internal_unit,
+    parse_quantity,
+    unit_pattern,
+)
 
 
 def quantity(dimension: str, example: str, floor: Literal["any", "zero", "positive"] = "any") -> Any:
@@ -34,9 +42,22 @@ def quantity(dimension: str, example: str, floor: Literal["any", "zero", "positi
     schema = {
         "type": "string",
         "description": f"{dimension} with a unit ({allowed_units(dimension)}){bound}",
+        "pattern": unit_pattern(dimension),
+        "maxLength": MAX_QUANTITY_CHARS,
         "examples": [example],
     }
-    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
+    return Annotated[float, BeforeValidator(parse), _FreshJsonSchema(schema)]
+
+
+class _FreshJsonSchema:
+    """WithJsonSchema, but a copy per use: pydantic 2.6 writes a field's default into the dict it is given,
+    which every other field of the same type then showed (a default for a required duration)."""
+
+    def __init__(self, schema: dict[str, Any]):
+        self.schema = schema
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return copy.deepcopy(self.schema)
 
 
 Power = quantity("power", "700 W")

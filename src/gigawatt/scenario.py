@@ -11,6 +11,7 @@ import errno
 import math
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -63,7 +64,13 @@ Indices = Annotated[list[int], Field(min_length=1)]
 ModelName = Annotated[
     str,
     AfterValidator(lambda name: load_model(name).name),
-    WithJsonSchema({"type": "string", "description": "model from the catalog (gigawatt model NAME)"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "model from the catalog, by name or alias (gigawatt model NAME)",
+            "x-catalog": "models",
+        }
+    ),
 ]
 
 
@@ -83,11 +90,18 @@ class Variation(Strict):
 
 
 class Cluster(Strict):
-    gpu: str = Field(description="GPU type from the catalog (e.g. H100-SXM)")
-    nodes: int = Field(gt=0)
-    gpus_per_node: int = Field(8, gt=0)
-    nodes_per_rack: int = Field(4, gt=0)
-    variation: Variation = Variation()
+    gpu: str = Field(
+        description="GPU type from the catalog, by name or alias (e.g. H100-SXM)",
+        json_schema_extra={"x-catalog": "gpus"},
+    )
+    nodes: int = Field(gt=0, description="number of nodes (a multiple of nodes_per_rack)")
+    gpus_per_node: int = Field(8, gt=0, description="GPUs in each node")
+    nodes_per_rack: int = Field(
+        4, gt=0, description="nodes in each rack (the unit of power budgets and cooling)"
+    )
+    variation: Variation = Field(
+        Variation(), description="part-to-part spread of power and thermal resistance between identical GPUs"
+    )
 
     @field_validator("gpu")
     @classmethod
@@ -122,15 +136,19 @@ class SupplyEvent(Strict):
     the remaining supply asserts the GPUs' power brake (HwPowerBrakeSlowdown).
     """
 
-    kind: Literal["sag", "feed_loss"]
-    at: Delay
+    kind: Literal["sag", "feed_loss"] = Field(
+        description="sag: the voltage drops; feed_loss: a rack loses one of its feeds"
+    )
+    at: Delay = Field(description="when the event starts, from the start of the run")
     duration: Duration = Field(description="how long the event lasts")
     depth: Fraction = Field(0.0, description="sag: remaining voltage as a fraction of nominal (0 = outage)")
-    racks: Indices | Literal["all"] = "all"
+    racks: Indices | Literal["all"] = Field("all", description="rack indices, or all")
 
 class Psu(Strict):
     curve: str = Field(
-        "psu-80plus-titanium-230v", description="power-conversion curve from the cooling catalog"
+        "psu-80plus-titanium-230v",
+        description="power-conversion curve from the cooling catalog",
+        json_schema_extra={"x-catalog": "psu_curves"},
     )
     rated_per_node: Power = Field(description="rated output of the node's PSUs (sets their load fraction)")
 
@@ -178,9 +196,9 @@ class PowerConfig(Strict):
         description="a constant for the CPUs, DRAM, NICs, switches and fans of one node; default: the load-"
         "dependent host model of catalog/node_power.yaml (gigawatt.power.host)",
     )
-    psu: Psu
-    capping: Capping = Capping()
-    supply_events: list[SupplyEvent] = Field([])
+    psu: Psu = Field(description="the nodes' power supplies: conversion curve and rating")
+    capping: Capping = Field(Capping(), description="rack power capping thresholds and trip time")
+    supply_events: list[SupplyEvent] = Field([], description="voltage sags and feed losses")
 
     @model_validator(mode="after")
     def _hysteresis(self) -> PowerConfig:
@@ -196,7 +214,7 @@ class Cdu(Strict):
     capacity: Power
     approach: Temperature = Field(description="supply above facility water at rated load")
     flow: MassFlow
-    pumps: int = Field(2, gt=0)
+    pumps: int = Field(2, gt=0, description="pumps in each CDU")
     pumps_for_full_flow: int = Field(1, gt=0, description="pumps needed for full flow (1 of 2 = N+1)")
     loop_heat_capacity: HeatCapacity = Field(description="thermal mass of the secondary loop (M·c_p)")
 
@@ -215,10 +233,14 @@ class Cdu(Strict):
 
 
 class Liquid(Strict):
-    racks_per_cdu: int = Field(gt=0)
-    cdu: Cdu
+    racks_per_cdu: int = Field(gt=0, description="racks served by one CDU")
+    cdu: Cdu = Field(description="each CDU's capacity, flow, pumps and loop")
     facility_supply: Temperature = Field(description="facility water temperature into the CDUs")
-    cold_plate: str = Field("oam-1kW-water", description="cold-plate curve from the cooling catalog")
+    cold_plate: str = Field(
+        "oam-1kW-water",
+        description="cold-plate curve from the cooling catalog",
+        json_schema_extra={"x-catalog": "cold_plates"},
+    )
     cold_plate_flow: VolumeFlow = Field(description="coolant flow through each GPU's cold plate at full flow")
     heat_to_air: Fraction = Field(0.15, description="share of node heat (besides GPUs) left to air")
 
@@ -244,7 +266,7 @@ class Liquid(Strict):
 
 
 class Air(Strict):
-    racks_per_zone: int = Field(gt=0)
+    racks_per_zone: int = Field(gt=0, description="racks cooled by one air zone (its CRAHs)")
     crah_capacity: Power = Field(description="cooling capacity of one air zone's CRAHs")
     supply: Temperature = Field(description="cold-aisle supply air temperature")
     zone_heat_capacity: HeatCapacity = Field(description="thermal mass of a zone's air and structures")
@@ -266,9 +288,11 @@ class CoolingEvent(Strict):
     thermal_interface_degradation: the die-to-coolant resistance of `gpus` grows by `factor` (a dried-out
     or badly seated thermal interface; "thermal interface/sensor" is a failure class in the Llama 3 paper)."""
 
-    kind: Literal["pump_failure", "capacity_loss", "supply_temperature_rise", "thermal_interface_degradation"]
-    at: Delay
-    duration: Duration
+    kind: Literal[
+        "pump_failure", "capacity_loss", "supply_temperature_rise", "thermal_interface_degradation"
+    ] = Field(description="what happens to the cooling units (or GPUs) named")
+    at: Delay = Field(description="when the event starts, from the start of the run")
+    duration: Duration = Field(description="how long the event lasts")
     units: Indices | Literal["all"] = Field("all", description="CDU (or air zone) indices")
     gpus: list[int] = Field([], description="thermal_interface_degradation: GPU indices")
     factor: float = Field(
@@ -277,16 +301,21 @@ class CoolingEvent(Strict):
         le=100.0,
         description="thermal_interface_degradation: resistance multiplier (a dried-out interface: ×10s)",
     )
-    pumps: int = Field(1, gt=0)
-    remaining: Fraction = 0.5
-    rise: Temperature = "5 C"  # type: ignore[assignment]
+    pumps: int = Field(1, gt=0, description="pump_failure: pumps that stop in each unit")
+    remaining: Fraction = Field(0.5, description="capacity_loss: remaining capacity as a fraction of rated")
+    rise: Temperature = Field("5 C", description="supply_temperature_rise: how much warmer the supply gets")
 
 
 class CoolingConfig(Strict):
-    kind: Literal["liquid", "air"]
-    liquid: Liquid | None = None
-    air: Air
-    events: list[CoolingEvent] = Field([])
+    kind: Literal["liquid", "air"] = Field(
+        description="liquid: CDUs carry the GPUs' heat (the rest goes to air); air: CRAH zones carry it all"
+    )
+    liquid: Liquid | None = Field(None, description="the liquid loop (required when kind is liquid)")
+    air: Air = Field(description="the air zones (always: liquid-cooled halls still reject some heat to air)")
+    events: list[CoolingEvent] = Field(
+        [],
+        description="pump failures, capacity losses, warmer supply, degraded thermal interfaces",
+    )
 
     @model_validator(mode="after")
     def _sections(self) -> CoolingConfig:
@@ -327,12 +356,14 @@ class SteadyServing(Strict):
     """A steady LLM serving load: every replica decodes `batch_size` sequences, admitting new ones as old
     ones finish, each with `prompt_tokens` in and `output_tokens` out (the prefill/decode mix)."""
 
-    kind: Literal["steady_serving"] = "steady_serving"
+    kind: Literal["steady_serving"] = Field(
+        "steady_serving", description="steady_serving: a constant decode load"
+    )
     model: ModelName
-    precision: Literal["bf16", "fp8"] = "bf16"
-    batch_size: int = Field(gt=0)
-    prompt_tokens: int = Field(gt=0)
-    output_tokens: int = Field(gt=0)
+    precision: Literal["bf16", "fp8"] = Field("bf16", description="weight and KV-cache precision")
+    batch_size: int = Field(gt=0, description="sequences each replica decodes at once")
+    prompt_tokens: int = Field(gt=0, description="prompt tokens per sequence")
+    output_tokens: int = Field(gt=0, description="output tokens per sequence")
     demand: float | None = Field(
         None, gt=0, le=2.0, description="offered load as a fraction of the unthrottled capacity"
     )
@@ -361,7 +392,9 @@ class Arrivals(Strict):
     """Where requests come from: a Poisson or bursty (gamma) process, or a trace in the Azure LLM
     inference format (TIMESTAMP,ContextTokens,GeneratedTokens). Rates are for the whole cluster."""
 
-    kind: Literal["poisson", "bursty", "trace"]
+    kind: Literal["poisson", "bursty", "trace"] = Field(
+        description="poisson, bursty (gamma inter-arrival times) or trace (a CSV file)"
+    )
     rate: float | None = Field(None, gt=0, description="poisson/bursty: requests per second")
     cv: float = Field(2.0, gt=0, description="bursty: coefficient of variation of inter-arrival times")
     prompt_tokens: int | None = Field(None, gt=0, description="poisson/bursty: prompt length")
@@ -386,10 +419,15 @@ class Scheduler(Strict):
     """Continuous batching as vLLM does it (defaults: vLLM's max_num_batched_tokens 2048, max_num_seqs
     128, chunked prefill on; 16-token KV blocks)."""
 
-    max_num_batched_tokens: int = Field(2048, gt=0)
-    max_num_seqs: int = Field(128, gt=0)
-    chunked_prefill: bool = True
-    block_tokens: int = Field(16, gt=0)
+    max_num_batched_tokens: int = Field(
+        2048, gt=0,
+        description="most tokens (prefill and decode) in one iteration (vLLM's max_num_batched_tokens)",
+    )
+    max_num_seqs: int = Field(128, gt=0, description="most sequences in one iteration (vLLM's max_num_seqs)")
+    chunked_prefill: bool = Field(
+        True, description="split long prompts over iterations so decodes keep running"
+    )
+    block_tokens: int = Field(16, gt=0, description="tokens per KV-cache block")
     when_hbm_is_full: Literal["recompute", "offload"] = Field(
         "recompute", description="preempt and recompute, or offload KV blocks to DRAM then SSD"
     )
@@ -432,16 +470,20 @@ class Serving(Strict):
     resolution simulates every request, iteration and KV block; `fluid` moves rates instead, for clusters
     of thousands of replicas."""
 
-    kind: Literal["serving"]
+    kind: Literal["serving"] = Field(description="serving: real traffic, request by request or as a fluid")
     model: ModelName
-    precision: Literal["bf16", "fp8"] = "bf16"
-    tensor_parallel: int = Field(1, gt=0)
-    pipeline_parallel: int = Field(1, gt=0)
-    resolution: Literal["request", "fluid"] = "request"
-    arrivals: Arrivals
-    scheduler: Scheduler = Scheduler()
-    slo: Slo = Slo()
-    startup: Startup = Startup()
+    precision: Literal["bf16", "fp8"] = Field("bf16", description="weight and KV-cache precision")
+    tensor_parallel: int = Field(1, gt=0, description="GPUs per pipeline stage (inside one node)")
+    pipeline_parallel: int = Field(1, gt=0, description="pipeline stages per replica (across nodes)")
+    resolution: Literal["request", "fluid"] = Field(
+        "request", description="request: every request and KV block; fluid: rates, for thousands of replicas"
+    )
+    arrivals: Arrivals = Field(description="where requests come from: poisson, bursty or a trace")
+    scheduler: Scheduler = Field(Scheduler(), description="continuous batching settings (vLLM's)")
+    slo: Slo = Field(Slo(), description="TTFT and TPOT limits that goodput counts against")
+    startup: Startup = Field(
+        Startup(), description="where replicas read weights and what the node has cached"
+    )
 
 
 class Parallelism(Strict):
@@ -487,7 +529,11 @@ class Overlap(Strict):
 class Network(Strict):
     """The scale-out fabric: one NIC per GPU on a rail-optimised leaf/spine(/core) network."""
 
-    nic: str = Field("infiniband-ndr-400", description="NIC and fabric from the network catalog")
+    nic: str = Field(
+        "infiniband-ndr-400",
+        description="NIC and fabric from the network catalog",
+        json_schema_extra={"x-catalog": "nics"},
+    )
     nodes_per_leaf: int = Field(32, gt=0, description="nodes under one leaf switch per rail")
     nodes_per_pod: int | None = Field(
         None, gt=0, description="nodes with full bisection below one spine layer; none = one pod"
@@ -507,7 +553,9 @@ class Training(Strict):
     """Synchronous data-, tensor-, context-, pipeline- (and expert-) parallel LLM training: every GPU of the
     job advances the same optimizer step, which ends when its slowest GPU ends it."""
 
-    kind: Literal["training"]
+    kind: Literal["training"] = Field(
+        description="training: synchronous data/tensor/context/pipeline(/expert)-parallel training"
+    )
     model: ModelName
     precision: Literal["bf16", "fp8"] = Field("bf16", description="GEMM precision (fp8 keeps bf16 weights)")
     sequence_length: int = Field(gt=0, description="tokens per training sequence")
@@ -516,7 +564,7 @@ class Training(Strict):
         None, gt=0, description="tokens per optimizer step (instead of global_batch_sequences)"
     )
     micro_batch: int = Field(1, gt=0, description="sequences per micro-batch on each pipeline")
-    parallel: Parallelism
+    parallel: Parallelism = Field(description="how the job splits over the GPUs (TP × CP × PP × DP, EP)")
     zero: Literal[0, 1, 2, 3] = Field(
         1,
         description="ZeRO stage: shard optimizer state (1), + gradients (2), + weights (3, FSDP) over the "
@@ -525,8 +573,8 @@ class Training(Strict):
     recompute: Literal["none", "selective", "full"] = Field(
         "selective", description="activation recomputation in the backward pass"
     )
-    overlap: Overlap = Overlap()
-    network: Network = Network()
+    overlap: Overlap = Field(Overlap(), description="which communication runs behind computation")
+    network: Network = Field(Network(), description="the scale-out fabric")
     checkpoint: CheckpointPolicy | None = Field(
         None, description="how the job checkpoints (none: it does not; a failure loses the whole run)"
     )
@@ -600,35 +648,48 @@ class Recovery(Strict):
 
 class Recording(Strict):
     interval: Duration = Field("10 s", description="one telemetry row per GPU (or group) per interval")
-    level: Literal["gpu", "node", "rack"] = "gpu"
+    level: Literal["gpu", "node", "rack"] = Field("gpu", description="one row per gpu, per node or per rack")
     max_rows: int = Field(20_000_000, gt=0, description="refuse runs whose timeseries would exceed this")
 
 
 class Variant(Strict):
     """A named copy of the scenario with some fields changed, run beside it for comparison."""
 
-    label: FolderName
+    label: FolderName = Field(
+        description="the variant's name: its results folder and column in the comparison"
+    )
     set: dict[str, Any] = Field(
         description="dotted field paths and their new values, e.g. workload.moe.router"
     )
 
 
 class Scenario(Strict):
-    name: FolderName
-    description: str = ""
+    name: FolderName = Field(description="the run's name: the results folder is named after it")
+    description: str = Field("", description="free text about the scenario, shown in the report")
     seed: int = Field(0, ge=0, lt=2**63, description="random seed: a whole number from 0 to 2**63 - 1")
     duration: Duration
-    tick: Time = "1 s"  # type: ignore[assignment]
+    tick: Time = Field("1 s", description="simulation time step, 0.1 s to 60 s")
     start: datetime = Field(
         datetime(2026, 7, 1, tzinfo=UTC),
         description="UTC instant the run starts (telemetry timestamps), e.g. 2026-07-01T00:00:00Z",
     )
-    cluster: Cluster
-    power: PowerConfig
-    cooling: CoolingConfig
-    workload: Annotated[SteadyServing | Serving | Training, Field(discriminator="kind")]
-    recovery: Recovery = Recovery()
-    recording: Recording = Recording()
+    cluster: Cluster = Field(description="the GPUs: type, nodes, racks and part-to-part spread")
+    power: PowerConfig = Field(
+        description="GPU power limits, rack and site budgets, PSUs, capping and supply events"
+    )
+    cooling: CoolingConfig = Field(
+        description="liquid (CDUs) or air (CRAH zones) cooling, and cooling events"
+    )
+    workload: Annotated[
+        SteadyServing | Serving | Training,
+        Field(discriminator="kind", description="what the GPUs run: steady_serving, serving or training"),
+    ]
+    recovery: Recovery = Field(
+        Recovery(), description="how long a shut-down GPU or a reset node takes to come back"
+    )
+    recording: Recording = Field(
+        Recording(), description="what the timeseries records: interval, level and a row limit"
+    )
     reliability: ReliabilityConfig | None = Field(
         None, description="component failures and silent data corruption in the loop (none: no failures)"
     )
@@ -803,12 +864,27 @@ def load(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{where}: a scenario is a YAML mapping with name, duration, cluster, power, cooling and workload"
         )
+    return _load_data(path, root, data)
+
+
+def from_dict(data: Mapping[str, Any], where: str = "<dict>") -> Scenario:
+    """A scenario from a mapping as its YAML would read, checked as `load` checks a file: errors name
+    `where` in place of the file (and no line); trace and weather paths are relative to the working folder."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(
+            f"{where}: a scenario is a mapping with name, duration, cluster, power, cooling and workload"
+        )
+    return _load_data(Path(where), None, copy.deepcopy(dict(data)))
+
+
+def _load_data(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> Scenario:
     _resolve_trace_path(path, root, data)
     _resolve_weather_path(path, root, data)
     base = _validate(path, root, data)
     for i, variant in enumerate(base.variants):
         _validate(path, root, _with_variant(data, variant), prefix=["variants", i, "set"])
-    base._source = (path, root)
+    if root is not None:
+        base._source = (path, root)
     return base
 
 
@@ -970,5 +1046,26 @@ def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
     return line
 
 
+# Where `gigawatt schema` says it lives: a stable identifier, not a server (.invalid never resolves);
+# editors take the schema from the file `gigawatt schema > gigawatt.schema.json` writes.
+SCHEMA_ID = "https://gigawatt.invalid/schema/scenario.json"
+
+
 def json_schema() -> dict[str, Any]:
-    return Scenario.model_json_schema()
+    """JSON Schema (draft 2020-12) of scenario files: unit patterns per quantity, catalog names as enums."""
+    body = Scenario.model_json_schema()
+    _catalog_enums(body)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **body}
+
+
+def _catalog_enums(node: Any) -> None:
+    """Replace each `x-catalog` marker with the enum of that catalog's names (read only when asked)."""
+    if isinstance(node, dict):
+        kind = node.pop("x-catalog", None)
+        if kind is not None:
+            node["enum"] = list(dict.fromkeys(catalog.names(kind)))
+        for value in node.values():
+            _catalog_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _catalog_enums(value)

@@ -55,7 +55,12 @@ _UNITS: dict[str, dict[str, float]] = {
     "mass": {"kg": 1.0, "t": 1000.0},
 }
 
-_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
+# ASCII digits and white space only (as JSON Schema's ECMA-262 patterns read \\d and \\s without the
+# Unicode flag), so that `unit_pattern` accepts exactly what `parse_quantity` reads.
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_SPACE = r"[ \t\n\r\f\v]*"
+_QUANTITY = re.compile(rf"{_SPACE}({_NUMBER}){_SPACE}([^0-9 \t\n\r\f\v].*?)?{_SPACE}", re.ASCII)
+MAX_QUANTITY_CHARS = 100
 
 
 class UnitError(ValueError):
@@ -64,6 +69,13 @@ class UnitError(ValueError):
 
 def allowed_units(dimension: str) -> str:
     return ", ".join(_UNITS[dimension])
+
+
+def unit_pattern(dimension: str) -> str:
+    """A regular expression (JSON Schema / ECMA-262 syntax) matching exactly the strings `parse_quantity`
+    reads in `dimension`, up to MAX_QUANTITY_CHARS characters; ranges and floors are checked on load."""
+    units = sorted(_UNITS[dimension], key=len, reverse=True)
+    return f"^{_SPACE}{_NUMBER}{_SPACE}(?:{'|'.join(map(re.escape, units))}){_SPACE}$"
 
 
 def internal_unit(dimension: str) -> str:
@@ -77,16 +89,16 @@ def parse_quantity(text: str | int | float, dimension: str) -> float:
         raise KeyError(f"unknown dimension {dimension!r}")
     if isinstance(text, bool) or not isinstance(text, str):
         raise UnitError(f"{excerpt(text)} has no unit; write it with one of: {allowed_units(dimension)}")
-    match = _QUANTITY.match(text) if len(text) <= 100 else None
+    match = _QUANTITY.fullmatch(text) if len(text) <= MAX_QUANTITY_CHARS else None
     if not match:
         raise UnitError(f"{excerpt(text)} is not a number followed by a unit ({allowed_units(dimension)})")
     number, unit = match.groups()
     if not unit:
         raise UnitError(f"{excerpt(text)} has no unit; write it with one of: {allowed_units(dimension)}")
-    scale = _UNITS[dimension].get(unit.strip())
+    scale = _UNITS[dimension].get(unit)
     if scale is None:
         raise UnitError(
-            f"{excerpt(text)}: unit {excerpt(unit.strip())} is not a {dimension} unit "
+            f"{excerpt(text)}: unit {excerpt(unit)} is not a {dimension} unit "
             f"({allowed_units(dimension)})"
         )
     value = float(number) * scale

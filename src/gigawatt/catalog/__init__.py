@@ -155,3 +155,18 @@ def model_entry(name: str) -> tuple[str, dict[str, Any]]:
 
 def cooling_catalog() -> dict[str, Any]:
     return _load("cooling.yaml")
+
+
+def names(kind: str) -> list[str]:
+    """Every name a scenario may give for a catalog entry of `kind` (gpus and models with their aliases;
+    cold_plates, psu_curves, nics), in catalog order: the enums of `gigawatt schema`."""
+    if kind in ("gpus", "models"):
+        entries = _load(f"{kind}.yaml")
+        return [n for key, entry in entries.items() for n in (key, *entry.get("aliases", []))]
+    where = {
+        "cold_plates": ("cooling.yaml", "cold_plates"),
+        "psu_curves": ("cooling.yaml", "power_conversion"),
+        "nics": ("networks.yaml", "nics"),
+    }
+    file, section = where[kind]
+    return list(_load(file)[section])

@@ -17,11 +17,13 @@ class DailyWeather(Strict):
     """A design day: the ASHRAE Handbook-Fundamentals hourly profile between each day's minimum (about
     05:00) and maximum (14:00-15:00), for dry bulb and wet bulb alike, repeating every 24 h."""
 
-    kind: Literal["daily"]
-    dry_bulb_min: Temperature
-    dry_bulb_max: Temperature
-    wet_bulb_min: Temperature
-    wet_bulb_max: Temperature
+    kind: Literal["daily"] = Field(
+        description="daily: a design-day profile between the given minima and maxima"
+    )
+    dry_bulb_min: Temperature = Field(description="lowest outdoor dry-bulb temperature of the day")
+    dry_bulb_max: Temperature = Field(description="highest outdoor dry-bulb temperature of the day")
+    wet_bulb_min: Temperature = Field(description="lowest outdoor wet-bulb temperature of the day")
+    wet_bulb_max: Temperature = Field(description="highest outdoor wet-bulb temperature of the day")
     start: Delay = Field("0 h", description="time of day at the run's start (0 h = midnight)")
 
     @model_validator(mode="after")
@@ -42,7 +44,7 @@ class DailyWeather(Strict):
 class FileWeather(Strict):
     """An EnergyPlus weather file (`.epw`) or a CSV with the header `hour,dry_bulb_c,wet_bulb_c`."""
 
-    kind: Literal["file"]
+    kind: Literal["file"] = Field(description="file: hourly weather from a file")
     path: str = Field(description="weather file, relative to the scenario file")
     start: Delay = Field(
         "0 h",
@@ -89,5 +91,8 @@ class PlantConfig(Strict):
 
 
 class Site(Strict):
-    weather: Annotated[DailyWeather | FileWeather, Field(discriminator="kind")]
-    plant: PlantConfig
+    weather: Annotated[
+        DailyWeather | FileWeather,
+        Field(discriminator="kind", description="outdoor conditions: a daily profile or a weather file"),
+    ]
+    plant: PlantConfig = Field(description="how heat leaves the site: towers, dry coolers or chillers")

@@ -18,7 +18,7 @@ from gigawatt.reliability.components import check_name
 class ComponentOverride(Strict):
     """Change one catalog component: scale or replace its rate, or switch it off."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="false removes this failure cause")
     rate_multiplier: float | None = Field(None, ge=0.0, description="multiplies the catalog rate")
     mtbf: Time | None = Field(
         None,
@@ -43,7 +43,7 @@ class ComponentOverride(Strict):
 class TemperatureAcceleration(Strict):
     """Arrhenius acceleration on the die and HBM temperatures the loop computes."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: failure rates ignore the dies' temperatures")
     reference_die: Temperature | None = Field(
         None, description="die temperature at which the catalog rates hold (default: the catalog's)"
     )
@@ -53,7 +53,7 @@ class TemperatureAcceleration(Strict):
 class SupplyEventEffect(Strict):
     """How supply events (sags beyond ride-through, feed losses) raise PSU, host and GPU failures."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: supply events do not raise failure rates")
     aftermath_window: Delay | None = Field(
         None, description="how long the raised hazard lasts after an event"
     )
@@ -66,7 +66,9 @@ class Spares(Strict):
     """hot_spares: a pool of healthy nodes replaces a drained one at once (while the pool lasts; repaired
     nodes refill it). wait_for_repair: the job waits until the drained node itself is repaired."""
 
-    policy: Literal["hot_spares", "wait_for_repair"] = "hot_spares"
+    policy: Literal["hot_spares", "wait_for_repair"] = Field(
+        "hot_spares", description="hot_spares: swap in a spare node; wait_for_repair: wait for the failed one"
+    )
     pool_nodes: int | None = Field(None, ge=0, description="spare nodes (default: the catalog's)")
 
     @model_validator(mode="after")
@@ -89,7 +91,9 @@ class RestartStages(Strict):
 class SdcDetector(Strict):
     """A silent-data-corruption detector; fields left out take the catalog's values for its kind."""
 
-    kind: Literal["loss_spike", "gradient_norm", "checksum_replay"]
+    kind: Literal["loss_spike", "gradient_norm", "checksum_replay"] = Field(
+        description="how silent data corruption is caught"
+    )
     probability: Fraction | None = Field(None, description="chance it catches a corruption")
     latency: Delay | None = Field(None, description="training progress from onset (or check) to alarm")
     period: Time | None = Field(None, description="checksum_replay: training progress between checks")
@@ -115,10 +119,14 @@ class ReliabilityConfig(Strict):
     components: dict[str, ComponentOverride] = Field(
         {}, description="per-component overrides by catalog name (faulty_gpu, hbm, software, ...)"
     )
-    temperature_acceleration: TemperatureAcceleration = TemperatureAcceleration()
-    supply_events: SupplyEventEffect = SupplyEventEffect()
-    spares: Spares = Spares()
-    restart: RestartStages = RestartStages()
+    temperature_acceleration: TemperatureAcceleration = Field(
+        TemperatureAcceleration(), description="failure rates accelerated by die and HBM temperature"
+    )
+    supply_events: SupplyEventEffect = Field(
+        SupplyEventEffect(), description="how supply events raise failure rates afterwards"
+    )
+    spares: Spares = Field(Spares(), description="spare nodes and what a failure waits for")
+    restart: RestartStages = Field(RestartStages(), description="the stages of a restart after a failure")
     sdc_detectors: list[SdcDetector] | None = Field(
         None, description="SDC detectors in use (default: the catalog's; an empty list: none)"
     )
@@ -159,10 +167,16 @@ class CheckpointPolicy(Strict):
     Bandwidths left out take the catalog's figure for the tier.
     """
 
-    interval: Literal["fixed", "young", "daly"] = "daly"
+    interval: Literal["fixed", "young", "daly"] = Field(
+        "daly", description="fixed (every), or Young's or Daly's optimum from the job's failure rate"
+    )
     every: Time | None = Field(None, description="fixed: training progress between checkpoints")
-    mode: Literal["sync", "async"] = "sync"
-    storage: Literal["shared_store", "local_nvme", "peer_memory"] = "shared_store"
+    mode: Literal["sync", "async"] = Field(
+        "sync", description="sync: training waits for the write; async: it goes on, slowed"
+    )
+    storage: Literal["shared_store", "local_nvme", "peer_memory"] = Field(
+        "shared_store", description="where checkpoints go: a shared store, local NVMe or peers' memory"
+    )
     write_bandwidth: Bandwidth | None = Field(
         None, description="shared_store: aggregate; local_nvme: per node; peer_memory: per node to peers"
     )

@@ -26,27 +26,13 @@ class Task:
 
 
 def simulate(sc: Any, target: Path, max_memory_bytes: float, max_time_s: float) -> dict[str, Any]:
-    """Run one scenario (no variants) and write its results folder at `target` as `gigawatt run` does;
-    returns its summary. Raises the scenario errors `gigawatt run` reports (LimitError, ScenarioError,
-    WorkloadError, CatalogError, ValueError) and ResultsError."""
-    from gigawatt.engine import Engine
+    """Run one scenario (no variants) and write its results folder at `target` as `gigawatt run` does
+    (`gigawatt.api.simulate`); returns its summary. Raises the scenario errors `gigawatt run` reports
+    (LimitError, ScenarioError, WorkloadError, CatalogError, ValueError) and ResultsError."""
+    from gigawatt.api import simulate as run_scenario
     from gigawatt.limits import Limits
-    from gigawatt.limits import check as check_limits
-    from gigawatt.results import write_results
-    from gigawatt.results_folder import Staging, check_target, run_identity
-    from gigawatt.summary import summarize
 
-    estimate = check_limits([("base", sc)], Limits(max_memory_bytes, max_time_s))
-    target = check_target(target)
-    engine = Engine(sc)
-    staging = Staging(target, run_identity(sc.name, sc.seed, sc.raw), int(estimate.results_bytes))
-    try:
-        result = engine.run()
-        summary = summarize(result)
-        write_results(staging, [("base", result, summary)])
-    finally:
-        staging.discard()  # a no-op once committed
-    return summary
+    return run_scenario(sc, out=target, limits=Limits(max_memory_bytes, max_time_s), inputs=[]).summary
 
 
 def run_task(task: Task) -> dict[str, Any]:
