@@ -17,19 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gigawatt.reliability.validation import all_checks
-from gigawatt.validation.check import Check, failed
-
-
-def _fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def _published(c: Check) -> str:
-    if isinstance(c.published, tuple):
-        return f"{_fmt(c.published[0])}–{_fmt(c.published[1])}"
-    return _fmt(c.published)
+from gigawatt.validation.check import Check, failed, fmt, published_text
 
 
 def _verdict(c: Check) -> str:
@@ -63,10 +51,10 @@ def validate_reliability(
                 column, justify="right" if column in ("predicted", "published", "error") else "left"
             )
         for c in rows:
-            ci = f"{_fmt(c.interval[0])}–{_fmt(c.interval[1])}" if c.interval else ""
+            ci = f"{fmt(c.interval[0])}–{fmt(c.interval[1])}" if c.interval else ""
             error = "inside" if isinstance(c.published, tuple) and c.passed else f"{c.error:+.1%}"
             table.add_row(
-                c.name, _fmt(c.predicted), ci, _published(c), c.unit, error, c.role, _verdict(c), c.note
+                c.name, fmt(c.predicted), ci, published_text(c), c.unit, error, c.role, _verdict(c), c.note
             )
         console.print(table)
     bad = failed(checks)

@@ -9,6 +9,7 @@ Roles:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 ROLES = ("fitted", "held out", "model", "other")
@@ -51,3 +52,17 @@ class Check:
 def failed(checks: list[Check], roles: tuple[str, ...] = ("held out", "model")) -> list[Check]:
     """Checks of these roles outside their tolerance."""
     return [c for c in checks if c.role in roles and c.passed is False]
+
+
+def fmt(value: float) -> str:
+    """A figure as the validation tables print it."""
+    if not math.isfinite(value):
+        return "—"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def published_text(c: Check) -> str:
+    """The published value, or its range."""
+    if isinstance(c.published, tuple):
+        return f"{fmt(c.published[0])}–{fmt(c.published[1])}"
+    return fmt(c.published)

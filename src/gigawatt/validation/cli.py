@@ -4,27 +4,14 @@ falls outside its tolerance."""
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gigawatt.validation.check import Check, failed
+from gigawatt.validation.check import Check, failed, fmt, published_text
 from gigawatt.validation.physics import collect
-
-
-def _fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def _published(c: Check) -> str:
-    if isinstance(c.published, tuple):
-        return f"{_fmt(c.published[0])}–{_fmt(c.published[1])}"
-    return _fmt(c.published)
 
 
 def _error(c: Check) -> str:
@@ -78,7 +65,7 @@ def validate_physics(
                 table.add_section()
             table.add_row(f"[bold]{c.group}[/]")
             group = c.group
-        table.add_row("  " + c.name.strip(), _fmt(c.predicted), _published(c), c.unit, _error(c), c.role,
+        table.add_row("  " + c.name.strip(), fmt(c.predicted), published_text(c), c.unit, _error(c), c.role,
                       _verdict(c), c.source or c.note)
     console.print(table)
     held = [c for c in checks if c.role == "held out"]
