@@ -93,10 +93,10 @@ def _describe_foreign(folder: Path, foreign: list[str]) -> str:
     return f"{folder} holds {what}, which gigawatt did not write"
 
 
-def check_target(out_dir: Path, inputs: Iterable[Path] = ()) -> Path:
-    """The resolved results folder, refused where replacing it could destroy anything but earlier results:
-    the working folder or a parent of it, a folder holding one of the run's `inputs`, something that is not
-    a folder, or a folder holding anything gigawatt did not write."""
+
+def resolve_target(out_dir: Path | str, inputs: Iterable[Path], what: str) -> tuple[Path, bool]:
+    """The resolved `--out` folder and whether it exists as a folder, refusing the working folder, its
+    parents, a folder holding an input of this `what` (run, sweep) and a path that is not a folder."""
     try:
         target = Path(out_dir).resolve()
         cwd = Path.cwd().resolve()
@@ -112,10 +112,17 @@ def check_target(out_dir: Path, inputs: Iterable[Path] = ()) -> Path:
     for path in input_paths:
         if path.is_relative_to(target):
             raise ResultsError(
-                f"--out {target}: holds {path}, an input of this run; give a folder of its own"
+                f"--out {target}: holds {path}, an input of this {what}; give a folder of its own"
             )
     if exists and not is_dir:
         raise ResultsError(f"--out {target}: exists and is not a folder")
+    return target, is_dir
+
+def check_target(out_dir: Path, inputs: Iterable[Path] = ()) -> Path:
+    """The resolved results folder, refused where replacing it could destroy anything but earlier results:
+    the working folder or a parent of it, a folder holding one of the run's `inputs`, something that is not
+    a folder, or a folder holding anything gigawatt did not write."""
+    target, is_dir = resolve_target(out_dir, inputs, "run")
     if is_dir:
         try:
             foreign = foreign_entries(target)

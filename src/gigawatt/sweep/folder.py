@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gigawatt.results_folder import PLOTLY_FILE, ResultsError
+from gigawatt.results_folder import PLOTLY_FILE, ResultsError, resolve_target
 from gigawatt.sweep.dataset import POINTS, RUNS
 
 MARKER = ".gigawatt-sweep.json"
@@ -82,25 +82,7 @@ def check_sweep_folder(out_dir: Path, identity: dict[str, Any], inputs: Iterable
     """The resolved sweep folder, refused where writing there could destroy anything but this sweep's own
     earlier output: the working folder or a parent of it, a folder holding an input, something that is not
     a folder, a folder with files gigawatt did not write, or another sweep's folder."""
-    try:
-        target = Path(out_dir).resolve()
-        cwd = Path.cwd().resolve()
-        input_paths = [Path(p).resolve() for p in inputs]
-        exists, is_dir = target.exists(), target.is_dir()
-    except (OSError, RuntimeError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ResultsError(f"--out {out_dir}: cannot use this path ({reason})") from None
-    if target == target.parent or target == cwd or cwd.is_relative_to(target):
-        raise ResultsError(
-            f"--out {target}: is the working folder or one of its parents; give a folder of its own"
-        )
-    for path in input_paths:
-        if path.is_relative_to(target):
-            raise ResultsError(
-                f"--out {target}: holds {path}, an input of this sweep; give a folder of its own"
-            )
-    if exists and not is_dir:
-        raise ResultsError(f"--out {target}: exists and is not a folder")
+    target, is_dir = resolve_target(out_dir, inputs, "sweep")
     if not is_dir:
         return target
     try:
