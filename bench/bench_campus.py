@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_engine import fused_pass_s
+from bench_engine import fused_pass_s, timed_runs
 from gigawatt import limits
-from gigawatt.engine import Engine
 from gigawatt.scenario import load
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "campus-1gw.yaml"
@@ -37,13 +36,7 @@ def main() -> None:
     raw = {**base.raw, "duration": f"{args.minutes} min"}
     raw["cluster"] = {**raw["cluster"], "nodes": NODES_PER_HALL * args.halls}
     sc = type(base).model_validate(raw)
-    walls, cpus = [], []
-    for _ in range(args.runs):
-        engine = Engine(sc)
-        start, cpu = time.perf_counter(), time.process_time()
-        result = engine.run()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
+    walls, cpus, result = timed_runs(sc, args.runs)
     n, ticks = sc.cluster.gpus, sc.ticks
     pass_s = fused_pass_s(n, repeats=50)
     pass_cpu = fused_pass_s(n, repeats=50, clock=time.process_time)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gigawatt.engine import Engine
+from gigawatt.engine import Engine, RunResult
 from gigawatt.scenario import Scenario
 from hall import hall
 
@@ -78,6 +78,18 @@ def fused_pass_s(n: int, repeats: int = 2000, clock: Callable[[], float] = time.
     return best
 
 
+def timed_runs(sc: Scenario, runs: int) -> tuple[list[float], list[float], RunResult]:
+    """Wall and CPU seconds of each run of the scenario (a fresh engine each), and the last result."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        engine = Engine(sc)
+        start, cpu = time.perf_counter(), time.process_time()
+        result = engine.run()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus, result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hours", type=float, default=24.0)
@@ -86,13 +98,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     args = ap.parse_args()
     sc = scenario(args.hours, args.gpus, args.workload)
-    walls, cpus = [], []
-    for _ in range(args.runs):
-        engine = Engine(sc)
-        start, cpu = time.perf_counter(), time.process_time()
-        result = engine.run()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu)
+    walls, cpus, result = timed_runs(sc, args.runs)
     pass_s = fused_pass_s(sc.cluster.gpus)
     gpu_ticks = sc.cluster.gpus * sc.ticks
     wall = float(np.median(walls))
