@@ -7,10 +7,9 @@ from the GPU's index within its node (synthetic: unique within a host, the same 
 
 from __future__ import annotations
 
-import uuid
+from gigawatt.telemetry import gpu_uuid  # the UUID timeseries.parquet writes, so the two join
 
-# A fixed namespace so that UUIDs depend on nothing but the scenario name and the GPU index.
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/gigawatt/gpus")
+__all__ = ["LABEL_NAMES", "gpu_labels", "gpu_uuid", "hostname", "pci_bus_id"]
 
 LABEL_NAMES = ("gpu", "UUID", "device", "modelName", "Hostname", "pci_bus_id")
 
@@ -18,10 +17,6 @@ LABEL_NAMES = ("gpu", "UUID", "device", "modelName", "Hostname", "pci_bus_id")
 def hostname(node: int) -> str:
     """As timeseries.parquet names nodes."""
     return f"node-{node:05d}"
-
-
-def gpu_uuid(scenario: str, index: int) -> str:
-    return f"GPU-{uuid.uuid5(_NAMESPACE, f'{scenario}/{index}')}"
 
 
 def pci_bus_id(local: int) -> str:
