@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gigawatt import catalog
+from gigawatt.console import err, fail, internal_error, out
 from gigawatt.limits import DEFAULT_MAX_MEMORY, DEFAULT_MAX_TIME
-from gigawatt.safety import excerpt
 from gigawatt.scenario import ScenarioError, json_schema, load
 from gigawatt.units import UnitError, parse_quantity
 
@@ -27,29 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# Wide enough for any table gigawatt prints; a table still takes only the width it needs.
-PIPED_WIDTH = 1000
-
-
-def _console(stderr: bool = False) -> Console:
-    """A console that, piped or redirected, never wraps a line mid-phrase: scripts and logs read each
-    printed line (the causal chain) whole, and tables at their natural width."""
-    console = Console(stderr=stderr)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, soft_wrap=True, width=PIPED_WIDTH)
-    return console
-
-
-out = _console()
-err = _console(stderr=True)
 
 # Show a progress bar only once a run has taken this long.
 PROGRESS_AFTER_S = 2.0
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 class LazyProgress:
@@ -169,14 +147,8 @@ def run(
                 metrics.close()
     except (typer.Exit, KeyboardInterrupt):
         raise
-    except Exception as exc:  # a bug: say so in one line rather than a traceback
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {excerpt(str(exc), 200)} "
-            "(a bug in gigawatt; please report it with the scenario)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+    except Exception as exc:
+        raise internal_error(exc, "the scenario") from None
 
 
 def _metrics_server(port: int | None, addr: str, speed: float | None, hold: float, gpus: int) -> Any:

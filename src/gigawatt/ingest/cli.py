@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from gigawatt.console import fail, internal_error, out
 from gigawatt.ingest.table import IngestError
-from gigawatt.safety import excerpt
 
-out = Console()
-err = Console(stderr=True)
 calibrate_app = typer.Typer(help="Fit catalog parameters to measured telemetry.", no_args_is_help=True)
 
 
@@ -28,16 +25,9 @@ def _guarded() -> Iterator[None]:
     except (typer.Exit, KeyboardInterrupt):
         raise
     except IngestError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     except Exception as exc:
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {excerpt(str(exc), 200)} "
-            "(a bug in gigawatt; please report it with the input files)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+        raise internal_error(exc, "the input files") from None
 
 
 def ingest(

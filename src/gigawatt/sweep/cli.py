@@ -7,17 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from gigawatt.console import err, fail, internal_error, out
 from gigawatt.limits import DEFAULT_MAX_MEMORY, DEFAULT_MAX_TIME
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
 
 
 def sweep(
@@ -48,14 +40,8 @@ def sweep(
         _sweep(sweep_file, out_dir, address, workers, engine, max_memory, max_time)
     except (typer.Exit, KeyboardInterrupt):
         raise
-    except Exception as exc:  # a bug: one line rather than a traceback, as `gigawatt run` does
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {str(exc)[:200]} "
-            "(a bug in gigawatt; please report it with the sweep file)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+    except Exception as exc:
+        raise internal_error(exc, "the sweep file") from None
 
 
 def _sweep(
@@ -74,15 +60,15 @@ def _sweep(
     from gigawatt.units import UnitError, parse_quantity
 
     if engine not in ENGINES:
-        raise _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        raise fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     try:
         memory, limit_s = parse_quantity(max_memory, "bytes"), parse_quantity(max_time, "time")
     except UnitError as exc:
-        raise _fail(f"--max-memory / --max-time: {exc}") from None
+        raise fail(f"--max-memory / --max-time: {exc}") from None
     try:
         spec = read_sweep(sweep_file)
     except SweepError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     how = f"combine {spec.combine}" + (f", seed {spec.seed}" if spec.combine in ("random", "lhs") else "")
     err.print(
         f"sweep {spec.name}: {len(spec.points)} points ({how}) over {spec.scenario_path}", highlight=False
@@ -106,7 +92,7 @@ def _sweep(
             on_point=progress,
         )
     except (ResultsError, EngineError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     elapsed = time.perf_counter() - start
     unseen = [
         r["point"]
@@ -114,7 +100,7 @@ def _sweep(
         if not (outcome.folder / "points" / f"{r['point']}.parquet").exists()
     ]
     if unseen:
-        raise _fail(
+        raise fail(
             f"{len(unseen)} point(s) finished but their rows are not in {outcome.folder}/points/: "
             "the workers wrote where this machine cannot see; with --address, --out must be on a file "
             "system the cluster shares"
