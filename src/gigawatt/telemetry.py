@@ -56,10 +56,11 @@ def gpu_uuid(name: str, index: int) -> str:
 
 
 def pci_bus_id(index: int, gpus_per_node: int = 8) -> str:
-    """The GPU's PCI bus id label as DCGM writes it (domain:bus:device.function). Synthetic: the GPU's slot
-    in its node picks the bus, 0x18 apart from 0x18 up (an assumption: real boards use their own layout)."""
-    slot = index % gpus_per_node
-    return f"00000000:{(0x18 * (slot + 1)) % 0x100:02X}:00.0"
+    """The GPU's PCI bus id label as DCGM writes it (domain:bus:device.function). Synthetic (an assumption:
+    real boards use their own layout): the GPU's slot in its node picks the bus, 0x18 apart from 0x18 up,
+    ten buses to a PCI domain, so every slot of a host has its own id however many GPUs the node holds."""
+    domain, k = divmod(index % gpus_per_node, 10)
+    return f"{domain:08X}:{0x18 * (k + 1):02X}:00.0"
 
 
 class Recorder:

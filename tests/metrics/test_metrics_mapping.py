@@ -30,7 +30,7 @@ def _snapshot(memory_temp: bool = False) -> Snapshot:
         ),
         ENERGY: np.array([3e6, 9e6, 15e6, 21e6]),
         "DCGM_FI_PROF_GR_ENGINE_ACTIVE": np.array([0.0, 0.5, 1.0, 1.0]),
-        "DCGM_FI_DEV_XID_ERRORS": np.array([0, 0, 0, 1]),
+        "DCGM_FI_DEV_XID_ERRORS": np.array([0, 0, 79, 48]),
     }
     if memory_temp:
         gpus["DCGM_FI_DEV_MEMORY_TEMP"] = np.array([45.0, 55.0, 65.0, 95.0])
@@ -102,7 +102,7 @@ def test_past_the_series_limit_gpus_aggregate_per_node():
     assert [v for _, v in got["gigawatt_node_gpu_temp_max_celsius"][1]] == [50.0, 90.0]
     reasons = [int(v) for _, v in got["gigawatt_node_clocks_event_reasons"][1]]
     assert reasons == [SW_POWER_CAP, SW_POWER_CAP | HW_THERMAL_SLOWDOWN | HW_SLOWDOWN]
-    assert [v for _, v in got["gigawatt_node_xid_errors"][1]] == [0.0, 1.0]
+    assert [v for _, v in got["gigawatt_node_xid_last"][1]] == [0.0, 79.0]  # the highest last code
     assert got["gigawatt_node_gpu_energy_millijoules"][0] == "counter"
 
 
@@ -118,9 +118,10 @@ def test_labels_are_stable_and_distinct():
     assert gpu_uuid("hall-a", 3) != gpu_uuid("hall-b", 3)
     version5 = r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
     assert re.fullmatch(version5, gpu_uuid("x", 0))
-    buses = [pci_bus_id(i) for i in range(300)]
+    buses = [pci_bus_id(i, 300) for i in range(300)]  # one bus per slot however many slots a host has
     assert len(set(buses)) == 300
     assert all(re.fullmatch(r"[0-9A-F]{8}:[0-9A-F]{2}:00\.0", b) for b in buses)
+    assert pci_bus_id(3, 8) == pci_bus_id(11, 8) == "00000000:60:00.0"
     labels = gpu_labels("x", "H100-SXM", 16, 8)
     assert len({lb[1] for lb in labels}) == 16  # UUIDs unique across the cluster
     assert labels[0][5] == labels[8][5]  # same bus id at the same slot of another host

@@ -2,12 +2,13 @@
 
 A real exporter reads UUID and PCI bus id from NVML; a simulated GPU has neither, so they are derived:
 UUID from the scenario name and the GPU's global index (a name-based UUID, RFC 4122 version 5), bus id
-from the GPU's index within its node (synthetic: unique within a host, the same on every host).
+from the GPU's slot in its node (synthetic: unique within a host, the same on every host). Both are the
+functions timeseries.parquet's labels come from, so a scrape and the file name a GPU alike.
 """
 
 from __future__ import annotations
 
-from gigawatt.telemetry import gpu_uuid  # the UUID timeseries.parquet writes, so the two join
+from gigawatt.telemetry import gpu_uuid, pci_bus_id
 
 __all__ = ["LABEL_NAMES", "gpu_labels", "gpu_uuid", "hostname", "pci_bus_id"]
 
@@ -19,19 +20,12 @@ def hostname(node: int) -> str:
     return f"node-{node:05d}"
 
 
-def pci_bus_id(local: int) -> str:
-    """NVML's form, domain:bus:device.function; one bus per GPU of a host (256 buses per domain)."""
-    domain, bus = divmod(local, 255)
-    return f"{domain:08X}:{bus + 1:02X}:00.0"
-
-
 def gpu_labels(scenario: str, model: str, n_gpus: int, gpus_per_node: int) -> list[tuple[str, ...]]:
     """Label values, in LABEL_NAMES order, of every GPU: `gpu` and `device` count within the host,
     as dcgm-exporter's do on each host."""
     out = []
     for i in range(n_gpus):
         node, local = divmod(i, gpus_per_node)
-        out.append(
-            (str(local), gpu_uuid(scenario, i), f"nvidia{local}", model, hostname(node), pci_bus_id(local))
-        )
+        bus = pci_bus_id(i, gpus_per_node)
+        out.append((str(local), gpu_uuid(scenario, i), f"nvidia{local}", model, hostname(node), bus))
     return out

@@ -4,8 +4,8 @@ Per GPU: dcgm-exporter's names, types, help and labels (its etc/default-counters
 dcp-metrics-included.csv), as long as the run records per GPU and has at most `max_gpu_series` GPUs.
 Beyond that (or recording per node or rack) the same fields come per node or rack as `gigawatt_node_*` /
 `gigawatt_rack_*`, with the recorder's per-GPU semantics (mean power, clock and activity of the group's
-GPUs, hottest die, OR of reasons, mean energy per GPU, sum of errors). Facility rows become `gigawatt_*`
-gauges named after their columns, in base units (W, °C, s).
+GPUs, hottest die, OR of reasons, mean energy per GPU, highest last XID code). Facility rows become
+`gigawatt_*` gauges named after their columns, in base units (W, °C, s).
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ GPU_FIELDS = (
         "mean",
     ),
     (
-        # dcgm-exporter: the value of the last XID; the twin has no XID codes and counts the interval's
-        # work-losing errors (thermal shutdowns, failures, resets) instead: 0 means none.
+        # The recorder's column already holds each GPU's last code (telemetry.CAUSE_XID, failures.yaml);
+        # a node or rack shows the highest, as timeseries.parquet does.
         "DCGM_FI_DEV_XID_ERRORS",
         "gauge",
-        "Work-losing errors in the last recording interval (dcgm-exporter: value of the last XID error).",
-        "xid_errors",
-        "sum",
+        "Value of the last XID error encountered.",
+        "xid_last",
+        "max",
     ),
     (
         "DCGM_FI_DEV_CLOCKS_EVENT_REASONS",
