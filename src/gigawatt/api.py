@@ -86,7 +86,11 @@ class Result:
         return self.runs[0].result.workload.tables()
 
     def write(
-        self, out_dir: str | Path, inputs: list[Path] | None = None, self_contained: bool = False
+        self,
+        out_dir: str | Path,
+        inputs: list[Path] | None = None,
+        self_contained: bool = False,
+        shared_plotly: str | None = None,
     ) -> Path:
         """Write the results folder (as `gigawatt run --out`), atomically; refuses a folder gigawatt did
         not write. `inputs`: files that must not end up inside it (default: the scenario's own)."""
@@ -97,7 +101,7 @@ class Result:
         target = check_target(Path(out_dir), input_files(sc) if inputs is None else inputs)
         size = sum(estimate(r.result.scenario).results_bytes for r in self.runs)
         staging = Staging(target, run_identity(sc.name, sc.seed, sc.raw), int(size))
-        self.folder = _write(staging, self, self_contained)
+        self.folder = _write(staging, self, self_contained, shared_plotly)
         return self.folder
 
 
@@ -110,12 +114,14 @@ def simulate(
     inputs: list[Path] | None = None,
     observer: Any = None,
     self_contained: bool = False,
+    shared_plotly: str | None = None,
 ) -> Result:
     """Simulate a scenario and its variants, after checking the run fits `limits` (default: those of
     `gigawatt run`). With `out`, the results folder is prepared before simulating (so an unwritable or
     refused folder fails at once) and written when the runs end. `observer` (e.g. the live metrics server)
     is told each run's scenario with `observer.begin(scenario, label)` and called with every recorded
-    snapshot; `self_contained` inlines plotly.js in each report."""
+    snapshot; `self_contained` inlines plotly.js in each report; `shared_plotly` (a path relative to the
+    results folder) points the reports at a plotly.js the caller keeps instead of writing one."""
     from gigawatt.engine import Engine
     from gigawatt.limits import Limits
     from gigawatt.limits import check as check_limits
@@ -157,20 +163,22 @@ def simulate(
             sections.append(comparison_section(rows))
         res = Result(sc, runs, sections)
         if staging is not None:
-            res.folder = _write(staging, res, self_contained)
+            res.folder = _write(staging, res, self_contained, shared_plotly)
         return res
     finally:
         if staging is not None:
             staging.discard()  # a no-op once committed
 
 
-def _write(staging: Any, res: Result, self_contained: bool = False) -> Path:
+def _write(
+    staging: Any, res: Result, self_contained: bool = False, shared_plotly: str | None = None
+) -> Path:
     from gigawatt.results import write_results
     from gigawatt.results_folder import ResultsError
 
     try:
         runs = [(r.label, r.result, r.summary) for r in res.runs]
-        return write_results(staging, runs, res.sections, self_contained)
+        return write_results(staging, runs, res.sections, self_contained, shared_plotly)
     except (ResultsError, OSError) as exc:
         raise ResultsError(f"cannot write the results: {exc}") from None
 

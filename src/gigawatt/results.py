@@ -61,19 +61,22 @@ def write_results(
     runs: list[tuple[str, RunResult, dict[str, Any]]],
     extra_sections: Sequence[Section] = (),
     self_contained: bool = False,
+    shared_plotly: str | None = None,
 ) -> Path:
     """Write the first run (the scenario itself) into the staging folder, and any variants into its
     variants/ folder; then put it in the target's place. On any failure the staging folder is removed.
-    The reports share one plotly.js at the folder's root, or each inline it when `self_contained`."""
+    The reports share one plotly.js at the folder's root, or each inline it when `self_contained`, or use
+    the one at `shared_plotly` (relative to the folder) that the caller keeps, e.g. a sweep's root."""
     assert staging.path is not None
     try:
         (_, base, base_summary), *variants = runs
         staging.path.mkdir(parents=True, exist_ok=True)
-        if not self_contained:
+        plotly = None if self_contained else shared_plotly or PLOTLY_FILE
+        if plotly == PLOTLY_FILE:
             write_plotly_js(staging.path)
-        _write_run(staging.path, base, base_summary, extra_sections, None if self_contained else PLOTLY_FILE)
+        _write_run(staging.path, base, base_summary, extra_sections, plotly)
         for label, result, summary in variants:
-            shared = None if self_contained else f"../../{PLOTLY_FILE}"
+            shared = None if plotly is None else f"../../{plotly}"
             _write_run(staging.path / "variants" / label, result, summary, plotly_src=shared)
         return staging.commit()
     except BaseException:

@@ -31,5 +31,5 @@ def test_self_contained_inlines_plotly_js(tmp_path):
     out = short_run("balanced", tmp_path / "balanced", "--self-contained")
     assert not list(out.rglob("*.js"))
     page = (out / "report.html").read_text()
-    assert PLOTLY_FILE not in page
+    assert "<script src=" not in page  # nothing referenced (the bundle's own comments may name its file)
     assert page.count("plotly.js v") >= 1 and len(page) > 3_000_000

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import gigawatt
 from gigawatt.cli import app
 from gigawatt.results_folder import MARKER as RESULTS_MARKER
-from gigawatt.results_folder import foreign_entries
+from gigawatt.results_folder import PLOTLY_FILE, foreign_entries
 from gigawatt.sweep.dataset import read_dataset
 from gigawatt.sweep.runner import ray_available, run_sweep
 from gigawatt.sweep.spec import read_sweep
@@ -92,6 +92,11 @@ def test_a_sweep_killed_with_sigkill_resumes_losing_and_duplicating_nothing(writ
     for point in plan:
         assert (killed / "runs" / point / RESULTS_MARKER).is_file()
         assert not foreign_entries(killed / "runs" / point)
+        # One plotly.js for the whole sweep: each point's report points at the sweep's own.
+        assert not (killed / "runs" / point / PLOTLY_FILE).exists()
+        page = (killed / "runs" / point / "report.html").read_text()
+        assert f'<script src="../../{PLOTLY_FILE}"' in page and len(page) < 1_000_000
+    assert (killed / PLOTLY_FILE).stat().st_size > 1_000_000
 
     third = subprocess.run(_command(path, killed), env=_env(), capture_output=True, text=True, timeout=900)
     assert third.returncode == 0 and f"0 run (0 failed), {len(plan)} already done" in third.stdout

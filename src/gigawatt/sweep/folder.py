@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gigawatt.report.html import plotly_js_bytes
 from gigawatt.results_folder import PLOTLY_FILE, ResultsError, resolve_target
 from gigawatt.sweep.dataset import POINTS, RUNS
 
@@ -115,7 +116,8 @@ def check_sweep_folder(out_dir: Path, identity: dict[str, Any], inputs: Iterable
 
 
 def prepare(target: Path, identity: dict[str, Any]) -> None:
-    """Create the folder and its marker, and clear temporary files a killed sweep left (its own names)."""
+    """Create the folder, its marker and the plotly.js every point's report shares, and clear temporary
+    files a killed sweep left (its own names)."""
     (target / POINTS).mkdir(parents=True, exist_ok=True)
     (target / RUNS).mkdir(exist_ok=True)
     for folder in (target, target / POINTS):
@@ -125,6 +127,8 @@ def prepare(target: Path, identity: dict[str, Any]) -> None:
     write_atomic(
         target / MARKER, (json.dumps(marker_content(identity), indent=2, sort_keys=True) + "\n").encode()
     )
+    if not (target / PLOTLY_FILE).is_file():
+        write_atomic(target / PLOTLY_FILE, plotly_js_bytes())
 
 
 def write_atomic(path: Path, content: bytes) -> None:

@@ -27,12 +27,16 @@ class Task:
 
 def simulate(sc: Any, target: Path, max_memory_bytes: float, max_time_s: float) -> dict[str, Any]:
     """Run one scenario (no variants) and write its results folder at `target` as `gigawatt run` does
-    (`gigawatt.api.simulate`); returns its summary. Raises the scenario errors `gigawatt run` reports
-    (LimitError, ScenarioError, WorkloadError, CatalogError, ValueError) and ResultsError."""
+    (`gigawatt.api.simulate`), its report using the sweep's one plotly.js two levels up (RUNS/<point>);
+    returns its summary. Raises the scenario errors `gigawatt run` reports (LimitError, ScenarioError,
+    WorkloadError, CatalogError, ValueError) and ResultsError."""
     from gigawatt.api import simulate as run_scenario
     from gigawatt.limits import Limits
+    from gigawatt.results_folder import PLOTLY_FILE
 
-    return run_scenario(sc, out=target, limits=Limits(max_memory_bytes, max_time_s), inputs=[]).summary
+    limits = Limits(max_memory_bytes, max_time_s)
+    shared = f"../../{PLOTLY_FILE}"
+    return run_scenario(sc, out=target, limits=limits, inputs=[], shared_plotly=shared).summary
 
 
 def run_task(task: Task) -> dict[str, Any]:
