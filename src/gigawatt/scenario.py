@@ -856,8 +856,7 @@ def load(path: str | Path) -> Scenario:
     except InputFileError as exc:
         raise ScenarioError(str(exc)) from None
     except YamlInputError as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise ScenarioError(f"{where}: {exc.message}") from None
+        raise ScenarioError(exc.located(path)) from None
     root, data = doc.root, doc.data
     if not isinstance(data, dict):
         where = f"{path}:{root.start_mark.line + 1}" if root is not None else str(path)

@@ -32,6 +32,10 @@ class YamlInputError(ValueError):
         super().__init__(message)
         self.message, self.line = message, line
 
+    def located(self, path: str | Path) -> str:
+        """The message as `file:line: problem` (or `file: problem`), as every input error reads."""
+        return f"{path}:{self.line}: {self.message}" if self.line else f"{path}: {self.message}"
+
 
 class _StrictLoader(yaml.SafeLoader):
     def __init__(self, text: str):

@@ -287,9 +287,7 @@ def read_sweep(path: str | Path) -> Sweep:
     except InputFileError as exc:
         raise SweepError(str(exc)) from None
     except YamlInputError as exc:
-        raise SweepError(
-            f"{path}:{exc.line}: {exc.message}" if exc.line else f"{path}: {exc.message}"
-        ) from None
+        raise SweepError(exc.located(path)) from None
     root, data = doc.root, doc.data
 
     def at(loc: list[Any], message: str) -> SweepError:
