@@ -49,7 +49,7 @@ from gigawatt.hardware.collectives import (
     ring_all_reduce_time,
 )
 from gigawatt.hardware.fabric import Dims, Fabric, nic
-from gigawatt.hardware.roofline import efficiency, op_times
+from gigawatt.hardware.roofline import efficiency, fp8_gemm_ratio, op_times
 from gigawatt.power.gpu_power import gpu_power
 from gigawatt.workload.training.configs import Configs, Job, edge_stage_layers, param_split
 from gigawatt.workload.training.memory import GRAD_BYTES, WEIGHT_BYTES
@@ -71,14 +71,6 @@ BF16_GEMMS = ("lm_head", "router")  # kept in bf16 by FP8 recipes
 def attention_efficiency(gpu_name: str) -> float:
     """FlashAttention's achieved share of the bf16 peak (catalog/kernels.yaml)."""
     entries = _load("kernels.yaml")["attention"]
-    return float(entries.get(gpu_name, entries["default"])["value"])
-
-
-@cache
-def fp8_gemm_efficiency(gpu_name: str) -> float:
-    """FP8 GEMM efficiency relative to the bf16 one, each against its own peak (catalog/
-    training_calibration.yaml: fitted per GPU, or the default entry)."""
-    entries = _load("training_calibration.yaml")["fp8_gemm_efficiency"]
     return float(entries.get(gpu_name, entries["default"])["value"])
 
 
@@ -216,7 +208,7 @@ def step_model(job: Job, cfg: Configs, clocks: np.ndarray, fp8_efficiency: float
     eff = efficiency(gpu.name)
     # FP8 GEMMs (Transformer Engine: scaled casts, amax bookkeeping) reach a smaller share of their peak than
     # bf16 ones of theirs; the LM head and the router stay in bf16, as FP8 recipes keep them.
-    ratio = fp8_gemm_efficiency(gpu.name) if fp8_efficiency is None else fp8_efficiency
+    ratio = fp8_gemm_ratio(gpu.name) if fp8_efficiency is None else fp8_efficiency
     fp8 = replace(eff, compute=eff.compute * ratio)
     flash = replace(eff, compute=attention_efficiency(gpu.name))
 
