@@ -30,6 +30,7 @@ from gigawatt.power.gpu_power import gpu_power
 from gigawatt.power.links import comm_power_w, nvlink_rate
 from gigawatt.scenario import Serving, SteadyServing
 from gigawatt.workload.serving import paged
+from gigawatt.workload.serving.iteration import COMMUNICATION_PRECISION
 from gigawatt.workload.serving.memory import (
     HBM_USABLE_FRACTION,
     MAX_BATCHED_TOKENS,
@@ -198,7 +199,7 @@ def build_profile(
     tp = choose_tp(m, w, gpu, gpus_per_node) if check_fit else (w.tensor_parallel or 1)
     plan = kv_plan(m, w, gpu, tp)
     link = nvlink_link(gpu.name, gpu.nvlink_bandwidth, tp, gpus_per_node)
-    a = BYTES_PER_ELEMENT[w.precision]
+    a = BYTES_PER_ELEMENT[COMMUNICATION_PRECISION[w.precision]]  # 16-bit activations at FP8 too
 
     def comm(tokens: int) -> float:
         # Two tensor-parallel all-reduces of the activations per layer (after attention and after the FFN).
