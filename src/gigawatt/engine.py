@@ -213,7 +213,7 @@ class Engine:
         self.all_up = True
         self.energy = np.zeros(n)
         self.halls = Halls(sc, self.n_cdus if self.liquid else 0, self.n_zones, self.limit)
-        self.rack_cap = self.halls.caps.effective  # per rack: the lowest of its rack's, hall's and site's caps
+        self.rack_cap = self.halls.caps.effective  # per rack: the lowest of its rack, hall and site caps
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
         self.host_model = node_host(sc.power.host_power_per_node, self.gpn)

@@ -24,6 +24,11 @@ from gigawatt.power import hierarchy
 from gigawatt.scenario import Capping, Scenario
 
 
+# Default thermal mass of a hall's facility water, per rack. Assumption: about 0.2 m³ of water per rack in
+# the hall's pipes, headers and buffer tank (a 512-rack hall: ~100 m³), at 4.18 MJ/(m³·K).
+WATER_PER_RACK_J_PER_K = 0.8e6
+
+
 @dataclass
 class HallStats:
     """Per hall over the run (arrays of one element per hall), for the summary."""
@@ -33,6 +38,7 @@ class HallStats:
     heat_rejection_w: np.ndarray  # inf where unlimited
     site_budget_w: float  # inf where unlimited
     power_peak_w: np.ndarray  # IT power at the racks' wall
+    power_mean_w: np.ndarray
     over_budget_s: np.ndarray
     capped_s: np.ndarray  # the hall's own cap ceiling below the GPU limit
     site_capped_s: float
@@ -74,7 +80,11 @@ class Halls:
         )
         self.limited_cooling = bool(np.isfinite(self.capacity).any())
         self.site_budget = np.inf if pw.site_budget is None else pw.site_budget
-        self.mc = co.hall_water_heat_capacity
+        self.mc = (
+            WATER_PER_RACK_J_PER_K * self.racks_per_hall
+            if co.hall_water_heat_capacity is None
+            else co.hall_water_heat_capacity
+        )
         self.caps = hierarchy.initial(cl.racks, n, limit)
         self.rise = np.zeros(n)
         self.rejected_share = 1.0  # of the heat arriving this tick, what the halls' plants rejected
@@ -87,6 +97,7 @@ class Halls:
         self.heat_peak = np.zeros(n)
         self.rise_max = np.zeros(n)
         self.power_acc = np.zeros(n)
+        self.energy = np.zeros(n)
         self.ticks = 0
 
     def supply_rise(self) -> tuple[np.ndarray | float, np.ndarray | float]:
@@ -144,6 +155,7 @@ class Halls:
             self.over_ticks += hall_wall > self.budget
             self.capped_ticks += self.caps.hall < self.limit
             self.power_acc += hall_wall
+            self.energy += hall_wall
         self.site_capped_ticks += int(self.caps.site[0] < self.limit)
         self.ticks += 1
         return self.caps.effective
@@ -168,6 +180,7 @@ class Halls:
             self.capacity,
             self.site_budget,
             self.power_peak,
+            self.energy / max(self.ticks, 1),
             self.over_ticks * dt,
             self.capped_ticks * dt,
             self.site_capped_ticks * dt,
@@ -189,6 +202,7 @@ def summary(st: HallStats) -> dict[str, Any]:
         "racks_per_hall": st.racks_per_hall,
         "power_budget_mw": finite(st.budget_w),
         "power_peak_mw": (st.power_peak_w / 1e6).tolist(),
+        "power_mean_mw": (st.power_mean_w / 1e6).tolist(),
         "peak_of_budget_max": float(of_budget.max()),
         "peak_of_budget_max_hall": int(np.argmax(of_budget)),
         "over_budget_s": st.over_budget_s.tolist(),
@@ -213,9 +227,11 @@ def chain_causes(h: dict[str, Any]) -> list[str]:
         k = max(h["binding_halls"], key=lambda i: h["capped_time_fraction"][i])
         others = len(h["binding_halls"]) - 1
         more = f" (and {others} more hall(s))" if others else ""
+        above = f", above it for {h['over_budget_s'][k]:g} s" if h["over_budget_s"][k] else ""
         out.append(
-            f"hall {k} peak {h['power_peak_mw'][k]:.2f} MW of its {h['power_budget_mw'][k]:.2f} MW budget, "
-            f"capped {h['capped_time_fraction'][k]:.0%} of the time{more}"
+            f"hall {k} at {h['power_mean_mw'][k]:.2f} MW mean (peak {h['power_peak_mw'][k]:.2f}) of its "
+            f"{h['power_budget_mw'][k]:.2f} MW budget{above}, capped {h['capped_time_fraction'][k]:.0%} of the "
+            f"time{more}"
         )
     if h["cooling_short_halls"]:
         k = max(h["cooling_short_halls"], key=lambda i: h["water_rise_max_c"][i])

@@ -209,8 +209,8 @@ class PowerConfig(Strict):
     )
     hall_budget: PositivePower | None = Field(
         None,
-        description="each hall's power budget: its transformer, UPS and busway capacity, against the IT power "
-        "at its racks' wall; a hall above it lowers its GPUs' caps (power.capping); none = unlimited",
+        description="each hall's power budget: its transformer, UPS and busway capacity, against the IT "
+        "power at its racks' wall; a hall above it lowers its GPUs' caps (power.capping); none = unlimited",
     )
     hall_budgets: list[HallBudget] = Field(
         [], description="budgets of particular halls, in place of hall_budget"
@@ -360,10 +360,11 @@ class CoolingConfig(Strict):
     hall_heat_rejections: list[HallHeatRejection] = Field(
         [], description="heat rejection of particular halls, in place of hall_heat_rejection"
     )
-    hall_water_heat_capacity: PositiveHeatCapacity = Field(
-        "400 MJ/K",
+    hall_water_heat_capacity: PositiveHeatCapacity | None = Field(
+        None,
         description="thermal mass of one hall's facility water loop (M·c_p), which warms when its heat "
-        "rejection is short; default: about 100 m³ of water (assumption: pipes, headers and buffer tank)",
+        "rejection is short; default: 0.8 MJ/K per rack of the hall (assumption: about 0.2 m³ of water "
+        "per rack in pipes, headers and buffer tank)",
     )
 
     @model_validator(mode="after")

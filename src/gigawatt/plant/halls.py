@@ -21,7 +21,8 @@ def step(
     rise: np.ndarray, heat_in_w: np.ndarray, capacity_w: np.ndarray, heat_capacity: float, dt: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rise above the plant's supply in K, heat rejected in W) per hall after one tick."""
-    return cooling_unit.step(rise, heat_in_w, capacity_w, np.zeros_like(rise), np.full_like(rise, heat_capacity), dt)
+    mc = np.full_like(rise, heat_capacity)
+    return cooling_unit.step(rise, heat_in_w, capacity_w, np.zeros_like(rise), mc, dt)
 
 
 def heat_by_hall(per_unit_w: np.ndarray, halls: int) -> np.ndarray:
