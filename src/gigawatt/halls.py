@@ -23,7 +23,6 @@ from gigawatt.plant import halls as hall_cooling
 from gigawatt.power import hierarchy
 from gigawatt.scenario import Capping, Scenario
 
-
 # Default thermal mass of a hall's facility water, per rack. Assumption: about 0.2 m³ of water per rack in
 # the hall's pipes, headers and buffer tank (a 512-rack hall: ~100 m³), at 4.18 MJ/(m³·K).
 WATER_PER_RACK_J_PER_K = 0.8e6
@@ -230,8 +229,8 @@ def chain_causes(h: dict[str, Any]) -> list[str]:
         above = f", above it for {h['over_budget_s'][k]:g} s" if h["over_budget_s"][k] else ""
         out.append(
             f"hall {k} at {h['power_mean_mw'][k]:.2f} MW mean (peak {h['power_peak_mw'][k]:.2f}) of its "
-            f"{h['power_budget_mw'][k]:.2f} MW budget{above}, capped {h['capped_time_fraction'][k]:.0%} of the "
-            f"time{more}"
+            f"{h['power_budget_mw'][k]:.2f} MW budget{above}, "
+            f"capped {h['capped_time_fraction'][k]:.0%} of the time{more}"
         )
     if h["cooling_short_halls"]:
         k = max(h["cooling_short_halls"], key=lambda i: h["water_rise_max_c"][i])
