@@ -295,7 +295,7 @@ class Engine:
             self.workload,
             self.totals,
             self._stored_heat(),
-            self.rec.table(),
+            self.halls.label(self.rec.table()),
             pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
             self.events,
             self.facility_w,

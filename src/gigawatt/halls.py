@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from gigawatt.plant import halls as hall_cooling
 from gigawatt.power import hierarchy
@@ -71,6 +72,9 @@ class Halls:
         self.n = n = cl.halls
         self.racks_per_hall = cl.racks // n
         self.n_cdus, self.n_zones = n_cdus, n_zones
+        per_rack = {"gpu": cl.gpus_per_node * cl.nodes_per_rack, "node": cl.nodes_per_rack, "rack": 1}
+        self.level = sc.recording.level
+        self.rows_per_hall = self.racks_per_hall * per_rack[self.level]  # recorded rows of one hall
         self.limit = limit
         self.active = active(sc)
         self.budget = _per_hall(n, pw.hall_budget, [(h.halls, h.budget) for h in pw.hall_budgets])
@@ -87,6 +91,7 @@ class Halls:
         self.caps = hierarchy.initial(cl.racks, n, limit)
         self.rise = np.zeros(n)
         self.rejected_share = 1.0  # of the heat arriving this tick, what the halls' plants rejected
+        self.it_prev = 0.0  # last tick's IT power, to tell this tick's facility power from last tick's
         self.dt = sc.tick
         # Integrals: per hall, and per recording interval for facility.parquet.
         self.power_peak = np.zeros(n)
@@ -132,8 +137,15 @@ class Halls:
         nodes_per_rack: int,
         floor: float,
     ) -> np.ndarray:
-        """Each rack's effective per-GPU cap for the next tick (the same array when no level moved)."""
+        """Each rack's effective per-GPU cap for the next tick (the same array when no level moved).
+
+        `facility_w` is last tick's facility power; the site is judged on this tick's IT power plus last
+        tick's overhead (UPS losses and cooling), so that it sees its own cuts at once: on last tick's
+        facility power alone it overshoots and rings by several per cent."""
         hall_wall = hierarchy.hall_power(rack_wall, self.n) if self.active else np.zeros(self.n)
+        it_w = float(rack_wall.sum())
+        site_w = it_w + (facility_w - self.it_prev) if facility_w > 0 else 0.0
+        self.it_prev = it_w
         self.caps = hierarchy.step(
             cfg,
             self.caps,
@@ -141,7 +153,7 @@ class Halls:
             rack_budget,
             hall_wall,
             self.budget,
-            facility_w,
+            site_w,
             self.site_budget,
             node_dc,
             gpu_power,
@@ -168,6 +180,13 @@ class Halls:
             row.update({f"hall{h}_water_rise_c": float(r) for h, r in enumerate(self.rise)})
         self.power_acc[:] = 0.0
         return row
+
+    def label(self, timeseries: pa.Table) -> pa.Table:
+        """The recording with a `hall` column beside its gpu, node or rack index."""
+        if not self.active:
+            return timeseries
+        index = np.asarray(timeseries.column(self.level).to_numpy())
+        return timeseries.append_column("hall", pa.array((index // self.rows_per_hall).astype(np.int32)))
 
     def stats(self) -> HallStats | None:
         if not self.active:

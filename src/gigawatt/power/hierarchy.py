@@ -5,8 +5,8 @@ The rack controller holds each rack's wall power under the rack budget; the hall
 of its racks' wall power (the IT load on the hall's transformer, UPS and busway) under the hall budget;
 the site controller holds facility power (IT through the UPS, plus cooling) under the feed. Each sets a
 ceiling on its GPUs' caps and a GPU's cap is the lowest ceiling above it, so a hall over budget caps only
-its own racks and a site over its feed caps every hall. The site is judged on the previous tick's
-facility power (its cooling is only known once the tick's heat is), one tick later than the halls.
+its own racks and a site over its feed caps every hall. The site's facility power is this tick's IT power
+plus the previous tick's overhead (UPS losses and cooling are only known once the tick's heat is).
 
 State is explicit (`Caps`); `step` returns the effective per-rack cap and the same array object when no
 level moves, so the engine's cheap path (no caps to rebuild) stays cheap.
@@ -58,7 +58,7 @@ def step(
     limit: float,
     floor: float,
 ) -> Caps:
-    """The caps for the next tick from this tick's rack and hall wall power and last tick's facility power.
+    """The caps for the next tick from this tick's rack and hall wall power and the site's facility power.
 
     The hall and site controllers see a member's DC power through the same efficiency as its wall power
     (rack DC / rack wall; total node DC / facility), which is what a cut of GPU watts moves."""
