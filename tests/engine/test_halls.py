@@ -89,7 +89,7 @@ def test_a_hall_short_of_heat_rejection_warms_only_its_own_water(run):
 
 
 def test_hall_water_warms_at_its_shortfall_over_its_heat_capacity():
-    """M·c_p·dT/dt = Q_in − capacity: 2 MW short on 400 MJ/K warms 5 mK/s; a hall within capacity stays at 0."""
+    """M·c_p·dT/dt = Q_in − capacity: 2 MW short on 400 MJ/K warms 5 mK/s; a hall within it stays at 0."""
     rise = np.zeros(2)
     for _ in range(600):
         rise, rejected = hall_cooling.step(rise, np.array([22e6, 15e6]), np.array([20e6, 20e6]), 400e6, 1.0)
@@ -120,7 +120,8 @@ def test_one_unlimited_hall_runs_as_no_halls():
     base = with_changes(example_dict("balanced"), duration="2 min")
     plain = summarize(Engine(Scenario.model_validate(base)).run())
     racks = Scenario.model_validate(base).cluster.racks
-    one = summarize(Engine(Scenario.model_validate(with_changes(base, **{"cluster.racks_per_hall": racks}))).run())
+    one_hall = Scenario.model_validate(with_changes(base, **{"cluster.racks_per_hall": racks}))
+    one = summarize(Engine(one_hall).run())
     assert "halls" not in plain and one.pop("halls")["count"] == 1
     assert one == plain
 
