@@ -10,8 +10,10 @@ import pytest
 
 from gigawatt.engine import Engine
 from gigawatt.plant import halls as hall_cooling
+from gigawatt.power import hall_physics
 from gigawatt.scenario import Scenario
 from gigawatt.summary import summarize
+from gigawatt.validation.check import failed
 from helpers import example_dict, with_changes
 
 RACKS_PER_HALL = 16
@@ -149,3 +151,9 @@ def test_halls_are_deterministic():
 def test_bad_hall_fields_are_refused_with_the_field_named(changes, message):
     with pytest.raises(ValueError, match=message):
         _halls(**changes)
+
+
+def test_the_hall_checks_of_validate_physics_pass():
+    rows = hall_physics.physics_checks()
+    assert {c.role for c in rows} == {"model", "fitted", "other"}
+    assert failed(rows) == []
