@@ -6,8 +6,9 @@ a shorter run, and peak memory against the limits estimate.
 A day at 1 s ticks is 86,400 ticks; the tick's cost does not grow with the simulated time (the recorder
 holds one row per rack per recording interval), so a day is the measured ticks scaled (a projection, stated
 as such). `--halls` shrinks the campus (512 racks a hall, each with its power budget and heat rejection) for
-a quicker look; the last line is the halls' peak power against their budgets and heat against rejection. Speed also prints as the machine-independent ratio of
-bench_engine.py: one tick in fused a*b+c passes over an array of the campus's GPU count.
+a quicker look; the last line is the halls' peak power against their budgets and heat against rejection.
+Speed also prints as the machine-independent ratio of bench_engine.py: one tick in fused a*b+c passes over
+an array of the campus's GPU count.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ What is fitted and what is held out:
              its under-provisioned hall); a hall short of heat rejection warms its water at the shortfall
              over its thermal mass (closed form).
   other      the twin's own full-load hall peak over nameplate, against the same published gap: a different
-             set-up (2007 CPU servers running search and MapReduce vs H100s serving an LLM), shown, not checked.
+             set-up (2007 CPU servers running search and MapReduce vs H100s serving an LLM), not checked.
 """
 
 from __future__ import annotations
