@@ -239,8 +239,18 @@ def summary(st: HallStats) -> dict[str, Any]:
 
 def chain_causes(h: dict[str, Any]) -> list[str]:
     """The causal chain's hall causes: the hall whose power budget binds hardest, the hall whose heat
-    rejection is shortest."""
+    rejection is shortest; where neither binds, the halls' headroom."""
     out = []
+    k = h["peak_of_budget_max_hall"]
+    if not h["binding_halls"] and h["power_budget_mw"][k] is not None:
+        cool = h["cooling_headroom_min"]
+        spare = ""
+        if cool is not None and not h["cooling_short_halls"]:
+            spare = f", heat rejection {cool:.0%} to spare"
+        out.append(
+            f"{h['count']} halls at most {h['power_peak_mw'][k]:.2f} MW of {h['power_budget_mw'][k]:.2f} MW "
+            f"budgets ({h['peak_of_budget_max']:.0%}, hall {k}){spare}"
+        )
     if h["binding_halls"]:
         k = max(h["binding_halls"], key=lambda i: h["capped_time_fraction"][i])
         others = len(h["binding_halls"]) - 1
