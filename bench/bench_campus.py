@@ -4,9 +4,11 @@ a shorter run, and peak memory against the limits estimate.
     python bench/bench_campus.py [--minutes 10] [--runs 1] [--halls 64]
 
 A day at 1 s ticks is 86,400 ticks; the tick's cost does not grow with the simulated time (the recorder
-holds one row per rack per recording interval), so a day is the measured ticks scaled. `--halls` shrinks
-the campus (512 racks a hall) for a quicker look. Speed also prints as the machine-independent ratio of
-bench_engine.py: one tick in fused a*b+c passes over an array of the campus's GPU count.
+holds one row per rack per recording interval), so a day is the measured ticks scaled (a projection, stated
+as such). `--halls` shrinks the campus (512 racks a hall, each with its power budget and heat rejection) for
+a quicker look; the last line is the halls' peak power against their budgets and heat against rejection.
+Speed also prints as the machine-independent ratio of bench_engine.py: one tick in fused a*b+c passes over
+an array of the campus's GPU count.
 """
 
 from __future__ import annotations
@@ -67,6 +69,14 @@ def main() -> None:
         f"({est.rows:,} timeseries rows)"
     )
     print(f"facility power: {swing.min():.0f}-{swing.max():.0f} MW; feed {sc.power.site_budget / 1e6:.0f} MW")
+    h = result.halls
+    if h is not None:
+        peak, budget = h.power_peak_w / 1e6, h.budget_w / 1e6
+        print(
+            f"{len(peak)} halls: peak {peak.min():.2f}-{peak.max():.2f} MW of {budget.min():.2f} MW budgets, "
+            f"capped {h.capped_s.max() / h.duration_s:.0%} of the time at most; heat peak "
+            f"{h.heat_peak_w.max() / 1e6:.2f} MW of {h.heat_rejection_w.min() / 1e6:.2f} MW heat rejection"
+        )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ from gigawatt.governor import (
     highest_bin_within,
 )
 from gigawatt.groups import group_sum
+from gigawatt.halls import Halls, HallStats
 from gigawatt.plant.plant import build_plant
 from gigawatt.power.cap_floor import cap_excess_w
-from gigawatt.power.capping import rack_caps
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.dvfs import half_clock_index, voltage
 from gigawatt.power.fans import ServerFans, server_fans
@@ -84,6 +84,7 @@ class RunResult:
     facility: pa.Table
     events: EventLog
     facility_power_w: np.ndarray  # every tick, for swings and ramps a recording interval would smooth away
+    halls: HallStats | None = None  # per-hall peaks, capping and cooling (None: the scenario has no halls)
 
 
 class Engine:
@@ -211,7 +212,8 @@ class Engine:
         self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
         self.all_up = True
         self.energy = np.zeros(n)
-        self.rack_cap = np.full(self.n_racks, self.limit)
+        self.halls = Halls(sc, self.n_cdus if self.liquid else 0, self.n_zones, self.limit)
+        self.rack_cap = self.halls.caps.effective  # per rack: the lowest of its rack, hall and site caps
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
         self.host_model = node_host(sc.power.host_power_per_node, self.gpn)
@@ -293,10 +295,11 @@ class Engine:
             self.workload,
             self.totals,
             self._stored_heat(),
-            self.rec.table(),
+            self.halls.label(self.rec.table()),
             pa.table({key: [r.get(key, np.nan) for r in self.fac_rows] for key in self.fac_rows[0]}),
             self.events,
             self.facility_w,
+            self.halls.stats(),
         )
 
     def _step(self, t: int) -> None:
@@ -496,6 +499,7 @@ class Engine:
         co = self.sc.cooling
         cond = self.cond
         water, air = self.plant.supply(self.tick)
+        cdu_rise, zone_rise = self.halls.supply_rise()  # a hall short of heat rejection warms its water
         if self.liquid and co.liquid is not None:
             lq = co.liquid
             to_liquid = rack_gpu_heat + rack_host * (1.0 - self.host_to_air)
@@ -504,19 +508,20 @@ class Engine:
                 self.cdu_supply,
                 q_in,
                 lq.cdu.capacity * cond.capacity * cond.flow,
-                water + lq.cdu.approach + cond.supply_rise,
+                water + lq.cdu.approach + cond.supply_rise + cdu_rise,
                 self.cdu_mc,
                 dt,
             )
             air_in = group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity, air
+            air_cap, air_set = co.air.crah_capacity, air + zone_rise
         else:
             self.q_liquid = np.zeros(1)
             air_in = group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise
+            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise + zone_rise
         self.air_supply, self.q_air = cooling_unit.step(
             self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
         )
+        self.halls.cool(self.q_liquid if self.liquid else None, self.q_air, dt)
 
     def _cap_floor(self, now: float) -> None:
         """GPUs whose cap lies below what their lowest clock draws: counted, timed and logged as unmet."""
@@ -598,18 +603,11 @@ class Engine:
         self.events.add_many(now, "node_reset", "node", nodes, why)
 
     def _capping(self, now: float) -> None:
-        """Rack power capping (power.capping.rack_caps), and rack breakers."""
+        """Site, hall and rack power capping (power.hierarchy), and rack breakers."""
         cpg, budget, rack_wall = self.sc.power.capping, self.budget, self.rack_wall
-        caps = rack_caps(
-            cpg,
-            self.rack_cap,
-            rack_wall,
-            budget,
-            self.node_dc,
-            self.power,
-            self.npr,
-            self.limit,
-            self.gpu.power_limit_min,
+        facility_w = float(self.facility_w[self.tick - 1]) if self.tick else 0.0
+        caps = self.halls.cap(
+            cpg, rack_wall, budget, facility_w, self.node_dc, self.power, self.npr, self.gpu.power_limit_min
         )
         if caps is not self.rack_cap:
             self.rack_cap = caps
@@ -647,7 +645,8 @@ class Engine:
         tot, dt, n = self.totals, self.dt, self.n
         it_w = float(self.rack_wall.sum())
         q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
-        cooling_w = self.plant.power(self.tick, q_liquid, q_air)
+        share = self.halls.rejected_share  # heat a hall's plant could not reject waits in its water
+        cooling_w = self.plant.power(self.tick, q_liquid * share, q_air * share)
         rated = self.sc.power.psu.rated_per_node * self.n_nodes
         ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w
@@ -714,6 +713,7 @@ class Engine:
         if self.liquid:
             row.update({f"cdu{u}_supply_c": float(v) for u, v in enumerate(self.cdu_supply)})
         row.update({f"zone{z}_supply_c": float(v) for z, v in enumerate(self.air_supply)})
+        row.update(self.halls.flush(m))
         self.fac_rows.append(row)
         acc[:] = 0.0
         if self.observe is not None:

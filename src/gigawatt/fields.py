@@ -62,6 +62,7 @@ class _FreshJsonSchema:
 
 Power = quantity("power", "700 W")
 NonNegativePower = quantity("power", "700 W", floor="zero")
+PositivePower = quantity("power", "20 MW", floor="positive")  # a capacity that divides: more than 0 W
 Time = quantity("time", "90 s")
 Delay = quantity("time", "90 s", floor="zero")  # a start time, a wait, a latency: 0 s or more
 Duration = quantity("time", "90 s", floor="positive")  # how long something lasts: more than 0 s
@@ -69,6 +70,7 @@ Temperature = quantity("temperature", "32 C")
 MassFlow = quantity("mass_flow", "20.6 kg/s")
 VolumeFlow = quantity("volume_flow", "2 L/min")
 HeatCapacity = quantity("heat_capacity", "4 MJ/K")
+PositiveHeatCapacity = quantity("heat_capacity", "400 MJ/K", floor="positive")
 ThermalResistance = quantity("thermal_resistance", "0.06 K/W")
 Bandwidth = quantity("bandwidth", "2 TB/s")
 ReadRate = quantity("bandwidth", "7 GB/s", floor="positive")  # a storage or link throughput

@@ -36,6 +36,8 @@ from gigawatt.fields import (
     HeatCapacity,
     MassFlow,
     NonNegativePower,
+    PositiveHeatCapacity,
+    PositivePower,
     Power,
     ReadRate,
     Strict,
@@ -102,6 +104,12 @@ class Cluster(Strict):
     variation: Variation = Field(
         Variation(), description="part-to-part spread of power and thermal resistance between identical GPUs"
     )
+    racks_per_hall: int | None = Field(
+        None,
+        gt=0,
+        description="racks in each hall, the level between racks and the site with its own power budget and "
+        "heat rejection (a whole number of CDUs and air zones); none = the whole cluster is one hall",
+    )
 
     @field_validator("gpu")
     @classmethod
@@ -119,6 +127,10 @@ class Cluster(Strict):
     @property
     def racks(self) -> int:
         return self.nodes // self.nodes_per_rack
+
+    @property
+    def halls(self) -> int:
+        return 1 if self.racks_per_hall is None else self.racks // self.racks_per_hall
 
     @property
     def gpus(self) -> int:
@@ -181,6 +193,13 @@ class Capping(Strict):
     )
 
 
+class HallBudget(Strict):
+    """A power budget for some halls, in place of power.hall_budget (an under- or over-provisioned hall)."""
+
+    halls: Indices = Field(description="hall indices (hall h holds racks h·racks_per_hall onwards)")
+    budget: PositivePower = Field(description="each named hall's power budget (IT power at its racks' wall)")
+
+
 class PowerConfig(Strict):
     gpu_power_limit: NonNegativePower | None = Field(
         None, description="per-GPU power limit (default: the GPU's TDP)"
@@ -188,8 +207,18 @@ class PowerConfig(Strict):
     rack_budget: NonNegativePower | None = Field(
         None, description="per-rack power budget at the wall; none = unlimited"
     )
+    hall_budget: PositivePower | None = Field(
+        None,
+        description="each hall's power budget: its transformer, UPS and busway capacity, against the IT "
+        "power at its racks' wall; a hall above it lowers its GPUs' caps (power.capping); none = unlimited",
+    )
+    hall_budgets: list[HallBudget] = Field(
+        [], description="budgets of particular halls, in place of hall_budget"
+    )
     site_budget: NonNegativePower | None = Field(
-        None, description="the site's feed: facility power (IT, conversion and cooling) reported against it"
+        None,
+        description="the site's feed: facility power (IT, conversion and cooling); a site above it lowers "
+        "every GPU's cap (power.capping, on the previous tick's facility power)",
     )
     host_power_per_node: NonNegativePower | None = Field(
         None,
@@ -306,6 +335,13 @@ class CoolingEvent(Strict):
     rise: Temperature = Field("5 C", description="supply_temperature_rise: how much warmer the supply gets")
 
 
+class HallHeatRejection(Strict):
+    """Heat-rejection capacity for some halls, in place of cooling.hall_heat_rejection."""
+
+    halls: Indices = Field(description="hall indices (hall h holds racks h·racks_per_hall onwards)")
+    capacity: PositivePower = Field(description="each named hall's heat-rejection capacity")
+
+
 class CoolingConfig(Strict):
     kind: Literal["liquid", "air"] = Field(
         description="liquid: CDUs carry the GPUs' heat (the rest goes to air); air: CRAH zones carry it all"
@@ -315,6 +351,20 @@ class CoolingConfig(Strict):
     events: list[CoolingEvent] = Field(
         [],
         description="pump failures, capacity losses, warmer supply, degraded thermal interfaces",
+    )
+    hall_heat_rejection: PositivePower | None = Field(
+        None,
+        description="each hall's own heat rejection (its chillers or dry coolers): heat its CDUs and CRAHs "
+        "remove beyond it warms the hall's facility water, and so their supply; none = unlimited",
+    )
+    hall_heat_rejections: list[HallHeatRejection] = Field(
+        [], description="heat rejection of particular halls, in place of hall_heat_rejection"
+    )
+    hall_water_heat_capacity: PositiveHeatCapacity | None = Field(
+        None,
+        description="thermal mass of one hall's facility water loop (M·c_p), which warms when its heat "
+        "rejection is short; default: 0.8 MJ/K per rack of the hall (assumption: about 0.2 m³ of water "
+        "per rack in pipes, headers and buffer tank)",
     )
 
     @model_validator(mode="after")
@@ -762,6 +812,7 @@ class Scenario(Strict):
             raise ValueError(f"racks ({racks}) must be a multiple of cooling.liquid.racks_per_cdu")
         if racks % self.cooling.air.racks_per_zone:
             raise ValueError(f"racks ({racks}) must be a multiple of cooling.air.racks_per_zone")
+        self._halls_fit()
         for ev in self.power.supply_events:
             if ev.racks != "all" and any(not 0 <= r < racks for r in ev.racks):
                 raise ValueError(f"power.supply_events: rack indices must be in 0..{racks - 1}")
@@ -805,6 +856,30 @@ class Scenario(Strict):
                 f"gpus_per_node ({gpn}): an expert-parallel group spans whole nodes or fits in one"
             )
         return self
+
+    def _halls_fit(self) -> None:
+        """Halls hold whole CDUs and air zones, and the hall indices named exist."""
+        per_hall, racks = self.cluster.racks_per_hall, self.cluster.racks
+        if per_hall is not None:
+            if racks % per_hall:
+                raise ValueError(
+                    f"cluster.racks_per_hall ({per_hall}) must divide the cluster's {racks} racks"
+                )
+            units = [("cooling.air.racks_per_zone", self.cooling.air.racks_per_zone)]
+            if self.cooling.kind == "liquid" and self.cooling.liquid:
+                units.insert(0, ("cooling.liquid.racks_per_cdu", self.cooling.liquid.racks_per_cdu))
+            for field, size in units:
+                if per_hall % size:
+                    raise ValueError(
+                        f"cluster.racks_per_hall ({per_hall}) must be a multiple of {field} ({size}): "
+                        "a hall cools its own racks"
+                    )
+        halls = self.cluster.halls
+        named = [("power.hall_budgets", h.halls) for h in self.power.hall_budgets]
+        named += [("cooling.hall_heat_rejections", h.halls) for h in self.cooling.hall_heat_rejections]
+        for field, indices in named:
+            if any(not 0 <= h < halls for h in indices):
+                raise ValueError(f"{field}: hall indices must be in 0..{halls - 1}")
 
     def _training_fits_cluster(self, w: Training) -> None:
         p, gpn = w.parallel, self.cluster.gpus_per_node

@@ -8,6 +8,8 @@ import numpy as np
 
 from gigawatt import catalog
 from gigawatt.engine import RunResult
+from gigawatt.halls import chain_causes as hall_causes
+from gigawatt.halls import summary as hall_summary
 from gigawatt.power.conversion import conversion_curve
 from gigawatt.power.host import node_host
 
@@ -114,6 +116,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
     }
     if sc.site is not None:
         summary["site"] = site_day(result, fac, summary["pue"])
+    if result.halls is not None:
+        summary["halls"] = hall_summary(result.halls)
     summary.update(wl.summary_sections(dur, tot.it_energy_j, tot.output_tokens, result.facility_power_w))
     summary["chain"] = chain(result, summary)
     return summary
@@ -353,6 +357,8 @@ def chain(result: RunResult, s: dict[str, Any]) -> str:
             if e.kind == "sag"
             else f"feed loss for {e.duration:g} s"
         )
+    if "halls" in s:
+        causes += hall_causes(s["halls"])
     swing = s["facility_power_swing"]
     if "site_budget_mw" in swing:
         above = f", above it for {swing['above_budget_s']:g} s" if swing["above_budget_s"] else ""

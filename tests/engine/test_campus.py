@@ -17,6 +17,11 @@ from helpers import example_dict, with_changes
 def test_campus_is_about_a_gigawatt_and_a_day_fits_in_8_gb():
     sc = Scenario.model_validate(example_dict("campus-1gw"))
     assert sc.cluster.gpus == 1_048_576 and sc.power.site_budget == pytest.approx(1.2e9)
+    assert sc.cluster.halls == 64 and sc.cluster.gpus // sc.cluster.halls == 16_384
+    # Each hall's budget and heat rejection cover its share of the feed's IT load; the feed covers them all.
+    assert sc.power.hall_budget is not None and sc.cooling.hall_heat_rejection is not None
+    assert sc.power.hall_budget <= sc.cooling.hall_heat_rejection
+    assert 64 * sc.power.hall_budget < sc.power.site_budget
     day = Scenario.model_validate(with_changes(example_dict("campus-1gw"), duration="24 h"))
     est = limits.estimate(day)
     assert est.rows <= day.recording.max_rows
@@ -31,12 +36,18 @@ def test_campus_rows_per_gpu_are_refused():
 
 
 def test_a_few_racks_of_the_campus_run_against_the_site_feed():
-    """64 racks (4 CDUs, one air zone) for two minutes: the feed is scaled with them, so the chain names the
-    site's peak against it and the peak scales with the GPUs to within the per-GPU draw of the full campus."""
+    """64 racks (4 CDUs, one air zone, one hall) for two minutes: the feed is scaled with them, so the chain
+    names the site's peak against it and the peak scales with the GPUs to within the per-GPU draw of the full
+    campus."""
     small = with_changes(
         example_dict("campus-1gw"),
         duration="2 min",
-        **{"cluster.nodes": 256, "power.site_budget": "300 kW", "recording.interval": "1 min"},
+        **{
+            "cluster.nodes": 256,
+            "cluster.racks_per_hall": 64,
+            "power.site_budget": "300 kW",
+            "recording.interval": "1 min",
+        },
     )
     result = Engine(Scenario.model_validate(small)).run()
     s = summarize(result)

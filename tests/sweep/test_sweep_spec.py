@@ -110,7 +110,7 @@ def test_point_ids_depend_on_the_values_and_the_base(write_sweep, base_file):
         (
             {"axes": {"power.rack_bugdet": ["8 kW"]}},
             r"s.yaml:\d+: axes.power.rack_bugdet: unknown field 'rack_bugdet' in power \(allowed: capping, "
-            r"gpu_power_limit, host_power_per_node, psu, rack_budget",
+            r"gpu_power_limit, hall_budget, hall_budgets, host_power_per_node, psu, rack_budget",
         ),
         (
             {"axes": {"power.rack_budget": ["8 kW", "9 kV"]}},

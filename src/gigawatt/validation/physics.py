@@ -21,6 +21,7 @@ PROVIDERS: tuple[str, ...] = (
     "gigawatt.workload.serving.physics:checks",
     "gigawatt.power.physics:physics_checks",
     "gigawatt.thermal.physics:physics_checks",
+    "gigawatt.power.hall_physics:physics_checks",
 )
 
 
