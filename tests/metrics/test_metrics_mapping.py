@@ -44,6 +44,9 @@ def _snapshot(memory_temp: bool = False) -> Snapshot:
         "cdu0_supply_c": 34.0,
         "zone0_supply_c": 24.5,
         "zone1_supply_c": 25.0,
+        "hall0_power_kw": 1.2,
+        "hall1_power_kw": 0.8,
+        "hall1_water_rise_c": 0.5,
     }
     return Snapshot(30.0, gpus, facility)
 
@@ -88,6 +91,10 @@ def test_facility_row_becomes_base_unit_gauges():
     assert "gigawatt_rack_budget_watts" not in got  # no budget (NaN): no series
     assert got["gigawatt_cdu_supply_celsius"][1] == [({"cdu": "0"}, 34.0)]
     assert got["gigawatt_zone_supply_celsius"][1] == [({"zone": "0"}, 24.5), ({"zone": "1"}, 25.0)]
+    # One labelled family per quantity of the halls, in base units.
+    assert got["gigawatt_hall_power_watts"][1] == [({"hall": "0"}, 1200.0), ({"hall": "1"}, 800.0)]
+    assert got["gigawatt_hall_water_rise_celsius"][1] == [({"hall": "1"}, 0.5)]
+    assert not any(name.startswith("gigawatt_hall0") for name in got)
     shares = {lb["reason"]: v for lb, v in got["gigawatt_throttle_fraction"][1]}
     assert shares["SwPowerCap"] == 0.5
     assert shares["HwThermalSlowdown"] == 0.25

@@ -62,7 +62,15 @@ GPU_FIELDS = (
     ),
 )
 REASONS = "DCGM_FI_DEV_CLOCKS_EVENT_REASONS"
-_UNIT = re.compile(r"^(cdu|zone)(\d+)_supply_c$")
+# Columns of one unit among many (cdu3_supply_c, hall2_power_kw): one labelled family per quantity.
+_UNIT = re.compile(r"^(cdu|zone|hall)(\d+)_(\w+)$")
+_UNIT_HELP = {
+    ("cdu", "supply_c"): "CDU loop supply temperature (C), end of the interval.",
+    ("zone", "supply_c"): "Zone supply air temperature (C), end of the interval.",
+    ("hall", "power_kw"): "Hall IT power (W), interval mean.",
+    ("hall", "water_rise_c"): "Rise of the hall's facility water over its supply, from heat beyond the "
+    "hall's heat rejection (C), end of the interval.",
+}
 _SUFFIXES = (("_kw", "_watts", 1e3), ("_c", "_celsius", 1.0), ("_per_s", "_per_second", 1.0))
 
 
@@ -158,12 +166,13 @@ def facility_families(snap: Snapshot, layout: Layout) -> list[Metric]:
             continue  # no rack budget, no site plant
         unit = _UNIT.match(key)
         if unit:
-            kind, idx = unit.groups()
-            name = f"gigawatt_{kind}_supply_celsius"
+            kind, idx, quantity = unit.groups()
+            name, _ = _facility_name(f"{kind}_{quantity}")
+            scale = next((s for old, _, s in _SUFFIXES if quantity.endswith(old)), 1.0)
             if name not in units:
-                what = "CDU loop supply" if kind == "cdu" else "zone supply air"
-                units[name] = Metric(name, f"{what} temperature (C), end of the interval.", "gauge")
-            units[name].add_sample(name, {kind: idx}, float(value))
+                doc = _UNIT_HELP.get((kind, quantity), f"Per-{kind} column {kind}<i>_{quantity}, base units.")
+                units[name] = Metric(name, doc, "gauge")
+            units[name].add_sample(name, {kind: idx}, float(value) * scale)
             continue
         name, doc = _facility_name(key)
         scale = next((s for old, _, s in _SUFFIXES if key.endswith(old)), 1.0)
