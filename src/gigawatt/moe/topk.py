@@ -4,8 +4,11 @@ np.argpartition is slow on short rows (about 0.8 M rows/s for 256 columns), whil
 SIMD-accelerated. So each score is turned into an order-preserving int32 key whose lowest bits are replaced
 by the column index; one int32 sort of the keys then yields the order and the indices together. Dropping
 those low mantissa bits can only confuse near-ties (relative gap below about 2^-(23-index_bits)); rows
-where that may have happened are detected and redone exactly. Rows are processed in chunks that stay in
-cache, optionally on several threads (NumPy releases the GIL while sorting).
+where that may have happened are detected and redone exactly. Wide rows are first screened by groups
+(_top_k_grouped): only the columns of each row's k + 1 best groups can hold its k + 1 best keys, so only
+those are keyed and sorted (36 of 256 for top-8); the answer is the same as sorting whole rows. Rows are
+processed in chunks that stay in cache, optionally on several threads (NumPy releases the GIL while
+sorting).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from gigawatt.moe.rowwise import row_max, take_rows
 
 # Above this many index bits too little mantissa is left for the key trick to pay off.
 MAX_INDEX_BITS = 12
-# Slab counts _top_k_grouped tries, preferred first.
+# Slab counts _top_k_grouped tries, preferred first (fewest columns to sort for top-8 of 256).
 SLABS = (4, 2)
 
 
