@@ -10,6 +10,8 @@ just before each run: the time per token of `np.argpartition(logits, 248, axis=1
 top-8) on the first 32,768 tokens; "units" is the median over runs of the router's time per token in that
 unit (wall time, so with 2 workers it can fall below one thread's cost). "× old" divides the cost of the
 routers before they ran by chunks on threads, measured once in the same units (OLD_COST below), by it.
+"cpu µs" is the median CPU time per token of the whole process (all threads): the work done, which other
+jobs on a shared machine disturb less than wall time (with 2 workers, wall time is at best half of it).
 Targets (2 workers): two_stage >= 2e6 tokens/s, every other router but expert_choice >= 1e6.
 """
 
@@ -68,6 +70,12 @@ def seconds(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def wall_and_cpu(run: Callable[[], object]) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def load_average() -> str:
     try:
         return f"{os.getloadavg()[0]:.1f}"
@@ -102,24 +110,29 @@ def main() -> None:
         f"load average {load_average()}"
     )
     print(f"unit = np.argpartition of the logits, single-threaded: {1 / unit():.3g} tokens/s now")
-    print(f"{'router':34s} {'workers':>7s} {'tokens/s min / median / max':>29s} {'units':>6s} {'× old':>6s}")
+    print(
+        f"{'router':34s} {'workers':>7s} {'tokens/s min / median / max':>29s} {'units':>6s} {'× old':>6s}"
+        f" {'cpu µs':>6s}"
+    )
     for workers in args.workers:
         for label, router, view in cases(workers, system):
             if args.only and not label.startswith(tuple(args.only)):
                 continue
-            times, units = [], []
+            times, units, cpu = [], [], []
             for attempt in range(args.repeat):
                 reference = unit()
                 rng = np.random.default_rng(attempt)
-                times.append(seconds(lambda r=router, v=view, g=rng: r.route(logits, system=v, rng=g)))
-                units.append(times[-1] / args.tokens / reference)
+                wall, used = wall_and_cpu(lambda r=router, v=view, g=rng: r.route(logits, system=v, rng=g))
+                times.append(wall)
+                cpu.append(used / args.tokens * 1e6)
+                units.append(wall / args.tokens / reference)
             rates = sorted(args.tokens / t for t in times)
             cost = float(np.median(units))
             old = OLD_COST.get(workers, {}).get(label)
             ratio = f"{old / cost:6.2f}" if old is not None else f"{'':6s}"
             print(
                 f"{label:34s} {workers:7d} {rates[0]:9.3g} / {np.median(rates):9.3g} / {rates[-1]:9.3g}"
-                f" {cost:6.2f} {ratio}",
+                f" {cost:6.2f} {ratio} {np.median(cpu):6.2f}",
                 flush=True,
             )
     print(f"load average at the end {load_average()}")
