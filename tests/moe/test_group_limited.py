@@ -29,3 +29,13 @@ def test_matches_the_deepseek_v3_rule_token_by_token(rng: np.random.Generator) -
         np.testing.assert_array_equal(routing.experts[token], expected)
     gates = np.take_along_axis(scores, routing.experts, axis=1)
     np.testing.assert_allclose(routing.weights, gates / gates.sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_groups_without_a_finite_top_two_sum_are_never_kept() -> None:
+    """Where fewer groups than topk_groups have a finite top-two sum, the unfilled places keep no group:
+    an expert alone in its group (the rest -inf) is not allowed, whichever group it sits in."""
+    logits = np.full((1, 16), -np.inf, dtype=np.float32)
+    logits[0, [0, 1, 6, 12]] = [5.0, 4.0, 9.0, 8.0]  # group 0 has two finite scores; groups 1 and 3 one each
+    routing = GroupLimitedRouter(k=3, n_groups=4, topk_groups=2, score="identity").route(logits)
+    chosen = set(routing.experts[0].tolist()) - {-1}
+    assert chosen == {0, 1}  # not 12, as a -1 group index read as the last group once allowed

@@ -63,9 +63,12 @@ class GroupLimitedRouter(Router):
             return scores
         grouped = scores.reshape(n_tokens, self.n_groups, n_experts // self.n_groups)
         kept, _ = top_k(_sum_of_top_two(grouped), self.topk_groups)
-        keep = np.zeros((n_tokens, self.n_groups), dtype=bool)
-        np.put_along_axis(keep, kept.astype(np.intp), True, axis=1)
-        return np.where(keep[:, :, None], grouped, np.float32(-np.inf)).reshape(n_tokens, n_experts)
+        # A group top_k could not fill (-1: fewer groups with a finite top-two sum) keeps nothing: it marks
+        # a spare column, dropped after, rather than the last group as a -1 index would.
+        spare = np.where(kept < 0, self.n_groups, kept).astype(np.intp)
+        keep = np.zeros((n_tokens, self.n_groups + 1), dtype=bool)
+        np.put_along_axis(keep, spare, True, axis=1)
+        return np.where(keep[:, :-1, None], grouped, np.float32(-np.inf)).reshape(n_tokens, n_experts)
 
 
 def _sum_of_top_two(grouped: NDArray[np.float32]) -> NDArray[np.float32]:
