@@ -129,6 +129,23 @@ _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preempti
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
 
+def _decode_shapes(
+    n: int, kv_total: int, kv: list[int], left: list[int], shortest: int, limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences n_j and keys Σ (kv + j + 1) of the next `limit` pure-decode iterations of sequences with
+    `kv` tokens and `left` output tokens to go (a sequence runs iterations j < left)."""
+    steps = np.arange(1, limit + 1)
+    if shortest >= limit:  # nobody finishes within the window
+        return np.full(limit, n), steps * n + kv_total
+    gone, gone_kv = [0] * limit, [0] * limit
+    for k, g in zip(kv, left, strict=True):
+        if g < limit:
+            gone[g] += 1
+            gone_kv[g] += k
+    seqs = np.full(limit, n) - np.cumsum(gone)
+    return seqs, (kv_total - np.cumsum(gone_kv)) + seqs * steps
+
+
 class ReplicaServer:
     """One replica of `iteration.tp` × `iteration.pp` GPUs serving requests with continuous batching."""
 
@@ -191,6 +208,9 @@ class ReplicaServer:
         self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
         self.iterations = 0  # iterations completed
         self._decode_pace_s = 0.01  # mean decode iteration of the last closed-form run
+        # Every running sequence is a pure decode with its first token (sampled in its last iteration); when
+        # False, the next iteration may still be a pure decode but runs step by step.
+        self._decoding = True
         self._start_s = start_s
         self._kv_util_integral = 0.0
         self._batch_integral = 0.0
@@ -420,79 +440,95 @@ class ReplicaServer:
         finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with more than
         j tokens left, over Σ (kv + j + 1) keys, so times, ends, KV blocks and time integrals are array
         expressions; accumulations are cumulative sums, in the order the step-by-step loop adds. Runs
-        nothing (0) when the next iteration is not a pure decode or straddles `t_end`. The next
-        iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
+        nothing (0) when the next iteration is not known to be a pure decode (`_decoding`) or straddles
+        `t_end`. The next iteration's blocks may already be allocated (by `_schedule`): every held count
+        is set afresh.
         """
+        if not self._decoding:
+            return 0
         ids, i = self._running, self._int
         kv0 = i["kv_tokens"][ids]
-        if not ((i["target"][ids] - kv0 == 1) & (kv0 > 0)).all():
-            return 0
         left = i["output"][ids] - i["generated"][ids]
         n = ids.size
-        most = min(int(left.min() if self._waiting else left.max()), _RUN_LIMIT)
+        kv_list, left_list = kv0.tolist(), left.tolist()
+        shortest = min(left_list)
+        most = min(shortest if self._waiting else max(left_list), _RUN_LIMIT)
         next_ready = self._next_ready_s()
         # Evaluate as many iterations as the horizon likely holds at the last run's pace, more if short.
         limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
-        kv_total = float(kv0.sum())
+        kv_total = sum(kv_list)
         while True:
-            capped = np.minimum(left, limit)
-            seqs = n - np.cumsum(np.bincount(capped, minlength=limit + 1))[:limit]  # n_j
-            kv_gone = np.cumsum(np.bincount(capped, weights=kv0, minlength=limit + 1))[:limit]
-            steps = np.arange(1, limit + 1)
-            t, c, m = self.iteration.decode_times(clock_bin, seqs, (kv_total - kv_gone) + seqs * steps)
-            duration = t + (0.0 + seqs * self.cpu.detokenize_s_per_token)
-            ends = np.cumsum(np.concatenate(([self.now], duration)))[1:]
-            ok = ends <= t_end
-            ok[1:] &= ends[:-1] < next_ready
-            if not ok.all() or limit == most:
+            seqs, keys = _decode_shapes(n, kv_total, kv_list, left_list, shortest, limit)
+            t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
+            # ends[j] = now + d_0 + … + d_j, added in that order as the step-by-step loop does
+            line = np.empty(limit + 1)
+            line[0] = self.now
+            duration = line[1:]
+            np.multiply(seqs, self.cpu.detokenize_s_per_token, out=duration)
+            duration += t
+            ends = np.cumsum(line)[1:]
+            # Iterations end by t_end, and each after the first starts before the next request is ready.
+            k = min(
+                int(np.searchsorted(ends, t_end, side="right")),
+                int(np.searchsorted(ends, next_ready, side="left")) + 1,
+                limit,
+            )
+            if k < limit or limit == most:
                 break
             limit = min(most, 4 * limit)
-        k = int(ok.argmin()) if not ok.all() else limit
         if k == 0:
             return 0
         # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
         # of each sequence still running; a preemption would be due at the first j over capacity.
-        held = self.kv.held["hbm"]
+        held, block = self.kv.held["hbm"], self.kv.block_tokens
         other = self.kv.used["hbm"] - int(held[ids].sum())
-        grid = self.kv.blocks_for(kv0[:, None] + steps[None, :k])
-        used = other + np.where(left[:, None] > steps[None, :k] - 1, grid, 0).sum(axis=0)
+        steps = np.arange(1, k + 1)
+        grid = (kv0[:, None] + (steps + (block - 1))) // block
+        grid *= left[:, None] >= steps
+        used = grid.sum(axis=0)
+        used += other
         capacity = self.kv.capacity["hbm"]
-        over = used > capacity
-        if over.any():
-            k = int(over.argmax())
+        peak = int(used.max())
+        if peak > capacity:
+            k = int(np.argmax(used > capacity))
             if k == 0:
                 return 0
+            peak = int(used[:k].max())
         seqs, duration, ends, used = seqs[:k], duration[:k], ends[:k], used[:k]
-        self._decode_pace_s = float(ends[-1] - self.now) / k
+        now = self.now
+        self.now = float(ends[-1])
+        self._decode_pace_s = (self.now - now) / k
 
         # Busy times and time integrals, each added iteration by iteration as _pass and advance do.
         rows = np.empty((5, k + 1))
         rows[:, 0] = (*acc, self._kv_util_integral, self._batch_integral)
         rows[0, 1:], rows[1, 1:], rows[2, 1:] = duration, c[:k], m[:k]
-        rows[3, 1:] = used / capacity * duration
-        rows[4, 1:] = seqs * duration
+        np.multiply(used / capacity, duration, out=rows[3, 1:])
+        np.multiply(seqs, duration, out=rows[4, 1:])
         totals = np.cumsum(rows, axis=1)[:, -1].tolist()
         acc[:], self._kv_util_integral, self._batch_integral = totals[:3], totals[3], totals[4]
-        self.now = float(ends[-1])
-        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, int(used.max()))
+        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, peak)
 
+        # Every sequence decoding here has its first token already (_decoding).
         ran = np.minimum(left, k)
-        i["kv_tokens"][ids] += ran
+        kv = kv0 + ran
+        i["kv_tokens"][ids] = kv
         i["generated"][ids] += ran
-        i["target"][ids] += ran
-        held[ids] = self.kv.blocks_for(kv0 + ran)
-        self.kv.used["hbm"] = other + int(held[ids].sum())
-        first = self._time["first_token"]
-        fresh = ids[np.isnan(first[ids])]  # a chunked prompt's last token counts as a decode
-        first[fresh] = ends[0]
-        finished = left <= k
-        if finished.any():
-            done = ids[finished]
-            self._time["finish"][done] = ends[left[finished] - 1]
-            self.kv.release(done)
-            self._running = self._running[~finished]
+        i["target"][ids] = kv + 1
+        blocks = (kv + (block - 1)) // block
         self.iterations += k
-        return int(seqs.sum())
+        if shortest > k:
+            held[ids] = blocks
+            self.kv.used["hbm"] = other + int(blocks.sum())
+            return int(ran.sum())
+        finished = left <= k
+        blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
+        held[ids] = blocks
+        self.kv.used["hbm"] = other + int(blocks.sum())
+        done = ids[finished]
+        self._time["finish"][done] = ends[left[finished] - 1]
+        self._running = ids[~finished]
+        return int(ran.sum())
 
     def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
@@ -524,6 +560,7 @@ class ReplicaServer:
             has_prefill = True
         if not new_ids:
             return tokens, need
+        self._decoding = False
         self._running = np.concatenate([self._running, np.array(new_ids, dtype=np.int64)])
         return np.concatenate([tokens, new_tokens]), np.concatenate([need, new_need])
 
@@ -558,7 +595,7 @@ class ReplicaServer:
             self._swapped.popleft()
             self._running = np.append(self._running, r)
             needed += grow
-            restored = True
+            restored, self._decoding = True, False
         return restored
 
     def _complete(self, it: _Iteration) -> int:
@@ -577,6 +614,7 @@ class ReplicaServer:
             self.kv.release(done)
             running = self._running  # only the sequences just done have generated all their output
             self._running = running[generated[running] < self._int["output"][running]]
+        self._decoding = sampled.size - done.size == self._running.size
         return int(sampled.size)
 
     # ---- results --------------------------------------------------------------------------------
