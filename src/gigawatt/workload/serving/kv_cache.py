@@ -69,8 +69,9 @@ class PagedKvCache:
     def release(self, ids: np.ndarray) -> None:
         """Free every block of the requests `ids`, in all tiers."""
         for tier, held in self.held.items():
-            self.used[tier] -= int(held[ids].sum())
-            held[ids] = 0
+            if self.used[tier]:  # an empty tier holds nothing for anyone
+                self.used[tier] -= int(held[ids].sum())
+                held[ids] = 0
 
     def offload(self, request: int) -> float | None:
         """Move a request's HBM blocks to DRAM, spilling to SSD; seconds taken, or None if no room."""

@@ -23,7 +23,7 @@ such a run is advanced in closed form (`_decode_run`), with the same bits as ste
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -111,7 +111,7 @@ class ReplicaStats:
 @dataclass
 class _Iteration:
     ids: np.ndarray  # sequences computed this iteration
-    tokens: np.ndarray  # tokens each computes
+    tokens: np.ndarray | None  # tokens each computes (None with `decoders_kv`: one each, then the chunks)
     batch: tuple[float, float, float, float, float, float]  # IterationModel arguments after the bin
     fixed_s: float  # clock-independent: swaps and CPU post-processing
     input_tokens: int
@@ -121,6 +121,10 @@ class _Iteration:
     compute_s: float = 0.0
     memory_s: float = 0.0
     decode_run: bool = False  # every running sequence decodes one token
+    # Set when the iteration is the running sequences' decodes, then prompts just admitted (`ids` in that
+    # order): the decoders' KV tokens before it, and each prompt's (id, chunk, blocks, whole prompt).
+    decoders_kv: np.ndarray | None = None
+    prompts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 # Longest closed-form run of decode iterations computed at once (bounds the arrays built per run).
@@ -376,19 +380,24 @@ class ReplicaServer:
     def _next_ready_s(self) -> float:
         return float(self._time["ready"][self._next_ready]) if self._next_ready < self._n else np.inf
 
-    def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens each running sequence computes this iteration (decodes first) and KV blocks it needs."""
+    def _plan(self, ids: np.ndarray, decodes: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """KV tokens of each running sequence, tokens it computes this iteration (decodes first) and KV
+        blocks it needs; `decodes`: every one is known to be a pure decode."""
         kv = self._int["kv_tokens"][ids]
-        rest = self._int["target"][ids] - kv
-        decode = (rest == 1) & (kv > 0)
-        if decode.all():  # the common case: a pure decode step
-            tokens = rest
+        if decodes:
+            tokens = np.ones(ids.size, dtype=np.int64)
         else:
-            prefill_rest = np.where(decode, 0, rest)
-            budget = self.config.max_num_batched_tokens - int(np.count_nonzero(decode))
-            chunk = np.clip(budget - (np.cumsum(prefill_rest) - prefill_rest), 0, prefill_rest)
-            tokens = np.where(decode, 1, chunk)
-        return tokens, self.kv.blocks_for(kv + tokens) - self.kv.held["hbm"][ids]
+            rest = self._int["target"][ids] - kv
+            decode = (rest == 1) & (kv > 0)
+            if decode.all():
+                tokens = rest
+            else:
+                prefill_rest = np.where(decode, 0, rest)
+                budget = self.config.max_num_batched_tokens - int(np.count_nonzero(decode))
+                chunk = np.clip(budget - (np.cumsum(prefill_rest) - prefill_rest), 0, prefill_rest)
+                tokens = np.where(decode, 1, chunk)
+        block = self.kv.block_tokens
+        return kv, tokens, (kv + tokens + (block - 1)) // block - self.kv.held["hbm"][ids]
 
     def _schedule(self) -> _Iteration | None:
         ready = self._time["ready"]
@@ -398,19 +407,27 @@ class ReplicaServer:
             self._next_ready = ready_end
         self._swap_s = 0.0
 
-        tokens, need = self._plan(self._running)
+        decodes = self._decoding
+        kv, tokens, need = self._plan(self._running, decodes)
         preempted = False
-        while need.sum() > self.kv.free_hbm:
+        while int(need.sum()) > self.kv.free_hbm:
             self._preempt(int(self._running[-1]))
             preempted = True
-            tokens, need = self._plan(self._running)
+            kv, tokens, need = self._plan(self._running, decodes)
         if self._swapped and not preempted and self._swap_in(int(need.sum())):
-            tokens, need = self._plan(self._running)
+            decodes = False
+            kv, tokens, need = self._plan(self._running, decodes)
+        prompts = []
         if self._waiting and not self._swapped:
-            tokens, need = self._admit(tokens, need)
+            prompts = self._admit(int(tokens.sum()), int(need.sum()))
+            if prompts:
+                tokens = np.concatenate([tokens, [p[1] for p in prompts]])
+                need = np.concatenate([need, [p[2] for p in prompts]])
 
         ids = self._running
         self.kv.allocate(ids, need)
+        if decodes:
+            return self._decodes_and_prompts(ids, kv, prompts)
         active = tokens > 0
         if not active.all():
             ids, tokens = ids[active], tokens[active]
@@ -431,6 +448,27 @@ class ReplicaServer:
         fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
         run = decoding == ids.size == self._running.size
         return _Iteration(ids, tokens, batch, fixed, int(prefill[0]), decode_run=run)
+
+    def _decodes_and_prompts(
+        self, ids: np.ndarray, kv: np.ndarray, prompts: list[tuple[int, int, int, int]]
+    ) -> _Iteration | None:
+        """The iteration of decoding sequences (KV tokens `kv`) and prompts just admitted (no KV yet), with
+        the same batch figures as the general case computes from arrays."""
+        if ids.size == 0:
+            return None
+        n = kv.size
+        decode = (float(n), float(int(kv.sum())) + n)
+        if not prompts:
+            batch = (0.0, 0.0, 0.0, 0.0, *decode)
+            fixed = self._swap_s + n * self.cpu.detokenize_s_per_token
+            return _Iteration(ids, None, batch, fixed, 0, decode_run=True, decoders_kv=kv)
+        chunks = [p[1] for p in prompts]
+        chunk_sum = sum(chunks)
+        pairs = sum(c * (c + 1) for c in chunks) / 2  # offsets are 0: a prompt just admitted has no KV
+        samples = n + sum(p[1] == p[3] for p in prompts)
+        batch = (float(chunk_sum), float(len(chunks)), pairs, float(chunk_sum), *decode)
+        fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
+        return _Iteration(ids, None, batch, fixed, chunk_sum, decoders_kv=kv, prompts=prompts)
 
     def _decode_run(self, t_end: float, clock_bin: int, acc: list[float]) -> int:
         """Run the coming pure-decode iterations of the running sequences in closed form; tokens sampled.
@@ -530,39 +568,39 @@ class ReplicaServer:
         self._running = ids[~finished]
         return int(ran.sum())
 
-    def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
-        budget = self.config.max_num_batched_tokens - int(tokens.sum())
+    def _admit(self, tokens: int, need: int) -> list[tuple[int, int, int, int]]:
+        """Admit waiting requests FCFS while the token budget (less the running sequences' `tokens`), seats
+        and free KV blocks (less the running sequences' `need`) last; (id, chunk, blocks, prompt) each."""
+        budget = self.config.max_num_batched_tokens - tokens
         seats = self.config.max_num_seqs - self._running.size
-        free = self.kv.free_hbm - int(need.sum())
+        free = self.kv.free_hbm - need
+        block, hbm, chunked = self.kv.block_tokens, self.kv.capacity["hbm"], self.config.chunked_prefill
+        target, admitted_s = self._int["target"], self._time["admitted"]
         has_prefill = False  # without chunking, running sequences never have prefill left
-        new_ids, new_tokens, new_need = [], [], []
+        prompts = []
         while self._waiting and seats > 0:
             r = self._waiting[0]
-            length = int(self._int["target"][r])
-            if self.config.chunked_prefill:
+            length = int(target[r])
+            if chunked:
                 chunk = min(length, budget)
             else:
                 chunk = length if (length <= budget or not has_prefill) else 0
-            blocks = int(self.kv.blocks_for(chunk))
+            blocks = (chunk + block - 1) // block
             # vLLM's gate: the rest of the prompt fits and leaves the watermark free (paged.py).
-            if chunk <= 0 or not paged.admits(free, int(self.kv.blocks_for(length)), self.kv.capacity["hbm"]):
+            if chunk <= 0 or not paged.admits(free, (length + block - 1) // block, hbm):
                 break
             self._waiting.popleft()
-            if np.isnan(self._time["admitted"][r]):
-                self._time["admitted"][r] = self.now
-            new_ids.append(r)
-            new_tokens.append(chunk)
-            new_need.append(blocks)
+            if admitted_s[r] != admitted_s[r]:  # NaN: first admission
+                admitted_s[r] = self.now
+            prompts.append((r, chunk, blocks, length))
             budget -= chunk
             seats -= 1
             free -= blocks
             has_prefill = True
-        if not new_ids:
-            return tokens, need
-        self._decoding = False
-        self._running = np.concatenate([self._running, np.array(new_ids, dtype=np.int64)])
-        return np.concatenate([tokens, new_tokens]), np.concatenate([need, new_need])
+        if prompts:
+            self._decoding = False
+            self._running = np.concatenate([self._running, [p[0] for p in prompts]])
+        return prompts
 
     def _preempt(self, victim: int) -> None:
         """Take the newest running sequence out: offload its KV, or drop it to be recomputed."""
@@ -600,6 +638,8 @@ class ReplicaServer:
 
     def _complete(self, it: _Iteration) -> int:
         """Apply a finished iteration at `now`: KV grows, sequences sample, finished ones leave."""
+        if it.decoders_kv is not None:
+            return self._complete_decodes_and_prompts(it, it.decoders_kv)
         ids = it.ids
         kv, target, generated = self._int["kv_tokens"], self._int["target"], self._int["generated"]
         kv[ids] += it.tokens
@@ -616,6 +656,43 @@ class ReplicaServer:
             self._running = running[generated[running] < self._int["output"][running]]
         self._decoding = sampled.size - done.size == self._running.size
         return int(sampled.size)
+
+    def _complete_decodes_and_prompts(self, it: _Iteration, kv0: np.ndarray) -> int:
+        """`_complete` of decodes (each samples) and new prompts (sampling when whole): the same updates,
+        with the decoders' KV known and the prompts one by one."""
+        i = self._int
+        kv, target, generated, output = i["kv_tokens"], i["target"], i["generated"], i["output"]
+        n = kv0.size
+        decoders = it.ids[:n]
+        kv[decoders] = kv0 + 1
+        target[decoders] = kv0 + 2
+        gen = generated[decoders] + 1
+        generated[decoders] = gen
+        keep = gen < output[decoders]
+        done = [] if keep.all() else decoders[~keep].tolist()
+        stay, whole = [], True
+        for r, chunk, _, length in it.prompts:
+            kv[r] += chunk
+            if chunk < length:  # part of the prompt: no token sampled yet
+                stay.append(True)
+                whole = False
+                continue
+            n += 1
+            g = int(generated[r]) + 1
+            generated[r] = g
+            target[r] += 1
+            first = self._time["first_token"]
+            if first[r] != first[r]:  # NaN: the request's first token
+                first[r] = self.now
+            stay.append(g < output[r])
+            if not stay[-1]:
+                done.append(r)
+        if done:
+            self._time["finish"][done] = self.now
+            self.kv.release(np.array(done))
+            self._running = self._running[np.concatenate([keep, stay]) if stay else keep]
+        self._decoding = whole
+        return n
 
     # ---- results --------------------------------------------------------------------------------
 
