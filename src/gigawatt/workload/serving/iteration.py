@@ -172,14 +172,15 @@ class IterationModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`iteration_time` of pure-decode iterations (`seqs` ≥ 1 sequences attending to `context` keys
         in all), element by element, with the same arithmetic as one call each."""
-        n = np.asarray(seqs, dtype=float)[:, None]
-        keys = np.asarray(context, dtype=float)[:, None]
+        n = np.asarray(seqs, dtype=float)
         a0, an, ak, ah = self._decode_fold
-        t = a0 + n * an + keys * ak  # [compute | memory] per operator
+        t = np.multiply.outer(n, an)  # [compute | memory] per operator: a0 + n·an + keys·ak
+        t += a0
+        t += np.multiply.outer(np.asarray(context, dtype=float), ak)
         if self._moe:
             hits = {k: self._hits(k) for k in np.unique(n).tolist()}
-            t += np.array([hits[k] for k in n[:, 0].tolist()])[:, None] * ah
-        return self._finish(t, self._decode_ops, clock_bin, self._by_mix[(False, True)][1], n[:, 0])
+            t += np.multiply.outer([hits[k] for k in n.tolist()], ah)
+        return self._finish(t, self._decode_ops, clock_bin, self._by_mix[(False, True)][1], n)
 
     def _evaluate(
         self, mix: tuple[bool, bool], clock_bin: int, v: np.ndarray, tokens: np.ndarray | float

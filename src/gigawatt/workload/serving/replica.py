@@ -135,19 +135,23 @@ _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
 def _decode_shapes(
     n: int, kv_total: int, kv: list[int], left: list[int], shortest: int, limit: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[list[int], list[int]]:
     """Sequences n_j and keys Σ (kv + j + 1) of the next `limit` pure-decode iterations of sequences with
     `kv` tokens and `left` output tokens to go (a sequence runs iterations j < left)."""
-    steps = np.arange(1, limit + 1)
     if shortest >= limit:  # nobody finishes within the window
-        return np.full(limit, n), steps * n + kv_total
+        return [n] * limit, list(range(kv_total + n, kv_total + n * limit + 1, n))
     gone, gone_kv = [0] * limit, [0] * limit
     for k, g in zip(kv, left, strict=True):
         if g < limit:
             gone[g] += 1
             gone_kv[g] += k
-    seqs = np.full(limit, n) - np.cumsum(gone)
-    return seqs, (kv_total - np.cumsum(gone_kv)) + seqs * steps
+    seqs, keys = [], []
+    for j in range(limit):
+        n -= gone[j]
+        kv_total -= gone_kv[j]
+        seqs.append(n)
+        keys.append(kv_total + n * (j + 1))
+    return seqs, keys
 
 
 class ReplicaServer:
@@ -476,11 +480,11 @@ class ReplicaServer:
         While no request becomes ready, the tick does not end and KV blocks last, each iteration is a pure
         decode of the same sequences less those that finished (with requests waiting, only up to the first
         finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with more than
-        j tokens left, over Σ (kv + j + 1) keys, so times, ends, KV blocks and time integrals are array
-        expressions; accumulations are cumulative sums, in the order the step-by-step loop adds. Runs
-        nothing (0) when the next iteration is not known to be a pure decode (`_decoding`) or straddles
-        `t_end`. The next iteration's blocks may already be allocated (by `_schedule`): every held count
-        is set afresh.
+        j tokens left, over Σ (kv + j + 1) keys, so their times are one array expression, and so are the KV
+        blocks in use. Ends, busy times and time integrals are added iteration by iteration in the order
+        the step-by-step loop adds them (Python floats: the same IEEE double arithmetic). Runs nothing (0)
+        when the next iteration is not known to be a pure decode (`_decoding`) or straddles `t_end`. The
+        next iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
         """
         if not self._decoding:
             return 0
@@ -492,25 +496,23 @@ class ReplicaServer:
         shortest = min(left_list)
         most = min(shortest if self._waiting else max(left_list), _RUN_LIMIT)
         next_ready = self._next_ready_s()
+        detokenize = self.cpu.detokenize_s_per_token
         # Evaluate as many iterations as the horizon likely holds at the last run's pace, more if short.
         limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
         kv_total = sum(kv_list)
         while True:
             seqs, keys = _decode_shapes(n, kv_total, kv_list, left_list, shortest, limit)
             t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
-            # ends[j] = now + d_0 + … + d_j, added in that order as the step-by-step loop does
-            line = np.empty(limit + 1)
-            line[0] = self.now
-            duration = line[1:]
-            np.multiply(seqs, self.cpu.detokenize_s_per_token, out=duration)
-            duration += t
-            ends = np.cumsum(line)[1:]
             # Iterations end by t_end, and each after the first starts before the next request is ready.
-            k = min(
-                int(np.searchsorted(ends, t_end, side="right")),
-                int(np.searchsorted(ends, next_ready, side="left")) + 1,
-                limit,
-            )
+            ends, durations, end = [], [], self.now
+            for t_j, n_j in zip(t.tolist(), seqs, strict=True):
+                duration = t_j + n_j * detokenize
+                end += duration
+                if end > t_end or (ends and ends[-1] >= next_ready):
+                    break
+                ends.append(end)
+                durations.append(duration)
+            k = len(ends)
             if k < limit or limit == most:
                 break
             limit = min(most, 4 * limit)
@@ -531,21 +533,24 @@ class ReplicaServer:
             k = int(np.argmax(used > capacity))
             if k == 0:
                 return 0
-            peak = int(used[:k].max())
-        seqs, duration, ends, used = seqs[:k], duration[:k], ends[:k], used[:k]
+            used = used[:k]
+            peak = int(used.max())
         now = self.now
-        self.now = float(ends[-1])
+        self.now = ends[k - 1]
         self._decode_pace_s = (self.now - now) / k
+        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, peak)
 
         # Busy times and time integrals, each added iteration by iteration as _pass and advance do.
-        rows = np.empty((5, k + 1))
-        rows[:, 0] = (*acc, self._kv_util_integral, self._batch_integral)
-        rows[0, 1:], rows[1, 1:], rows[2, 1:] = duration, c[:k], m[:k]
-        np.multiply(used / capacity, duration, out=rows[3, 1:])
-        np.multiply(seqs, duration, out=rows[4, 1:])
-        totals = np.cumsum(rows, axis=1)[:, -1].tolist()
-        acc[:], self._kv_util_integral, self._batch_integral = totals[:3], totals[3], totals[4]
-        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, peak)
+        busy, compute, memory = acc
+        kv_integral, batch_integral = self._kv_util_integral, self._batch_integral
+        for d, c_j, m_j, u_j, n_j in zip(durations[:k], c.tolist(), m.tolist(), used.tolist(), seqs):
+            busy += d
+            compute += c_j
+            memory += m_j
+            kv_integral += u_j / capacity * d
+            batch_integral += n_j * d
+        acc[:] = busy, compute, memory
+        self._kv_util_integral, self._batch_integral = kv_integral, batch_integral
 
         # Every sequence decoding here has its first token already (_decoding).
         ran = np.minimum(left, k)
@@ -555,18 +560,18 @@ class ReplicaServer:
         i["target"][ids] = kv + 1
         blocks = (kv + (block - 1)) // block
         self.iterations += k
+        sampled = int(ran.sum())
         if shortest > k:
             held[ids] = blocks
             self.kv.used["hbm"] = other + int(blocks.sum())
-            return int(ran.sum())
-        finished = left <= k
+            return sampled
+        finished = [j for j, g in enumerate(left_list) if g <= k]
         blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
         held[ids] = blocks
         self.kv.used["hbm"] = other + int(blocks.sum())
-        done = ids[finished]
-        self._time["finish"][done] = ends[left[finished] - 1]
-        self._running = ids[~finished]
-        return int(ran.sum())
+        self._time["finish"][ids[finished]] = [ends[left_list[j] - 1] for j in finished]
+        self._running = np.delete(ids, finished)
+        return sampled
 
     def _admit(self, tokens: int, need: int) -> list[tuple[int, int, int, int]]:
         """Admit waiting requests FCFS while the token budget (less the running sequences' `tokens`), seats
