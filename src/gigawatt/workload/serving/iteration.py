@@ -97,27 +97,25 @@ class IterationModel:
         eta_c = compute_efficiency(eff, gpu.name, precision)
         self._seconds_per_flop = 1.0 / (eta_c * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost)
         memory = blocks[:, :, 1] / (eff.memory * gpu.hbm_bandwidth)
-        # Per phase mix: FLOPs then bytes of each operator that runs, stacked row-wise ([compute; memory]),
-        # so one product and one contiguous per-row sum give both (the same bits as two separate ones).
-        self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, float, int]] = {}
+        # Per phase mix, [FLOPs, bytes] × operator that runs × variable: one product and one contiguous
+        # sum per operator give both (the same bits as two separate ones), compute and memory contiguous.
+        self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, float]] = {}
         for mix in ((True, False), (False, True), (True, True)):
             rows = (phase == 0) | ((phase == 1) & mix[0]) | ((phase == 2) & mix[1])
             launch = eff.launch_s * float(count[rows].sum())
-            both = np.concatenate([blocks[rows, :, 0], memory[rows]])
-            self._by_mix[mix] = (both, launch, int(rows.sum()))
+            self._by_mix[mix] = (np.stack([blocks[rows, :, 0], memory[rows]])[:, None], launch)
 
         # Pure decode: the basis variables are 1, n (sequences = tokens), C (keys read) and the experts
-        # hit, so each operator's coefficients fold into one per variable; columns [compute | memory].
-        both = self._by_mix[(False, True)][0]
+        # hit, so each operator's coefficients fold into one per variable, each [compute, memory] × op.
+        a = self._by_mix[(False, True)][0]
         self._decode_fold = np.stack(
             [
-                both[:, 0] + both[:, 12] + both[:, 11] * self._hits(0.0),
-                both[:, 1] + both[:, 2] + both[:, 13] + both[:, 14],
-                both[:, 3] + both[:, 4] + both[:, 15] + both[:, 16],
-                both[:, 5] + both[:, 17],
+                a[..., 0] + a[..., 12] + a[..., 11] * self._hits(0.0),
+                a[..., 1] + a[..., 2] + a[..., 13] + a[..., 14],
+                a[..., 3] + a[..., 4] + a[..., 15] + a[..., 16],
+                a[..., 5] + a[..., 17],
             ]
         )
-        self._decode_ops = self._by_mix[(False, True)][2]
 
         # Communication is affine in the batch's tokens: const + per_token · tokens. The exchanged
         # activations are 16-bit even when weights and KV cache are FP8 (engines all-reduce the bf16
@@ -174,13 +172,13 @@ class IterationModel:
         in all), element by element, with the same arithmetic as one call each."""
         n = np.asarray(seqs, dtype=float)
         a0, an, ak, ah = self._decode_fold
-        t = np.multiply.outer(n, an)  # [compute | memory] per operator: a0 + n·an + keys·ak
+        t = n[:, None] * an  # [compute, memory] × iteration × operator: a0 + n·an + keys·ak
         t += a0
-        t += np.multiply.outer(np.asarray(context, dtype=float), ak)
+        t += np.asarray(context, dtype=float)[:, None] * ak
         if self._moe:
             hits = {k: self._hits(k) for k in np.unique(n).tolist()}
-            t += np.multiply.outer([hits[k] for k in n.tolist()], ah)
-        return self._finish(t, self._decode_ops, clock_bin, self._by_mix[(False, True)][1], n)
+            t += np.array([hits[k] for k in n.tolist()])[:, None] * ah
+        return self._finish(t, clock_bin, self._by_mix[(False, True)][1], n)
 
     def _evaluate(
         self, mix: tuple[bool, bool], clock_bin: int, v: np.ndarray, tokens: np.ndarray | float
@@ -188,23 +186,23 @@ class IterationModel:
         """Iteration times of the rows of `v` (basis variables). Products are summed per operator along
         a contiguous axis, so a row gives the same bits alone or among others (a BLAS matrix product
         would not: its summation order depends on the shape)."""
-        both, launch, ops = self._by_mix[mix]
-        return self._finish((both * v[:, None, :]).sum(axis=2), ops, clock_bin, launch, tokens)
+        both, launch = self._by_mix[mix]
+        return self._finish((both * v[:, None, :]).sum(axis=3), clock_bin, launch, tokens)
 
     def _finish(
-        self, t: np.ndarray, ops: int, clock_bin: int, launch: float, tokens: np.ndarray | float
+        self, t: np.ndarray, clock_bin: int, launch: float, tokens: np.ndarray | float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Times of rows of per-operator [FLOPs | seconds of HBM traffic] (modified in place): the operators'
-        soft maxima plus launches and communication, and the compute and memory busy times per GPU."""
-        t[:, :ops] *= self._seconds_per_flop[clock_bin]
-        t_c, t_m = t[:, :ops], t[:, ops:]
-        busy = t.reshape(len(t), 2, ops).sum(axis=2)
+        """Times of rows of per-operator FLOPs and seconds of HBM traffic (t[0], t[1]; t[0] is scaled in
+        place): the operators' soft maxima plus launches and communication, and the compute and memory
+        busy times per GPU."""
+        t[0] *= self._seconds_per_flop[clock_bin]
+        busy = t.sum(axis=2)
         if self.pp > 1:
             busy /= self.pp
-        total = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
+        total = _soft_max(t[0], t[1], self._overlap_p).sum(axis=1) + launch
         if self.tp > 1 or self.pp > 1:
             total += self.comm_time(tokens)
-        return total, busy[:, 0], busy[:, 1]
+        return total, busy[0], busy[1]
 
     def comm_time(self, tokens: float | np.ndarray) -> float | np.ndarray:
         """Seconds of an iteration of `tokens` in collectives and stage transfers (clock-independent)."""
