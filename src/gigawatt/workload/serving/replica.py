@@ -111,7 +111,7 @@ class ReplicaStats:
 @dataclass
 class _Iteration:
     ids: np.ndarray  # sequences computed this iteration
-    tokens: np.ndarray | None  # tokens each computes (None with `decoders_kv`: one each, then the chunks)
+    tokens: np.ndarray | None  # tokens each computes (None with `decoders_kv`)
     batch: tuple[float, float, float, float, float, float]  # IterationModel arguments after the bin
     fixed_s: float  # clock-independent: swaps and CPU post-processing
     input_tokens: int
@@ -121,9 +121,11 @@ class _Iteration:
     compute_s: float = 0.0
     memory_s: float = 0.0
     decode_run: bool = False  # every running sequence decodes one token
-    # Set when the iteration is the running sequences' decodes, then prompts just admitted (`ids` in that
-    # order): the decoders' KV tokens before it, and each prompt's (id, chunk, blocks, whole prompt).
+    # Set when the iteration is the running sequences known to decode, then at most one other running
+    # sequence, then prompts just admitted (`ids` in that order): the decoders' KV tokens before it, the
+    # other's (id, tokens, KV tokens, target), each prompt's (id, chunk, blocks, whole prompt).
     decoders_kv: np.ndarray | None = None
+    last: tuple[int, int, int, int] | None = None
     prompts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
@@ -216,9 +218,10 @@ class ReplicaServer:
         self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
         self.iterations = 0  # iterations completed
         self._decode_pace_s = 0.01  # mean decode iteration of the last closed-form run
-        # Every running sequence is a pure decode with its first token (sampled in its last iteration); when
-        # False, the next iteration may still be a pure decode but runs step by step.
-        self._decoding = True
+        # The running sequences but the last `_tail` (0 or 1) are pure decodes with their first token
+        # (sampled in their last iteration); None: not known, the general scheduler runs. A sequence that
+        # is not known to decode may still do so; then it runs step by step.
+        self._tail: int | None = 0
         self._start_s = start_s
         self._kv_util_integral = 0.0
         self._batch_integral = 0.0
@@ -373,6 +376,7 @@ class ReplicaServer:
         self._waiting.extendleft(reversed(lost.tolist()))
         self._running = np.zeros(0, dtype=np.int64)
         self._swapped.clear()
+        self._tail = 0
 
     # ---- scheduling -----------------------------------------------------------------------------
 
@@ -384,24 +388,43 @@ class ReplicaServer:
     def _next_ready_s(self) -> float:
         return float(self._time["ready"][self._next_ready]) if self._next_ready < self._n else np.inf
 
-    def _plan(self, ids: np.ndarray, decodes: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """KV tokens of each running sequence, tokens it computes this iteration (decodes first) and KV
-        blocks it needs; `decodes`: every one is known to be a pure decode."""
+        blocks it needs."""
         kv = self._int["kv_tokens"][ids]
-        if decodes:
-            tokens = np.ones(ids.size, dtype=np.int64)
+        rest = self._int["target"][ids] - kv
+        decode = (rest == 1) & (kv > 0)
+        if decode.all():  # the common case: a pure decode step
+            tokens = rest
         else:
-            rest = self._int["target"][ids] - kv
-            decode = (rest == 1) & (kv > 0)
-            if decode.all():
-                tokens = rest
-            else:
-                prefill_rest = np.where(decode, 0, rest)
-                budget = self.config.max_num_batched_tokens - int(np.count_nonzero(decode))
-                chunk = np.clip(budget - (np.cumsum(prefill_rest) - prefill_rest), 0, prefill_rest)
-                tokens = np.where(decode, 1, chunk)
+            prefill_rest = np.where(decode, 0, rest)
+            budget = self.config.max_num_batched_tokens - int(np.count_nonzero(decode))
+            chunk = np.clip(budget - (np.cumsum(prefill_rest) - prefill_rest), 0, prefill_rest)
+            tokens = np.where(decode, 1, chunk)
+        return kv, tokens, self._need(ids, kv, tokens)
+
+    def _plan_tail(
+        self, ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
+        """`_plan` when all but the last `_tail` (≤ 1) running sequences are known to decode; and the last
+        one's (id, tokens, KV tokens, target), if any."""
+        kv = self._int["kv_tokens"][ids]
+        tokens = np.ones(ids.size, dtype=np.int64)
+        last = None
+        if self._tail:
+            r, kv_r = int(ids[-1]), int(kv[-1])
+            target = int(self._int["target"][r])
+            if target - kv_r == 1 and kv_r > 0:  # a decode (maybe a prompt's last token)
+                chunk = 1
+            else:  # the only prefill: what the budget leaves after the decodes
+                chunk = min(max(self.config.max_num_batched_tokens - (ids.size - 1), 0), target - kv_r)
+                tokens[-1] = chunk
+            last = (r, chunk, kv_r, target)
+        return kv, tokens, self._need(ids, kv, tokens), last
+
+    def _need(self, ids: np.ndarray, kv: np.ndarray, tokens: np.ndarray) -> np.ndarray:
         block = self.kv.block_tokens
-        return kv, tokens, (kv + tokens + (block - 1)) // block - self.kv.held["hbm"][ids]
+        return (kv + tokens + (block - 1)) // block - self.kv.held["hbm"][ids]
 
     def _schedule(self) -> _Iteration | None:
         ready = self._time["ready"]
@@ -411,16 +434,20 @@ class ReplicaServer:
             self._next_ready = ready_end
         self._swap_s = 0.0
 
-        decodes = self._decoding
-        kv, tokens, need = self._plan(self._running, decodes)
+        def plan() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
+            if self._tail is None:
+                return (*self._plan(self._running), None)
+            return self._plan_tail(self._running)
+
+        kv, tokens, need, last = plan()
         preempted = False
         while int(need.sum()) > self.kv.free_hbm:
             self._preempt(int(self._running[-1]))
             preempted = True
-            kv, tokens, need = self._plan(self._running, decodes)
+            kv, tokens, need, last = plan()
         if self._swapped and not preempted and self._swap_in(int(need.sum())):
-            decodes = False
-            kv, tokens, need = self._plan(self._running, decodes)
+            kv, tokens, need, last = plan()
+        known = self._tail is not None
         prompts = []
         if self._waiting and not self._swapped:
             prompts = self._admit(int(tokens.sum()), int(need.sum()))
@@ -430,8 +457,8 @@ class ReplicaServer:
 
         ids = self._running
         self.kv.allocate(ids, need)
-        if decodes:
-            return self._decodes_and_prompts(ids, kv, prompts)
+        if known:
+            return self._known_iteration(ids, kv, last, prompts)
         active = tokens > 0
         if not active.all():
             ids, tokens = ids[active], tokens[active]
@@ -453,26 +480,44 @@ class ReplicaServer:
         run = decoding == ids.size == self._running.size
         return _Iteration(ids, tokens, batch, fixed, int(prefill[0]), decode_run=run)
 
-    def _decodes_and_prompts(
-        self, ids: np.ndarray, kv: np.ndarray, prompts: list[tuple[int, int, int, int]]
+    def _known_iteration(
+        self,
+        ids: np.ndarray,
+        kv: np.ndarray,
+        last: tuple[int, int, int, int] | None,
+        prompts: list[tuple[int, int, int, int]],
     ) -> _Iteration | None:
-        """The iteration of decoding sequences (KV tokens `kv`) and prompts just admitted (no KV yet), with
-        the same batch figures as the general case computes from arrays."""
+        """The iteration of the sequences known to decode, the `last` other running one and the prompts
+        just admitted (no KV yet), with the batch figures the general case computes from arrays (sums of
+        integers: the same whatever the order)."""
         if ids.size == 0:
             return None
-        n = kv.size
-        decode = (float(n), float(int(kv.sum())) + n)
-        if not prompts:
-            batch = (0.0, 0.0, 0.0, 0.0, *decode)
-            fixed = self._swap_s + n * self.cpu.detokenize_s_per_token
-            return _Iteration(ids, None, batch, fixed, 0, decode_run=True, decoders_kv=kv)
-        chunks = [p[1] for p in prompts]
-        chunk_sum = sum(chunks)
-        pairs = sum(c * (c + 1) for c in chunks) / 2  # offsets are 0: a prompt just admitted has no KV
-        samples = n + sum(p[1] == p[3] for p in prompts)
-        batch = (float(chunk_sum), float(len(chunks)), pairs, float(chunk_sum), *decode)
+        decoders = kv[: kv.size - 1] if last else kv
+        decoding, keys = decoders.size, int(decoders.sum())
+        chunks, offset = [p[1] for p in prompts], 0
+        samples = decoding + sum(p[1] == p[3] for p in prompts)
+        if last:
+            _, chunk, kv_r, target = last
+            if target - kv_r == 1 and kv_r > 0:
+                decoding += 1
+                keys += kv_r
+                samples += 1
+            else:
+                chunks.insert(0, chunk)
+                offset = kv_r
+                samples += kv_r + chunk == target
+        decode = (float(decoding), float(keys) + decoding)
         fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
-        return _Iteration(ids, None, batch, fixed, chunk_sum, decoders_kv=kv, prompts=prompts)
+        if not chunks:
+            batch = (0.0, 0.0, 0.0, 0.0, *decode)
+            return _Iteration(ids, None, batch, fixed, 0, decode_run=True, decoders_kv=decoders, last=last)
+        chunk_sum = sum(chunks)
+        # Σ chunk·offset + Σ chunk(chunk + 1)/2: only the `last` sequence (first chunk) has KV already.
+        pairs = chunks[0] * offset + sum(c * (c + 1) for c in chunks) / 2
+        prefill = (float(chunk_sum), float(len(chunks)), pairs, float(offset) + chunk_sum)
+        return _Iteration(
+            ids, None, (*prefill, *decode), fixed, chunk_sum, decoders_kv=decoders, last=last, prompts=prompts
+        )
 
     def _decode_run(self, t_end: float, clock_bin: int, acc: list[float]) -> int:
         """Run the coming pure-decode iterations of the running sequences in closed form; tokens sampled.
@@ -483,10 +528,10 @@ class ReplicaServer:
         j tokens left, over Σ (kv + j + 1) keys, so their times are one array expression, and so are the KV
         blocks in use. Ends, busy times and time integrals are added iteration by iteration in the order
         the step-by-step loop adds them (Python floats: the same IEEE double arithmetic). Runs nothing (0)
-        when the next iteration is not known to be a pure decode (`_decoding`) or straddles `t_end`. The
+        when the next iteration is not known to be a pure decode (`_tail` 0) or straddles `t_end`. The
         next iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
         """
-        if not self._decoding:
+        if self._tail != 0:
             return 0
         ids, i = self._running, self._int
         kv0 = i["kv_tokens"][ids]
@@ -552,7 +597,7 @@ class ReplicaServer:
         acc[:] = busy, compute, memory
         self._kv_util_integral, self._batch_integral = kv_integral, batch_integral
 
-        # Every sequence decoding here has its first token already (_decoding).
+        # Every sequence decoding here has its first token already (`_tail` 0).
         ran = np.minimum(left, k)
         kv = kv0 + ran
         i["kv_tokens"][ids] = kv
@@ -603,13 +648,15 @@ class ReplicaServer:
             free -= blocks
             has_prefill = True
         if prompts:
-            self._decoding = False
+            self._tail = None
             self._running = np.concatenate([self._running, [p[0] for p in prompts]])
         return prompts
 
     def _preempt(self, victim: int) -> None:
         """Take the newest running sequence out: offload its KV, or drop it to be recomputed."""
         self._running = self._running[:-1]
+        if self._tail:  # the newest was the one not known to decode
+            self._tail = 0
         self._int["preemptions"][victim] += 1
         self.preemptions += 1
         if self.config.preemption == "offload":
@@ -638,13 +685,13 @@ class ReplicaServer:
             self._swapped.popleft()
             self._running = np.append(self._running, r)
             needed += grow
-            restored, self._decoding = True, False
+            restored, self._tail = True, None
         return restored
 
     def _complete(self, it: _Iteration) -> int:
         """Apply a finished iteration at `now`: KV grows, sequences sample, finished ones leave."""
         if it.decoders_kv is not None:
-            return self._complete_decodes_and_prompts(it, it.decoders_kv)
+            return self._complete_known(it, it.decoders_kv)
         ids = it.ids
         kv, target, generated = self._int["kv_tokens"], self._int["target"], self._int["generated"]
         kv[ids] += it.tokens
@@ -659,14 +706,21 @@ class ReplicaServer:
             self.kv.release(done)
             running = self._running  # only the sequences just done have generated all their output
             self._running = running[generated[running] < self._int["output"][running]]
-        self._decoding = sampled.size - done.size == self._running.size
+        unsampled = self._running.size - (sampled.size - done.size)
+        if unsampled == 0:
+            self._tail = 0
+        elif unsampled == 1 and not (sampled == self._running[-1]).any():
+            self._tail = 1
+        else:
+            self._tail = None
         return int(sampled.size)
 
-    def _complete_decodes_and_prompts(self, it: _Iteration, kv0: np.ndarray) -> int:
-        """`_complete` of decodes (each samples) and new prompts (sampling when whole): the same updates,
-        with the decoders' KV known and the prompts one by one."""
+    def _complete_known(self, it: _Iteration, kv0: np.ndarray) -> int:
+        """`_complete` of an iteration from `_known_iteration`, with the same updates: the decoders (each
+        samples, and has its first token) as arrays with their KV known, the others one by one."""
         i = self._int
         kv, target, generated, output = i["kv_tokens"], i["target"], i["generated"], i["output"]
+        first = self._time["first_token"]
         n = kv0.size
         decoders = it.ids[:n]
         kv[decoders] = kv0 + 1
@@ -675,18 +729,20 @@ class ReplicaServer:
         generated[decoders] = gen
         keep = gen < output[decoders]
         done = [] if keep.all() else decoders[~keep].tolist()
-        stay, whole = [], True
-        for r, chunk, _, length in it.prompts:
-            kv[r] += chunk
-            if chunk < length:  # part of the prompt: no token sampled yet
+        stay, self._tail = [], 0
+        others = [(p[0], p[1]) for p in it.prompts]
+        if it.last:
+            others.insert(0, it.last[:2])
+        for r, tokens in others:
+            kv[r] += tokens
+            if kv[r] < target[r]:  # part of a prompt (the newest running sequence): nothing sampled
                 stay.append(True)
-                whole = False
+                self._tail = 1
                 continue
             n += 1
             g = int(generated[r]) + 1
             generated[r] = g
             target[r] += 1
-            first = self._time["first_token"]
             if first[r] != first[r]:  # NaN: the request's first token
                 first[r] = self.now
             stay.append(g < output[r])
@@ -696,7 +752,6 @@ class ReplicaServer:
             self._time["finish"][done] = self.now
             self.kv.release(np.array(done))
             self._running = self._running[np.concatenate([keep, stay]) if stay else keep]
-        self._decoding = whole
         return n
 
     # ---- results --------------------------------------------------------------------------------
