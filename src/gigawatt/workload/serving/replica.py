@@ -569,8 +569,9 @@ class ReplicaServer:
         other = self.kv.used["hbm"] - int(held[ids].sum())
         steps = np.arange(1, k + 1)
         grid = (kv0[:, None] + (steps + (block - 1))) // block
-        grid *= left[:, None] >= steps
-        used = grid.sum(axis=0)
+        if shortest < k:  # sequences that finished hold nothing
+            grid *= left[:, None] >= steps
+        used = np.add.reduce(grid, axis=0)
         used += other
         capacity = self.kv.capacity["hbm"]
         peak = int(used.max())
@@ -610,12 +611,12 @@ class ReplicaServer:
             held[ids] = blocks
             self.kv.used["hbm"] = other + int(blocks.sum())
             return sampled
-        finished = [j for j, g in enumerate(left_list) if g <= k]
+        finished = left <= k
         blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
         held[ids] = blocks
         self.kv.used["hbm"] = other + int(blocks.sum())
-        self._time["finish"][ids[finished]] = [ends[left_list[j] - 1] for j in finished]
-        self._running = np.delete(ids, finished)
+        self._time["finish"][ids[finished]] = [ends[g - 1] for g in left_list if g <= k]
+        self._running = ids[~finished]
         return sampled
 
     def _admit(self, tokens: int, need: int) -> list[tuple[int, int, int, int]]:
