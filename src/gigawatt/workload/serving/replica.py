@@ -452,8 +452,9 @@ class ReplicaServer:
         if self._waiting and not self._swapped:
             prompts = self._admit(int(tokens.sum()), int(need.sum()))
             if prompts:
-                tokens = np.concatenate([tokens, [p[1] for p in prompts]])
                 need = np.concatenate([need, [p[2] for p in prompts]])
+                if not known:
+                    tokens = np.concatenate([tokens, [p[1] for p in prompts]])
 
         ids = self._running
         self.kv.allocate(ids, need)
