@@ -196,10 +196,10 @@ class IterationModel:
         place): the operators' soft maxima plus launches and communication, and the compute and memory
         busy times per GPU."""
         t[0] *= self._seconds_per_flop[clock_bin]
-        busy = t.sum(axis=2)
+        busy = np.add.reduce(t, axis=2)
         if self.pp > 1:
             busy /= self.pp
-        total = _soft_max(t[0], t[1], self._overlap_p).sum(axis=1) + launch
+        total = np.add.reduce(_soft_max(t[0], t[1], self._overlap_p), axis=1) + launch
         if self.tp > 1 or self.pp > 1:
             total += self.comm_time(tokens)
         return total, busy[0], busy[1]

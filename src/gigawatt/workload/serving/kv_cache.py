@@ -59,7 +59,7 @@ class PagedKvCache:
 
     def allocate(self, ids: np.ndarray, blocks: np.ndarray) -> None:
         """Give each of the distinct requests `ids` `blocks` more HBM blocks; the caller checked they fit."""
-        total = int(blocks.sum())
+        total = int(np.add.reduce(blocks))
         if total > self.free_hbm:
             raise RuntimeError(f"KV allocation of {total} blocks with {self.free_hbm} free")
         self.held["hbm"][ids] += blocks

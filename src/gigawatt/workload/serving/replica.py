@@ -131,6 +131,7 @@ class _Iteration:
 
 # Longest closed-form run of decode iterations computed at once (bounds the arrays built per run).
 _RUN_LIMIT = 1024
+_sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
@@ -441,16 +442,17 @@ class ReplicaServer:
 
         kv, tokens, need, last = plan()
         preempted = False
-        while int(need.sum()) > self.kv.free_hbm:
+        while (needed := int(_sum(need))) > self.kv.free_hbm:
             self._preempt(int(self._running[-1]))
             preempted = True
             kv, tokens, need, last = plan()
-        if self._swapped and not preempted and self._swap_in(int(need.sum())):
+        if self._swapped and not preempted and self._swap_in(needed):
             kv, tokens, need, last = plan()
+            needed = int(_sum(need))
         known = self._tail is not None
         prompts = []
         if self._waiting and not self._swapped:
-            prompts = self._admit(int(tokens.sum()), int(need.sum()))
+            prompts = self._admit(int(_sum(tokens)), needed)
             if prompts:
                 need = np.concatenate([need, [p[2] for p in prompts]])
                 if not known:
@@ -494,7 +496,7 @@ class ReplicaServer:
         if ids.size == 0:
             return None
         decoders = kv[: kv.size - 1] if last else kv
-        decoding, keys = decoders.size, int(decoders.sum())
+        decoding, keys = decoders.size, int(_sum(decoders))
         chunks, offset = [p[1] for p in prompts], 0
         samples = decoding + sum(p[1] == p[3] for p in prompts)
         if last:
@@ -567,7 +569,7 @@ class ReplicaServer:
         # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
         # of each sequence still running; a preemption would be due at the first j over capacity.
         held, block = self.kv.held["hbm"], self.kv.block_tokens
-        other = self.kv.used["hbm"] - int(held[ids].sum())
+        other = self.kv.used["hbm"] - int(_sum(held[ids]))
         steps = np.arange(1, k + 1)
         grid = (kv0[:, None] + (steps + (block - 1))) // block
         if shortest < k:  # sequences that finished hold nothing
@@ -600,22 +602,22 @@ class ReplicaServer:
         self._kv_util_integral, self._batch_integral = kv_integral, batch_integral
 
         # Every sequence decoding here has its first token already (`_tail` 0).
-        ran = np.minimum(left, k)
+        ran = k if shortest >= k else np.minimum(left, k)
         kv = kv0 + ran
         i["kv_tokens"][ids] = kv
         i["generated"][ids] += ran
         i["target"][ids] = kv + 1
         blocks = (kv + (block - 1)) // block
         self.iterations += k
-        sampled = int(ran.sum())
+        sampled = sum(seqs[:k])
         if shortest > k:
             held[ids] = blocks
-            self.kv.used["hbm"] = other + int(blocks.sum())
+            self.kv.used["hbm"] = other + int(_sum(blocks))
             return sampled
         finished = left <= k
         blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
         held[ids] = blocks
-        self.kv.used["hbm"] = other + int(blocks.sum())
+        self.kv.used["hbm"] = other + int(_sum(blocks))
         self._time["finish"][ids[finished]] = [ends[g - 1] for g in left_list if g <= k]
         self._running = ids[~finished]
         return sampled
