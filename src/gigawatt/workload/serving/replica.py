@@ -131,20 +131,31 @@ class _Iteration:
 
 # Longest closed-form run of decode iterations computed at once (bounds the arrays built per run).
 _RUN_LIMIT = 1024
+# Runs of up to this many iterations are added up in Python floats and ints, longer ones in arrays (the
+# same arithmetic; Python's per-element cost beats NumPy's per-call cost on short windows).
+_SHORT_RUN = 24
 _sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
 
 def _decode_shapes(
-    n: int, kv_total: int, kv: list[int], left: list[int], shortest: int, limit: int
-) -> tuple[list[int], list[int]]:
+    n: int, kv_total: int, kv: np.ndarray, left: np.ndarray, shortest: int, limit: int
+) -> tuple[list[int] | np.ndarray, list[int] | np.ndarray]:
     """Sequences n_j and keys Σ (kv + j + 1) of the next `limit` pure-decode iterations of sequences with
-    `kv` tokens and `left` output tokens to go (a sequence runs iterations j < left)."""
+    `kv` tokens and `left` output tokens to go (a sequence runs iterations j < left). Integers, as Python
+    lists for a short window, arrays for a long one."""
     if shortest >= limit:  # nobody finishes within the window
-        return [n] * limit, list(range(kv_total + n, kv_total + n * limit + 1, n))
+        if limit <= _SHORT_RUN:
+            return [n] * limit, list(range(kv_total + n, kv_total + n * limit + 1, n))
+        return np.full(limit, n), np.arange(kv_total + n, kv_total + n * limit + 1, n)
+    if limit > _SHORT_RUN:
+        capped = np.minimum(left, limit)
+        seqs = n - np.cumsum(np.bincount(capped, minlength=limit + 1)[:limit])
+        gone = np.cumsum(np.bincount(capped, weights=kv, minlength=limit + 1)[:limit]).astype(np.int64)
+        return seqs, (kv_total - gone) + seqs * np.arange(1, limit + 1)
     gone, gone_kv = [0] * limit, [0] * limit
-    for k, g in zip(kv, left, strict=True):
+    for k, g in zip(kv.tolist(), left.tolist(), strict=True):
         if g < limit:
             gone[g] += 1
             gone_kv[g] += k
@@ -155,6 +166,36 @@ def _decode_shapes(
         seqs.append(n)
         keys.append(kv_total + n * (j + 1))
     return seqs, keys
+
+
+def _ends(
+    now: float, t: np.ndarray, seqs: list[int] | np.ndarray, detokenize: float, t_end: float, next_ready: float
+) -> tuple[int, list[float] | np.ndarray, list[float] | np.ndarray]:
+    """How many of the iterations (GPU times `t`, `seqs` sequences each) run from `now`: each ends by
+    `t_end`, and each after the first starts before `next_ready`; their ends and durations. Ends are
+    added one after another, in a Python loop or a cumulative sum (the same IEEE additions)."""
+    if len(seqs) <= _SHORT_RUN:
+        ends, durations, end = [], [], now
+        for t_j, n_j in zip(t.tolist(), seqs, strict=True):
+            duration = t_j + n_j * detokenize
+            end += duration
+            if end > t_end or (ends and ends[-1] >= next_ready):
+                break
+            ends.append(end)
+            durations.append(duration)
+        return len(ends), ends, durations
+    line = np.empty(len(seqs) + 1)
+    line[0] = now
+    durations = line[1:]
+    np.multiply(seqs, detokenize, out=durations)
+    durations += t
+    ends = np.cumsum(line)[1:]
+    k = min(
+        int(np.searchsorted(ends, t_end, side="right")),
+        int(np.searchsorted(ends, next_ready, side="left")) + 1,
+        len(seqs),
+    )
+    return k, ends, durations
 
 
 class ReplicaServer:
@@ -549,18 +590,9 @@ class ReplicaServer:
         limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
         kv_total = sum(kv_list)
         while True:
-            seqs, keys = _decode_shapes(n, kv_total, kv_list, left_list, shortest, limit)
+            seqs, keys = _decode_shapes(n, kv_total, kv0, left, shortest, limit)
             t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
-            # Iterations end by t_end, and each after the first starts before the next request is ready.
-            ends, durations, end = [], [], self.now
-            for t_j, n_j in zip(t.tolist(), seqs, strict=True):
-                duration = t_j + n_j * detokenize
-                end += duration
-                if end > t_end or (ends and ends[-1] >= next_ready):
-                    break
-                ends.append(end)
-                durations.append(duration)
-            k = len(ends)
+            k, ends, durations = _ends(self.now, t, seqs, detokenize, t_end, next_ready)
             if k < limit or limit == most:
                 break
             limit = min(most, 4 * limit)
@@ -585,21 +617,31 @@ class ReplicaServer:
             used = used[:k]
             peak = int(used.max())
         now = self.now
-        self.now = ends[k - 1]
+        self.now = float(ends[k - 1])
         self._decode_pace_s = (self.now - now) / k
         self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, peak)
 
         # Busy times and time integrals, each added iteration by iteration as _pass and advance do.
-        busy, compute, memory = acc
-        kv_integral, batch_integral = self._kv_util_integral, self._batch_integral
-        for d, c_j, m_j, u_j, n_j in zip(durations[:k], c.tolist(), m.tolist(), used.tolist(), seqs):
-            busy += d
-            compute += c_j
-            memory += m_j
-            kv_integral += u_j / capacity * d
-            batch_integral += n_j * d
-        acc[:] = busy, compute, memory
-        self._kv_util_integral, self._batch_integral = kv_integral, batch_integral
+        sums = (*acc, self._kv_util_integral, self._batch_integral)
+        if k <= _SHORT_RUN:
+            busy, compute, memory, kv_integral, batch_integral = sums
+            if isinstance(seqs, np.ndarray):  # a long window that ran short
+                seqs, durations = seqs[:k].tolist(), durations[:k].tolist()
+            for d, c_j, m_j, u_j, n_j in zip(durations[:k], c.tolist(), m.tolist(), used.tolist(), seqs):
+                busy += d
+                compute += c_j
+                memory += m_j
+                kv_integral += u_j / capacity * d
+                batch_integral += n_j * d
+            sums = busy, compute, memory, kv_integral, batch_integral
+        else:
+            rows = np.empty((5, k + 1))
+            rows[:, 0] = sums
+            rows[0, 1:], rows[1, 1:], rows[2, 1:] = durations[:k], c[:k], m[:k]
+            np.multiply(used / capacity, durations[:k], out=rows[3, 1:])
+            np.multiply(seqs[:k], durations[:k], out=rows[4, 1:])
+            sums = np.cumsum(rows, axis=1)[:, -1].tolist()
+        acc[:], self._kv_util_integral, self._batch_integral = sums[:3], sums[3], sums[4]
 
         # Every sequence decoding here has its first token already (`_tail` 0).
         ran = k if shortest >= k else np.minimum(left, k)
@@ -609,7 +651,7 @@ class ReplicaServer:
         i["target"][ids] = kv + 1
         blocks = (kv + (block - 1)) // block
         self.iterations += k
-        sampled = sum(seqs[:k])
+        sampled = int(sum(seqs[:k])) if isinstance(seqs, list) else int(_sum(seqs[:k]))
         if shortest > k:
             held[ids] = blocks
             self.kv.used["hbm"] = other + int(_sum(blocks))
