@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gigawatt.arch.spec import load_model
-from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving import replica
+from gigawatt.workload.serving.iteration import IterationModel
 from gigawatt.workload.serving.replica import ReplicaServer, SchedulerConfig
 from gigawatt.workload.serving.traces import Arrivals
 

@@ -32,7 +32,8 @@ CASES: dict[str, Case] = {
         250, 6.0, SchedulerConfig(max_num_batched_tokens=1024), 600, None, 1.0, True, 60.0, 30.0,
     ),
     "whole-offload": (
-        200, 6.0, SchedulerConfig(chunked_prefill=False, preemption="offload"), 500, None, 0.5, True, 50.0, 20.0,
+        200, 6.0, SchedulerConfig(chunked_prefill=False, preemption="offload"), 500, None, 0.5, True,
+        50.0, 20.0,
     ),
     "offload-to-ssd": (
         200, 5.0, SchedulerConfig(preemption="offload", max_num_seqs=24), 450,

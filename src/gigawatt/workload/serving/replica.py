@@ -169,7 +169,12 @@ def _decode_shapes(
 
 
 def _ends(
-    now: float, t: np.ndarray, seqs: list[int] | np.ndarray, detokenize: float, t_end: float, next_ready: float
+    now: float,
+    t: np.ndarray,
+    seqs: list[int] | np.ndarray,
+    detokenize: float,
+    t_end: float,
+    next_ready: float,
 ) -> tuple[int, list[float] | np.ndarray, list[float] | np.ndarray]:
     """How many of the iterations (GPU times `t`, `seqs` sequences each) run from `now`: each ends by
     `t_end`, and each after the first starts before `next_ready`; their ends and durations. Ends are
@@ -626,8 +631,9 @@ class ReplicaServer:
         if k <= _SHORT_RUN:
             busy, compute, memory, kv_integral, batch_integral = sums
             if isinstance(seqs, np.ndarray):  # a long window that ran short
-                seqs, durations = seqs[:k].tolist(), durations[:k].tolist()
-            for d, c_j, m_j, u_j, n_j in zip(durations[:k], c.tolist(), m.tolist(), used.tolist(), seqs):
+                seqs, durations = seqs.tolist(), durations.tolist()
+            rows = zip(durations[:k], c[:k].tolist(), m[:k].tolist(), used.tolist(), seqs[:k], strict=True)
+            for d, c_j, m_j, u_j, n_j in rows:
                 busy += d
                 compute += c_j
                 memory += m_j
@@ -679,8 +685,10 @@ class ReplicaServer:
             length = int(target[r])
             if chunked:
                 chunk = min(length, budget)
+            elif length <= budget or not has_prefill:
+                chunk = length
             else:
-                chunk = length if (length <= budget or not has_prefill) else 0
+                chunk = 0
             blocks = (chunk + block - 1) // block
             # vLLM's gate: the rest of the prompt fits and leaves the watermark free (paged.py).
             if chunk <= 0 or not paged.admits(free, (length + block - 1) // block, hbm):
