@@ -580,7 +580,9 @@ class ReplicaServer:
         when the next iteration is not known to be a pure decode (`_tail` 0) or straddles `t_end`. The
         next iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
         """
-        if self._tail != 0:
+        # Less than half an iteration of the tick left: the next one straddles its end (were it shorter, it
+        # would run step by step, to the same result).
+        if self._tail != 0 or self.now + 0.5 * self._decode_pace_s > t_end:
             return 0
         ids, i = self._running, self._int
         kv0 = i["kv_tokens"][ids]
@@ -591,8 +593,9 @@ class ReplicaServer:
         most = min(shortest if self._waiting else max(left_list), _RUN_LIMIT)
         next_ready = self._next_ready_s()
         detokenize = self.cpu.detokenize_s_per_token
-        # Evaluate as many iterations as the horizon likely holds at the last run's pace, more if short.
-        limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
+        # Evaluate as many iterations as the horizon likely holds at the last run's pace (with a margin), more
+        # if short.
+        limit = min(most, int(1.25 * (min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
         kv_total = sum(kv_list)
         while True:
             seqs, keys = _decode_shapes(n, kv_total, kv0, left, shortest, limit)
