@@ -3,7 +3,9 @@
 The replica is a single server: iterations run back to back while there is work, so the event kernel
 is a clock (`now`) that jumps to the end of each iteration, or to the next request ready to schedule
 when idle. Requests live in arrays indexed by request id; the scheduler works on the running set as
-numpy arrays, so per-iteration Python work does not grow with the batch.
+numpy arrays. Batches are small (tens of sequences), so NumPy's cost per call, not per element, is what
+counts: the common iteration (sequences known to decode, at most one prompt in progress, new prompts) is
+scheduled and completed with the decoders as one array and the few others as Python scalars.
 
 Scheduler (vLLM V1 style, FCFS): decode-first, each decoding sequence takes one token of the
 `max_num_batched_tokens` budget; partial prefills continue in admission order with what is left; then
@@ -17,7 +19,9 @@ back before any new admission. Swap and detokenization time stall the iteration.
 
 Between events (a request becoming ready, the tick's end, KV blocks running out, and with requests
 waiting the first sequence to finish) the iterations are pure decodes of a known set of sequences, so
-such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it.
+such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it: the
+iteration times as one array expression, their ends, busy times and integrals added in order (in Python
+floats for a short run, cumulative sums for a long one).
 """
 
 from __future__ import annotations
