@@ -97,25 +97,25 @@ class IterationModel:
         eta_c = compute_efficiency(eff, gpu.name, precision)
         self._seconds_per_flop = 1.0 / (eta_c * gpu.peak_flops(precision) * self.clocks / gpu.clock_boost)
         memory = blocks[:, :, 1] / (eff.memory * gpu.hbm_bandwidth)
-        self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray, float]] = {}
+        # Per phase mix, [FLOPs, bytes] × operator that runs × variable: one product and one contiguous
+        # sum per operator give both (the same bits as two separate ones), compute and memory contiguous.
+        self._by_mix: dict[tuple[bool, bool], tuple[np.ndarray, float]] = {}
         for mix in ((True, False), (False, True), (True, True)):
             rows = (phase == 0) | ((phase == 1) & mix[0]) | ((phase == 2) & mix[1])
             launch = eff.launch_s * float(count[rows].sum())
-            self._by_mix[mix] = (blocks[rows, :, 0], memory[rows], launch)
+            self._by_mix[mix] = (np.stack([blocks[rows, :, 0], memory[rows]])[:, None], launch)
 
         # Pure decode: the basis variables are 1, n (sequences = tokens), C (keys read) and the experts
-        # hit, so each operator's coefficients fold into one per variable.
-        self._decode_fold = [
-            np.stack(
-                [
-                    a[:, 0] + a[:, 12] + a[:, 11] * self._hits(0.0),
-                    a[:, 1] + a[:, 2] + a[:, 13] + a[:, 14],
-                    a[:, 3] + a[:, 4] + a[:, 15] + a[:, 16],
-                    a[:, 5] + a[:, 17],
-                ]
-            )
-            for a in self._by_mix[(False, True)][:2]
-        ]
+        # hit, so each operator's coefficients fold into one per variable, each [compute, memory] × op.
+        a = self._by_mix[(False, True)][0]
+        self._decode_fold = np.stack(
+            [
+                a[..., 0] + a[..., 12] + a[..., 11] * self._hits(0.0),
+                a[..., 1] + a[..., 2] + a[..., 13] + a[..., 14],
+                a[..., 3] + a[..., 4] + a[..., 15] + a[..., 16],
+                a[..., 5] + a[..., 17],
+            ]
+        )
 
         # Communication is affine in the batch's tokens: const + per_token · tokens. The exchanged
         # activations are 16-bit even when weights and KV cache are FP8 (engines all-reduce the bf16
@@ -170,20 +170,15 @@ class IterationModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`iteration_time` of pure-decode iterations (`seqs` ≥ 1 sequences attending to `context` keys
         in all), element by element, with the same arithmetic as one call each."""
-        n = np.asarray(seqs, dtype=float)[:, None]
-        keys = np.asarray(context, dtype=float)[:, None]
-        (c0, cn, ck, ch), (m0, mn, mk, mh) = self._decode_fold
-        t_c = c0 + n * cn + keys * ck
-        t_m = m0 + n * mn + keys * mk
+        n = np.asarray(seqs, dtype=float)
+        a0, an, ak, ah = self._decode_fold
+        t = n[:, None] * an  # [compute, memory] × iteration × operator: a0 + n·an + keys·ak
+        t += a0
+        t += np.asarray(context, dtype=float)[:, None] * ak
         if self._moe:
             hits = {k: self._hits(k) for k in np.unique(n).tolist()}
-            h = np.array([hits[k] for k in n[:, 0].tolist()])[:, None]
-            t_c, t_m = t_c + h * ch, t_m + h * mh
-        t_c = t_c * self._seconds_per_flop[clock_bin]
-        launch = self._by_mix[(False, True)][2]
-        ops = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
-        tokens = n[:, 0]
-        return ops + self.comm_time(tokens), t_c.sum(axis=1) / self.pp, t_m.sum(axis=1) / self.pp
+            t += np.array([hits[k] for k in n.tolist()])[:, None] * ah
+        return self._finish(t, clock_bin, self._by_mix[(False, True)][1], n)
 
     def _evaluate(
         self, mix: tuple[bool, bool], clock_bin: int, v: np.ndarray, tokens: np.ndarray | float
@@ -191,11 +186,23 @@ class IterationModel:
         """Iteration times of the rows of `v` (basis variables). Products are summed per operator along
         a contiguous axis, so a row gives the same bits alone or among others (a BLAS matrix product
         would not: its summation order depends on the shape)."""
-        compute_per_flop, memory, launch = self._by_mix[mix]
-        t_c = (compute_per_flop * v[:, None, :]).sum(axis=2) * self._seconds_per_flop[clock_bin]
-        t_m = (memory * v[:, None, :]).sum(axis=2)
-        ops = _soft_max(t_c, t_m, self._overlap_p).sum(axis=1) + launch
-        return ops + self.comm_time(tokens), t_c.sum(axis=1) / self.pp, t_m.sum(axis=1) / self.pp
+        both, launch = self._by_mix[mix]
+        return self._finish((both * v[:, None, :]).sum(axis=3), clock_bin, launch, tokens)
+
+    def _finish(
+        self, t: np.ndarray, clock_bin: int, launch: float, tokens: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Times of rows of per-operator FLOPs and seconds of HBM traffic (t[0], t[1]; t[0] is scaled in
+        place): the operators' soft maxima plus launches and communication, and the compute and memory
+        busy times per GPU."""
+        t[0] *= self._seconds_per_flop[clock_bin]
+        busy = np.add.reduce(t, axis=2)
+        if self.pp > 1:
+            busy /= self.pp
+        total = np.add.reduce(_soft_max(t[0], t[1], self._overlap_p), axis=1) + launch
+        if self.tp > 1 or self.pp > 1:
+            total += self.comm_time(tokens)
+        return total, busy[0], busy[1]
 
     def comm_time(self, tokens: float | np.ndarray) -> float | np.ndarray:
         """Seconds of an iteration of `tokens` in collectives and stage transfers (clock-independent)."""
@@ -210,7 +217,13 @@ def _soft_max(t_c: np.ndarray, t_m: np.ndarray, p: float) -> np.ndarray:
     hi = np.maximum(t_c, t_m)
     if math.isinf(p):
         return hi
-    return hi * (1.0 + (np.minimum(t_c, t_m) / hi) ** p) ** (1.0 / p)
+    ratio = np.minimum(t_c, t_m)
+    ratio /= hi
+    ratio **= p
+    ratio += 1.0
+    ratio **= 1.0 / p
+    ratio *= hi
+    return ratio
 
 
 def _fit(

@@ -59,7 +59,7 @@ class PagedKvCache:
 
     def allocate(self, ids: np.ndarray, blocks: np.ndarray) -> None:
         """Give each of the distinct requests `ids` `blocks` more HBM blocks; the caller checked they fit."""
-        total = int(blocks.sum())
+        total = int(np.add.reduce(blocks))
         if total > self.free_hbm:
             raise RuntimeError(f"KV allocation of {total} blocks with {self.free_hbm} free")
         self.held["hbm"][ids] += blocks
@@ -69,8 +69,9 @@ class PagedKvCache:
     def release(self, ids: np.ndarray) -> None:
         """Free every block of the requests `ids`, in all tiers."""
         for tier, held in self.held.items():
-            self.used[tier] -= int(held[ids].sum())
-            held[ids] = 0
+            if self.used[tier]:  # an empty tier holds nothing for anyone
+                self.used[tier] -= int(held[ids].sum())
+                held[ids] = 0
 
     def offload(self, request: int) -> float | None:
         """Move a request's HBM blocks to DRAM, spilling to SSD; seconds taken, or None if no room."""

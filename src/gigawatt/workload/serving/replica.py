@@ -3,7 +3,9 @@
 The replica is a single server: iterations run back to back while there is work, so the event kernel
 is a clock (`now`) that jumps to the end of each iteration, or to the next request ready to schedule
 when idle. Requests live in arrays indexed by request id; the scheduler works on the running set as
-numpy arrays, so per-iteration Python work does not grow with the batch.
+numpy arrays. Batches are small (tens of sequences), so NumPy's cost per call, not per element, is what
+counts: the common iteration (sequences known to decode, at most one prompt in progress, new prompts) is
+scheduled and completed with the decoders as one array and the few others as Python scalars.
 
 Scheduler (vLLM V1 style, FCFS): decode-first, each decoding sequence takes one token of the
 `max_num_batched_tokens` budget; partial prefills continue in admission order with what is left; then
@@ -17,13 +19,15 @@ back before any new admission. Swap and detokenization time stall the iteration.
 
 Between events (a request becoming ready, the tick's end, KV blocks running out, and with requests
 waiting the first sequence to finish) the iterations are pure decodes of a known set of sequences, so
-such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it.
+such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it: the
+iteration times as one array expression, their ends, busy times and integrals added in order (in Python
+floats for a short run, cumulative sums for a long one).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -111,7 +115,7 @@ class ReplicaStats:
 @dataclass
 class _Iteration:
     ids: np.ndarray  # sequences computed this iteration
-    tokens: np.ndarray  # tokens each computes
+    tokens: np.ndarray | None  # tokens each computes (None with `decoders_kv`)
     batch: tuple[float, float, float, float, float, float]  # IterationModel arguments after the bin
     fixed_s: float  # clock-independent: swaps and CPU post-processing
     input_tokens: int
@@ -121,12 +125,86 @@ class _Iteration:
     compute_s: float = 0.0
     memory_s: float = 0.0
     decode_run: bool = False  # every running sequence decodes one token
+    # Set when the iteration is the running sequences known to decode, then at most one other running
+    # sequence, then prompts just admitted (`ids` in that order): the decoders' KV tokens before it, the
+    # other's (id, tokens, KV tokens, target), each prompt's (id, chunk, blocks, whole prompt).
+    decoders_kv: np.ndarray | None = None
+    last: tuple[int, int, int, int] | None = None
+    prompts: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 # Longest closed-form run of decode iterations computed at once (bounds the arrays built per run).
 _RUN_LIMIT = 1024
+# Runs of up to this many iterations are added up in Python floats and ints, longer ones in arrays (the
+# same arithmetic; Python's per-element cost beats NumPy's per-call cost on short windows).
+_SHORT_RUN = 24
+_sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
+
+
+def _decode_shapes(
+    n: int, kv_total: int, kv: np.ndarray, left: np.ndarray, shortest: int, limit: int
+) -> tuple[list[int] | np.ndarray, list[int] | np.ndarray]:
+    """Sequences n_j and keys Σ (kv + j + 1) of the next `limit` pure-decode iterations of sequences with
+    `kv` tokens and `left` output tokens to go (a sequence runs iterations j < left). Integers, as Python
+    lists for a short window, arrays for a long one."""
+    if shortest >= limit:  # nobody finishes within the window
+        if limit <= _SHORT_RUN:
+            return [n] * limit, list(range(kv_total + n, kv_total + n * limit + 1, n))
+        return np.full(limit, n), np.arange(kv_total + n, kv_total + n * limit + 1, n)
+    if limit > _SHORT_RUN:
+        capped = np.minimum(left, limit)
+        seqs = n - np.cumsum(np.bincount(capped, minlength=limit + 1)[:limit])
+        gone = np.cumsum(np.bincount(capped, weights=kv, minlength=limit + 1)[:limit]).astype(np.int64)
+        return seqs, (kv_total - gone) + seqs * np.arange(1, limit + 1)
+    gone, gone_kv = [0] * limit, [0] * limit
+    for k, g in zip(kv.tolist(), left.tolist(), strict=True):
+        if g < limit:
+            gone[g] += 1
+            gone_kv[g] += k
+    seqs, keys = [], []
+    for j in range(limit):
+        n -= gone[j]
+        kv_total -= gone_kv[j]
+        seqs.append(n)
+        keys.append(kv_total + n * (j + 1))
+    return seqs, keys
+
+
+def _ends(
+    now: float,
+    t: np.ndarray,
+    seqs: list[int] | np.ndarray,
+    detokenize: float,
+    t_end: float,
+    next_ready: float,
+) -> tuple[int, list[float] | np.ndarray, list[float] | np.ndarray]:
+    """How many of the iterations (GPU times `t`, `seqs` sequences each) run from `now`: each ends by
+    `t_end`, and each after the first starts before `next_ready`; their ends and durations. Ends are
+    added one after another, in a Python loop or a cumulative sum (the same IEEE additions)."""
+    if len(seqs) <= _SHORT_RUN:
+        ends, durations, end = [], [], now
+        for t_j, n_j in zip(t.tolist(), seqs, strict=True):
+            duration = t_j + n_j * detokenize
+            end += duration
+            if end > t_end or (ends and ends[-1] >= next_ready):
+                break
+            ends.append(end)
+            durations.append(duration)
+        return len(ends), ends, durations
+    line = np.empty(len(seqs) + 1)
+    line[0] = now
+    durations = line[1:]
+    np.multiply(seqs, detokenize, out=durations)
+    durations += t
+    ends = np.cumsum(line)[1:]
+    k = min(
+        int(np.searchsorted(ends, t_end, side="right")),
+        int(np.searchsorted(ends, next_ready, side="left")) + 1,
+        len(seqs),
+    )
+    return k, ends, durations
 
 
 class ReplicaServer:
@@ -191,6 +269,10 @@ class ReplicaServer:
         self.failures, self.preemptions, self.recomputed_tokens = 0, 0, 0
         self.iterations = 0  # iterations completed
         self._decode_pace_s = 0.01  # mean decode iteration of the last closed-form run
+        # The running sequences but the last `_tail` (0 or 1) are pure decodes with their first token
+        # (sampled in their last iteration); None: not known, the general scheduler runs. A sequence that
+        # is not known to decode may still do so; then it runs step by step.
+        self._tail: int | None = 0
         self._start_s = start_s
         self._kv_util_integral = 0.0
         self._batch_integral = 0.0
@@ -345,6 +427,7 @@ class ReplicaServer:
         self._waiting.extendleft(reversed(lost.tolist()))
         self._running = np.zeros(0, dtype=np.int64)
         self._swapped.clear()
+        self._tail = 0
 
     # ---- scheduling -----------------------------------------------------------------------------
 
@@ -356,8 +439,9 @@ class ReplicaServer:
     def _next_ready_s(self) -> float:
         return float(self._time["ready"][self._next_ready]) if self._next_ready < self._n else np.inf
 
-    def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tokens each running sequence computes this iteration (decodes first) and KV blocks it needs."""
+    def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """KV tokens of each running sequence, tokens it computes this iteration (decodes first) and KV
+        blocks it needs."""
         kv = self._int["kv_tokens"][ids]
         rest = self._int["target"][ids] - kv
         decode = (rest == 1) & (kv > 0)
@@ -368,7 +452,30 @@ class ReplicaServer:
             budget = self.config.max_num_batched_tokens - int(np.count_nonzero(decode))
             chunk = np.clip(budget - (np.cumsum(prefill_rest) - prefill_rest), 0, prefill_rest)
             tokens = np.where(decode, 1, chunk)
-        return tokens, self.kv.blocks_for(kv + tokens) - self.kv.held["hbm"][ids]
+        return kv, tokens, self._need(ids, kv, tokens)
+
+    def _plan_tail(
+        self, ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
+        """`_plan` when all but the last `_tail` (≤ 1) running sequences are known to decode; and the last
+        one's (id, tokens, KV tokens, target), if any."""
+        kv = self._int["kv_tokens"][ids]
+        tokens = np.ones(ids.size, dtype=np.int64)
+        last = None
+        if self._tail:
+            r, kv_r = int(ids[-1]), int(kv[-1])
+            target = int(self._int["target"][r])
+            if target - kv_r == 1 and kv_r > 0:  # a decode (maybe a prompt's last token)
+                chunk = 1
+            else:  # the only prefill: what the budget leaves after the decodes
+                chunk = min(max(self.config.max_num_batched_tokens - (ids.size - 1), 0), target - kv_r)
+                tokens[-1] = chunk
+            last = (r, chunk, kv_r, target)
+        return kv, tokens, self._need(ids, kv, tokens), last
+
+    def _need(self, ids: np.ndarray, kv: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        block = self.kv.block_tokens
+        return (kv + tokens + (block - 1)) // block - self.kv.held["hbm"][ids]
 
     def _schedule(self) -> _Iteration | None:
         ready = self._time["ready"]
@@ -378,19 +485,33 @@ class ReplicaServer:
             self._next_ready = ready_end
         self._swap_s = 0.0
 
-        tokens, need = self._plan(self._running)
+        def plan() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
+            if self._tail is None:
+                return (*self._plan(self._running), None)
+            return self._plan_tail(self._running)
+
+        kv, tokens, need, last = plan()
         preempted = False
-        while need.sum() > self.kv.free_hbm:
+        while (needed := int(_sum(need))) > self.kv.free_hbm:
             self._preempt(int(self._running[-1]))
             preempted = True
-            tokens, need = self._plan(self._running)
-        if self._swapped and not preempted and self._swap_in(int(need.sum())):
-            tokens, need = self._plan(self._running)
+            kv, tokens, need, last = plan()
+        if self._swapped and not preempted and self._swap_in(needed):
+            kv, tokens, need, last = plan()
+            needed = int(_sum(need))
+        known = self._tail is not None
+        prompts = []
         if self._waiting and not self._swapped:
-            tokens, need = self._admit(tokens, need)
+            prompts = self._admit(int(_sum(tokens)), needed)
+            if prompts:
+                need = np.concatenate([need, [p[2] for p in prompts]])
+                if not known:
+                    tokens = np.concatenate([tokens, [p[1] for p in prompts]])
 
         ids = self._running
         self.kv.allocate(ids, need)
+        if known:
+            return self._known_iteration(ids, kv, last, prompts)
         active = tokens > 0
         if not active.all():
             ids, tokens = ids[active], tokens[active]
@@ -412,124 +533,191 @@ class ReplicaServer:
         run = decoding == ids.size == self._running.size
         return _Iteration(ids, tokens, batch, fixed, int(prefill[0]), decode_run=run)
 
+    def _known_iteration(
+        self,
+        ids: np.ndarray,
+        kv: np.ndarray,
+        last: tuple[int, int, int, int] | None,
+        prompts: list[tuple[int, int, int, int]],
+    ) -> _Iteration | None:
+        """The iteration of the sequences known to decode, the `last` other running one and the prompts
+        just admitted (no KV yet), with the batch figures the general case computes from arrays (sums of
+        integers: the same whatever the order)."""
+        if ids.size == 0:
+            return None
+        decoders = kv[: kv.size - 1] if last else kv
+        decoding, keys = decoders.size, int(_sum(decoders))
+        chunks, offset = [p[1] for p in prompts], 0
+        samples = decoding + sum(p[1] == p[3] for p in prompts)
+        if last:
+            _, chunk, kv_r, target = last
+            if target - kv_r == 1 and kv_r > 0:
+                decoding += 1
+                keys += kv_r
+                samples += 1
+            else:
+                chunks.insert(0, chunk)
+                offset = kv_r
+                samples += kv_r + chunk == target
+        decode = (float(decoding), float(keys) + decoding)
+        fixed = self._swap_s + samples * self.cpu.detokenize_s_per_token
+        if not chunks:
+            batch = (0.0, 0.0, 0.0, 0.0, *decode)
+            return _Iteration(ids, None, batch, fixed, 0, decode_run=True, decoders_kv=decoders, last=last)
+        chunk_sum = sum(chunks)
+        # Σ chunk·offset + Σ chunk(chunk + 1)/2: only the `last` sequence (first chunk) has KV already.
+        pairs = chunks[0] * offset + sum(c * (c + 1) for c in chunks) / 2
+        prefill = (float(chunk_sum), float(len(chunks)), pairs, float(offset) + chunk_sum)
+        return _Iteration(
+            ids, None, (*prefill, *decode), fixed, chunk_sum, decoders_kv=decoders, last=last, prompts=prompts
+        )
+
     def _decode_run(self, t_end: float, clock_bin: int, acc: list[float]) -> int:
         """Run the coming pure-decode iterations of the running sequences in closed form; tokens sampled.
 
         While no request becomes ready, the tick does not end and KV blocks last, each iteration is a pure
         decode of the same sequences less those that finished (with requests waiting, only up to the first
         finish: freed blocks and seats could admit one). Iteration j holds the n_j sequences with more than
-        j tokens left, over Σ (kv + j + 1) keys, so times, ends, KV blocks and time integrals are array
-        expressions; accumulations are cumulative sums, in the order the step-by-step loop adds. Runs
-        nothing (0) when the next iteration is not a pure decode or straddles `t_end`. The next
-        iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
+        j tokens left, over Σ (kv + j + 1) keys, so their times are one array expression, and so are the KV
+        blocks in use. Ends, busy times and time integrals are added iteration by iteration in the order
+        the step-by-step loop adds them (Python floats: the same IEEE double arithmetic). Runs nothing (0)
+        when the next iteration is not known to be a pure decode (`_tail` 0) or straddles `t_end`. The
+        next iteration's blocks may already be allocated (by `_schedule`): every held count is set afresh.
         """
+        # Less than half an iteration of the tick left: the next one straddles its end (were it shorter, it
+        # would run step by step, to the same result).
+        if self._tail != 0 or self.now + 0.5 * self._decode_pace_s > t_end:
+            return 0
         ids, i = self._running, self._int
         kv0 = i["kv_tokens"][ids]
-        if not ((i["target"][ids] - kv0 == 1) & (kv0 > 0)).all():
-            return 0
         left = i["output"][ids] - i["generated"][ids]
         n = ids.size
-        most = min(int(left.min() if self._waiting else left.max()), _RUN_LIMIT)
+        kv_list, left_list = kv0.tolist(), left.tolist()
+        shortest = min(left_list)
+        most = min(shortest if self._waiting else max(left_list), _RUN_LIMIT)
         next_ready = self._next_ready_s()
-        # Evaluate as many iterations as the horizon likely holds at the last run's pace, more if short.
-        limit = min(most, int((min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
-        kv_total = float(kv0.sum())
+        detokenize = self.cpu.detokenize_s_per_token
+        # Evaluate as many iterations as the horizon likely holds at the last run's pace (with a margin), more
+        # if short.
+        limit = min(most, int(1.25 * (min(t_end, next_ready) - self.now) / self._decode_pace_s) + 2)
+        kv_total = sum(kv_list)
         while True:
-            capped = np.minimum(left, limit)
-            seqs = n - np.cumsum(np.bincount(capped, minlength=limit + 1))[:limit]  # n_j
-            kv_gone = np.cumsum(np.bincount(capped, weights=kv0, minlength=limit + 1))[:limit]
-            steps = np.arange(1, limit + 1)
-            t, c, m = self.iteration.decode_times(clock_bin, seqs, (kv_total - kv_gone) + seqs * steps)
-            duration = t + (0.0 + seqs * self.cpu.detokenize_s_per_token)
-            ends = np.cumsum(np.concatenate(([self.now], duration)))[1:]
-            ok = ends <= t_end
-            ok[1:] &= ends[:-1] < next_ready
-            if not ok.all() or limit == most:
+            seqs, keys = _decode_shapes(n, kv_total, kv0, left, shortest, limit)
+            t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
+            k, ends, durations = _ends(self.now, t, seqs, detokenize, t_end, next_ready)
+            if k < limit or limit == most:
                 break
             limit = min(most, 4 * limit)
-        k = int(ok.argmin()) if not ok.all() else limit
         if k == 0:
             return 0
         # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
         # of each sequence still running; a preemption would be due at the first j over capacity.
-        held = self.kv.held["hbm"]
-        other = self.kv.used["hbm"] - int(held[ids].sum())
-        grid = self.kv.blocks_for(kv0[:, None] + steps[None, :k])
-        used = other + np.where(left[:, None] > steps[None, :k] - 1, grid, 0).sum(axis=0)
+        held, block = self.kv.held["hbm"], self.kv.block_tokens
+        other = self.kv.used["hbm"] - int(_sum(held[ids]))
+        steps = np.arange(1, k + 1)
+        grid = (kv0[:, None] + (steps + (block - 1))) // block
+        if shortest < k:  # sequences that finished hold nothing
+            grid *= left[:, None] >= steps
+        used = np.add.reduce(grid, axis=0)
+        used += other
         capacity = self.kv.capacity["hbm"]
-        over = used > capacity
-        if over.any():
-            k = int(over.argmax())
+        peak = int(used.max())
+        if peak > capacity:
+            k = int(np.argmax(used > capacity))
             if k == 0:
                 return 0
-        seqs, duration, ends, used = seqs[:k], duration[:k], ends[:k], used[:k]
-        self._decode_pace_s = float(ends[-1] - self.now) / k
+            used = used[:k]
+            peak = int(used.max())
+        now = self.now
+        self.now = float(ends[k - 1])
+        self._decode_pace_s = (self.now - now) / k
+        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, peak)
 
         # Busy times and time integrals, each added iteration by iteration as _pass and advance do.
-        rows = np.empty((5, k + 1))
-        rows[:, 0] = (*acc, self._kv_util_integral, self._batch_integral)
-        rows[0, 1:], rows[1, 1:], rows[2, 1:] = duration, c[:k], m[:k]
-        rows[3, 1:] = used / capacity * duration
-        rows[4, 1:] = seqs * duration
-        totals = np.cumsum(rows, axis=1)[:, -1].tolist()
-        acc[:], self._kv_util_integral, self._batch_integral = totals[:3], totals[3], totals[4]
-        self.now = float(ends[-1])
-        self.kv.peak_hbm_used = max(self.kv.peak_hbm_used, int(used.max()))
+        sums = (*acc, self._kv_util_integral, self._batch_integral)
+        if k <= _SHORT_RUN:
+            busy, compute, memory, kv_integral, batch_integral = sums
+            if isinstance(seqs, np.ndarray):  # a long window that ran short
+                seqs, durations = seqs.tolist(), durations.tolist()
+            rows = zip(durations[:k], c[:k].tolist(), m[:k].tolist(), used.tolist(), seqs[:k], strict=True)
+            for d, c_j, m_j, u_j, n_j in rows:
+                busy += d
+                compute += c_j
+                memory += m_j
+                kv_integral += u_j / capacity * d
+                batch_integral += n_j * d
+            sums = busy, compute, memory, kv_integral, batch_integral
+        else:
+            rows = np.empty((5, k + 1))
+            rows[:, 0] = sums
+            rows[0, 1:], rows[1, 1:], rows[2, 1:] = durations[:k], c[:k], m[:k]
+            np.multiply(used / capacity, durations[:k], out=rows[3, 1:])
+            np.multiply(seqs[:k], durations[:k], out=rows[4, 1:])
+            sums = np.cumsum(rows, axis=1)[:, -1].tolist()
+        acc[:], self._kv_util_integral, self._batch_integral = sums[:3], sums[3], sums[4]
 
-        ran = np.minimum(left, k)
-        i["kv_tokens"][ids] += ran
+        # Every sequence decoding here has its first token already (`_tail` 0).
+        ran = k if shortest >= k else np.minimum(left, k)
+        kv = kv0 + ran
+        i["kv_tokens"][ids] = kv
         i["generated"][ids] += ran
-        i["target"][ids] += ran
-        held[ids] = self.kv.blocks_for(kv0 + ran)
-        self.kv.used["hbm"] = other + int(held[ids].sum())
-        first = self._time["first_token"]
-        fresh = ids[np.isnan(first[ids])]  # a chunked prompt's last token counts as a decode
-        first[fresh] = ends[0]
-        finished = left <= k
-        if finished.any():
-            done = ids[finished]
-            self._time["finish"][done] = ends[left[finished] - 1]
-            self.kv.release(done)
-            self._running = self._running[~finished]
+        i["target"][ids] = kv + 1
+        blocks = (kv + (block - 1)) // block
         self.iterations += k
-        return int(seqs.sum())
+        sampled = int(sum(seqs[:k])) if isinstance(seqs, list) else int(_sum(seqs[:k]))
+        if shortest > k:
+            held[ids] = blocks
+            self.kv.used["hbm"] = other + int(_sum(blocks))
+            return sampled
+        finished = left <= k
+        blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
+        held[ids] = blocks
+        self.kv.used["hbm"] = other + int(_sum(blocks))
+        self._time["finish"][ids[finished]] = [ends[g - 1] for g in left_list if g <= k]
+        self._running = ids[~finished]
+        return sampled
 
-    def _admit(self, tokens: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Admit waiting requests FCFS while the token budget, seats and free KV blocks last."""
-        budget = self.config.max_num_batched_tokens - int(tokens.sum())
+    def _admit(self, tokens: int, need: int) -> list[tuple[int, int, int, int]]:
+        """Admit waiting requests FCFS while the token budget (less the running sequences' `tokens`), seats
+        and free KV blocks (less the running sequences' `need`) last; (id, chunk, blocks, prompt) each."""
+        budget = self.config.max_num_batched_tokens - tokens
         seats = self.config.max_num_seqs - self._running.size
-        free = self.kv.free_hbm - int(need.sum())
+        free = self.kv.free_hbm - need
+        block, hbm, chunked = self.kv.block_tokens, self.kv.capacity["hbm"], self.config.chunked_prefill
+        target, admitted_s = self._int["target"], self._time["admitted"]
         has_prefill = False  # without chunking, running sequences never have prefill left
-        new_ids, new_tokens, new_need = [], [], []
+        prompts = []
         while self._waiting and seats > 0:
             r = self._waiting[0]
-            length = int(self._int["target"][r])
-            if self.config.chunked_prefill:
+            length = int(target[r])
+            if chunked:
                 chunk = min(length, budget)
+            elif length <= budget or not has_prefill:
+                chunk = length
             else:
-                chunk = length if (length <= budget or not has_prefill) else 0
-            blocks = int(self.kv.blocks_for(chunk))
+                chunk = 0
+            blocks = (chunk + block - 1) // block
             # vLLM's gate: the rest of the prompt fits and leaves the watermark free (paged.py).
-            if chunk <= 0 or not paged.admits(free, int(self.kv.blocks_for(length)), self.kv.capacity["hbm"]):
+            if chunk <= 0 or not paged.admits(free, (length + block - 1) // block, hbm):
                 break
             self._waiting.popleft()
-            if np.isnan(self._time["admitted"][r]):
-                self._time["admitted"][r] = self.now
-            new_ids.append(r)
-            new_tokens.append(chunk)
-            new_need.append(blocks)
+            if admitted_s[r] != admitted_s[r]:  # NaN: first admission
+                admitted_s[r] = self.now
+            prompts.append((r, chunk, blocks, length))
             budget -= chunk
             seats -= 1
             free -= blocks
             has_prefill = True
-        if not new_ids:
-            return tokens, need
-        self._running = np.concatenate([self._running, np.array(new_ids, dtype=np.int64)])
-        return np.concatenate([tokens, new_tokens]), np.concatenate([need, new_need])
+        if prompts:
+            self._tail = None
+            self._running = np.concatenate([self._running, [p[0] for p in prompts]])
+        return prompts
 
     def _preempt(self, victim: int) -> None:
         """Take the newest running sequence out: offload its KV, or drop it to be recomputed."""
         self._running = self._running[:-1]
+        if self._tail:  # the newest was the one not known to decode
+            self._tail = 0
         self._int["preemptions"][victim] += 1
         self.preemptions += 1
         if self.config.preemption == "offload":
@@ -558,11 +746,13 @@ class ReplicaServer:
             self._swapped.popleft()
             self._running = np.append(self._running, r)
             needed += grow
-            restored = True
+            restored, self._tail = True, None
         return restored
 
     def _complete(self, it: _Iteration) -> int:
         """Apply a finished iteration at `now`: KV grows, sequences sample, finished ones leave."""
+        if it.decoders_kv is not None:
+            return self._complete_known(it, it.decoders_kv)
         ids = it.ids
         kv, target, generated = self._int["kv_tokens"], self._int["target"], self._int["generated"]
         kv[ids] += it.tokens
@@ -577,7 +767,53 @@ class ReplicaServer:
             self.kv.release(done)
             running = self._running  # only the sequences just done have generated all their output
             self._running = running[generated[running] < self._int["output"][running]]
+        unsampled = self._running.size - (sampled.size - done.size)
+        if unsampled == 0:
+            self._tail = 0
+        elif unsampled == 1 and not (sampled == self._running[-1]).any():
+            self._tail = 1
+        else:
+            self._tail = None
         return int(sampled.size)
+
+    def _complete_known(self, it: _Iteration, kv0: np.ndarray) -> int:
+        """`_complete` of an iteration from `_known_iteration`, with the same updates: the decoders (each
+        samples, and has its first token) as arrays with their KV known, the others one by one."""
+        i = self._int
+        kv, target, generated, output = i["kv_tokens"], i["target"], i["generated"], i["output"]
+        first = self._time["first_token"]
+        n = kv0.size
+        decoders = it.ids[:n]
+        kv[decoders] = kv0 + 1
+        target[decoders] = kv0 + 2
+        gen = generated[decoders] + 1
+        generated[decoders] = gen
+        keep = gen < output[decoders]
+        done = [] if keep.all() else decoders[~keep].tolist()
+        stay, self._tail = [], 0
+        others = [(p[0], p[1]) for p in it.prompts]
+        if it.last:
+            others.insert(0, it.last[:2])
+        for r, tokens in others:
+            kv[r] += tokens
+            if kv[r] < target[r]:  # part of a prompt (the newest running sequence): nothing sampled
+                stay.append(True)
+                self._tail = 1
+                continue
+            n += 1
+            g = int(generated[r]) + 1
+            generated[r] = g
+            target[r] += 1
+            if first[r] != first[r]:  # NaN: the request's first token
+                first[r] = self.now
+            stay.append(g < output[r])
+            if not stay[-1]:
+                done.append(r)
+        if done:
+            self._time["finish"][done] = self.now
+            self.kv.release(np.array(done))
+            self._running = self._running[np.concatenate([keep, stay]) if stay else keep]
+        return n
 
     # ---- results --------------------------------------------------------------------------------
 
