@@ -197,6 +197,7 @@ class Engine:
         # Every node of the stack starts at the coolant's temperature; temp is the junction's.
         self.temp0 = start_temp
         self.temp = np.full(n, start_temp)
+        self.temp_max = start_temp  # the hottest die, kept with `temp`
         self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
         self.rack_t = group_sum(self.case_t, self.gpr), group_sum(self.sink_t, self.gpr)
         self.memory = np.zeros(n)  # memory's part of each GPU's power last tick
@@ -210,7 +211,6 @@ class Engine:
         self.prev_unmet: np.ndarray | None = None  # last tick's unmet GPUs, None when there were none
         self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
         self.all_up = True
-        self.energy = np.zeros(n)
         self.rack_cap = np.full(self.n_racks, self.limit)
         self.power_cap = np.full(n, self.limit)
         self.overload_s = np.zeros(self.n_racks)
@@ -227,6 +227,7 @@ class Engine:
         self.events = EventLog()
         self.now = 0.0
         self.cond = self.schedule.conditions(0)
+        self.any_brake = bool(self.cond.brake.any())
 
     def _thermal_path(self) -> None:
         """Per-GPU resistances of the stack and its exact one-tick factors; recomputed only when coolant
@@ -274,7 +275,7 @@ class Engine:
         self.rec = Recorder(
             self.n, group, sc.recording.level, self.gpu.name, self.gpn, name=sc.name, start=sc.start,
             memory_clock_mhz=self.gpu.memory_clock, fb_total_bytes=self.gpu.hbm_capacity,
-            fb_used_bytes=self.workload.memory_used_bytes(),
+            fb_used_bytes=self.workload.memory_used_bytes(), tick_s=self.dt,
         )
         self.fac_rows: list[dict[str, float]] = []
         self.observe = observe
@@ -352,6 +353,7 @@ class Engine:
         new = self.schedule.conditions(t)
         rebuild = t == 0 or not new.same_thermal_path(self.cond)
         self.cond = new
+        self.any_brake = bool(new.brake.any())
         if rebuild:
             self._thermal_path()
 
@@ -391,9 +393,9 @@ class Engine:
         scale = self.leak_scale[self.k_last]
         self.leak = self.leakage.extra(self.temp, scale)
         leak_hot = self.leakage.extra(gpu.temp_max_operating, scale)
-        hw_thermal = self.temp >= gpu.temp_slowdown
         brake = self.cond.brake
-        any_hw, any_brake = hw_thermal.any(), brake.any()
+        any_hw, any_brake = self.temp_max >= gpu.temp_slowdown, self.any_brake
+        hw_thermal = self.temp >= gpu.temp_slowdown if any_hw else None
         wl = self.workload
         cap_max = min(self.limit, float(self.rack_cap.max()))  # = power_cap.max(), from the racks
         floor = self._thermal_floor(duty)
@@ -414,29 +416,38 @@ class Engine:
                 net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
                 net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
             )
-        budget = np.minimum(self.power_cap - self.leak, thermal_cap - leak_hot)  # leakage is drawn first
+        # Leakage is drawn first; with no thermal limit (the bound above cleared) the power cap alone binds.
+        power_budget = self.power_cap - self.leak
+        thermal = np.ndim(thermal_cap) > 0
+        budget = np.minimum(power_budget, thermal_cap - leak_hot) if thermal else power_budget
         per_gpu_budget = budget * self.inv_power_var
         k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
         self.flags = self.no_flags
         if isinstance(k, int) and not (any_hw or any_brake):
             return k
-        below_floor = k < 0 if not isinstance(k, int) else None
-        k = np.clip(k, 0, self.top) if not isinstance(k, int) else np.full(self.n, k)
+        below_floor = None
+        if isinstance(k, int):
+            k = np.full(self.n, k)
+        elif k.min() < 0:
+            below_floor = k < 0
+            k = np.maximum(k, 0)
         limited = k < self.top
-        thermal_bound = limited & (thermal_cap - leak_hot < self.power_cap - self.leak)
-        power_bound = limited & ~thermal_bound
-        if below_floor is not None and below_floor.any():
+        thermal_bound = limited & (thermal_cap - leak_hot < power_budget) if thermal else None
+        power_bound = limited & ~thermal_bound if thermal_bound is not None else limited
+        if below_floor is not None:
             # No clock fits the cap: the GPU holds its lowest clock and draws more (power.cap_floor).
             self.cap_unmet = below_floor & power_bound
+        slowed = hw_thermal | brake if hw_thermal is not None else brake
         if any_hw or any_brake:
-            k = np.where(hw_thermal | brake, self.half[k], k)
-        flags = (
-            power_bound * SW_POWER_CAP
-            + thermal_bound * SW_THERMAL_SLOWDOWN
-            + hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
-            + brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN)
-        )
+            k = np.where(slowed, self.half[k], k)
+        flags = power_bound * SW_POWER_CAP  # the reasons that hold, added bit by bit
+        if thermal_bound is not None:
+            flags += thermal_bound * SW_THERMAL_SLOWDOWN
+        if hw_thermal is not None:
+            flags += hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
+        if any_brake:
+            flags += brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN)
         if not self.all_up:
             flags *= self.up_at == 0.0
         self.flags = flags
@@ -466,7 +477,6 @@ class Engine:
             power *= up
             memory = memory * up
         self.power = power
-        self.energy += power * dt
         node_gpu = group_sum(power, self.gpn)
         # Host power follows the node's GPU busy share and time in collectives (power.host).
         self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
@@ -489,6 +499,7 @@ class Engine:
         rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
         self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
         self.temp = case + net.junction * (power - memory)
+        self.temp_max = float(self.temp.max())
         self.hbm_t = case + net.hbm * memory
         self.memory = memory
         rack_host = group_sum(host, self.npr)
@@ -541,7 +552,7 @@ class Engine:
 
     def _faults(self, now: float) -> None:
         """A die at its shutdown temperature drops off the bus; its replica loses the work in flight."""
-        if self.temp.max() < self.gpu.temp_shutdown:
+        if self.temp_max < self.gpu.temp_shutdown:
             return
         hot = (self.temp >= self.gpu.temp_shutdown) & (self.up_at == 0.0)
         if not hot.any():
@@ -667,21 +678,26 @@ class Engine:
         if self.power_bound is not None:
             live = (lambda a: a) if up is None else (lambda a: a & up)
             tot.power_capped_gpu_ticks += int(np.count_nonzero(live(self.power_bound)))
-            tot.thermal_gpu_ticks += int(np.count_nonzero(live(self.thermal_bound | self.hw_thermal)))
-            tot.brake_gpu_ticks += int(np.count_nonzero(live(self.cond.brake)))
+            thermal = [a for a in (self.thermal_bound, self.hw_thermal) if a is not None]
+            if thermal:
+                either = thermal[0] | thermal[1] if len(thermal) == 2 else thermal[0]
+                tot.thermal_gpu_ticks += int(np.count_nonzero(live(either)))
+            if self.any_brake:
+                tot.brake_gpu_ticks += int(np.count_nonzero(live(self.cond.brake)))
         if up is not None:
             tot.down_gpu_ticks += n - int(np.count_nonzero(up))
         tot.gpu_power_max_w = max(tot.gpu_power_max_w, float(self.power.max()))
         tot.facility_power_max_w = max(tot.facility_power_max_w, facility_w)
         self.facility_w[self.tick] = facility_w
-        tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, float(self.temp.max()))
+        tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, self.temp_max)
 
         clock = self.workload.clocks[k]
         busy = work.busy
         if up is not None:
             clock = clock * up
             busy = busy * up
-        self.rec.add(self.power, clock, busy, self.temp, self.flags, self.hbm_t)
+        flags = None if self.flags is self.no_flags else self.flags
+        self.rec.add(self.power, clock, busy, self.temp, flags, self.hbm_t)
         acc = self.fac_acc
         acc[0] += out / dt
         acc[1] += offered / dt
@@ -693,7 +709,7 @@ class Engine:
 
     def _flush(self, t: int, ticks_in_interval: int) -> None:
         now, m, acc = (t + 1) * self.dt, ticks_in_interval, self.fac_acc
-        self.rec.flush(now, self.energy)
+        self.rec.flush(now)
         finite = np.isfinite(self.budget)
         row = {
             "time_s": now,
@@ -705,7 +721,7 @@ class Engine:
             "gpu_power_kw": acc[4] / m / 1e3,
             "rack_power_max_kw": acc[5] / 1e3,
             "rack_budget_kw": float(self.budget[finite].min()) / 1e3 if finite.any() else np.nan,
-            "gpu_temp_max_c": float(self.temp.max()),
+            "gpu_temp_max_c": self.temp_max,
             "gpus_down": float(np.count_nonzero(self.up_at)),
             "cooling_power_kw": acc[6] / m / 1e3,
             "pue": acc[3] / acc[2] if acc[2] > 0 else np.nan,
