@@ -181,6 +181,7 @@ class Engine:
         self.power_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.power
         self.inv_power_var = 1.0 / self.power_var
         self.inv_power_var_min = float(self.inv_power_var.min())
+        self.power_var_range = float(self.power_var.min()), float(self.power_var.max())
         self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
 
         # The plant sets facility water and supply air each tick (fixed without a site, DESIGN §4.8).
@@ -204,6 +205,7 @@ class Engine:
         self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
         self.fan_w = np.zeros(self.n_nodes)
         self.power = np.full(n, gpu.idle_power)
+        self.power_range, self.memory_range = (gpu.idle_power, gpu.idle_power), (0.0, 0.0)
         self.flags = np.zeros(n, dtype=np.int64)
         self.no_flags = np.zeros(n, dtype=np.int64)
         self.prev_flags = self.no_flags  # last tick's reasons, for throttle start/stop events
@@ -458,8 +460,9 @@ class Engine:
         """A lower bound, over every GPU, on the power that holds its junction and HBM at their limits;
         memory's share of the power bounded from the extremes of both, without forming it per GPU."""
         gpu, net = self.gpu, self.net
-        s_min = float(self.memory.min()) / max(float(self.power.max()), 1e-9)
-        s_max = float(self.memory.max()) / max(float(self.power.min()), 1e-9)
+        (m_min, m_max), (p_min, p_max) = self.memory_range, self.power_range
+        s_min = m_min / max(p_max, 1e-9)
+        s_max = m_max / max(p_min, 1e-9)
         hot = float(self.free_case.max())
         d = None if duty is None else ((float(np.min(duty[0])), float(np.max(duty[0]))), duty[1])
         return min(
@@ -477,7 +480,15 @@ class Engine:
             power *= up
             memory = memory * up
         self.power = power
-        node_gpu = group_sum(power, self.gpn)
+        # Extremes for the governor's thermal bound next tick and the run's peak; memory's from the spread
+        # where one share holds for every GPU (a product with a non-negative number keeps the order).
+        self.power_range = float(power.min()), float(power.max())
+        m = work.memory_w
+        if np.ndim(m) == 0 and self.all_up and m >= 0:
+            self.memory_range = float(m * self.power_var_range[0]), float(m * self.power_var_range[1])
+        else:
+            self.memory_range = float(memory.min()), float(memory.max())
+        self.node_gpu = node_gpu = group_sum(power, self.gpn)
         # Host power follows the node's GPU busy share and time in collectives (power.host).
         self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
         host = self.host_now
@@ -662,7 +673,7 @@ class Engine:
         rated = self.sc.power.psu.rated_per_node * self.n_nodes
         ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w
-        gpu_w = float(self.power.sum())
+        gpu_w = float(self.node_gpu.sum())
         out = float(work.served.sum())
         tot.it_energy_j += it_w * dt
         tot.facility_energy_j += facility_w * dt
@@ -686,7 +697,7 @@ class Engine:
                 tot.brake_gpu_ticks += int(np.count_nonzero(live(self.cond.brake)))
         if up is not None:
             tot.down_gpu_ticks += n - int(np.count_nonzero(up))
-        tot.gpu_power_max_w = max(tot.gpu_power_max_w, float(self.power.max()))
+        tot.gpu_power_max_w = max(tot.gpu_power_max_w, self.power_range[1])
         tot.facility_power_max_w = max(tot.facility_power_max_w, facility_w)
         self.facility_w[self.tick] = facility_w
         tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, self.temp_max)
