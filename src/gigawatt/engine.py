@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from gigawatt import catalog
 from gigawatt.allocator import keep_freed_memory
+from gigawatt.fixed_point import FixedPoint
 from gigawatt.governor import (
     HW_POWER_BRAKE_SLOWDOWN,
     HW_SLOWDOWN,
@@ -226,6 +227,7 @@ class Engine:
         self.host_now = np.full(self.n_nodes, self.host_model.full_w)
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
+        self.fixed = FixedPoint()
         self.events = EventLog()
         self.now = 0.0
         self.cond = self.schedule.conditions(0)
@@ -381,6 +383,11 @@ class Engine:
     def _govern(self) -> np.ndarray | int:
         """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
+        # The governor's inputs; when they and the state repeat the last tick, so do its results (all kept).
+        inputs = (self.k_last, self.all_up, self.cdu_supply if self.liquid else None, self.air_supply,
+                  self.rack_cap, self.cond, self.net, self.workload.duty)
+        if self.fixed.repeats(inputs):
+            return self.k_last
         self.coolant = coolant = self._coolant()
         net = self.net
         self.free_case, self.free_sink = net.free(self.case_t, self.sink_t, coolant)
@@ -472,23 +479,13 @@ class Engine:
 
     def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
-        dt, gpu = self.dt, self.gpu
-        power = (gpu.idle_power + work.dynamic_w) * self.power_var + self.leak
-        memory = work.memory_w * self.power_var
-        if not self.all_up:
-            up = self.up_at == 0.0
-            power *= up
-            memory = memory * up
-        self.power = power
-        # Extremes for the governor's thermal bound next tick and the run's peak; memory's from the spread
-        # where one share holds for every GPU (a product with a non-negative number keeps the order).
-        self.power_range = float(power.min()), float(power.max())
-        m = work.memory_w
-        if np.ndim(m) == 0 and self.all_up and m >= 0:
-            self.memory_range = float(m * self.power_var_range[0]), float(m * self.power_var_range[1])
-        else:
-            self.memory_range = float(memory.min()), float(memory.max())
-        self.node_gpu = node_gpu = group_sum(power, self.gpn)
+        dt = self.dt
+        # A repeat of the last tick (gigawatt.fixed_point) keeps every per-GPU result; node, rack and
+        # coolant arithmetic runs either way.
+        self.repeat = repeat = self.fixed.same_work(work)
+        if not repeat:
+            self._gpu_power(work)
+        node_gpu, power, memory = self.node_gpu, self.power, self.memory
         # Host power follows the node's GPU busy share and time in collectives (power.host).
         self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
         host = self.host_now
@@ -504,15 +501,23 @@ class Engine:
 
         # The stack over the tick; heat to the coolant per rack from its energy balance, P·dt − ΣC·ΔT.
         net = self.net
-        case, sink = net.forced(self.free_case, self.free_sink, power)
-        rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (capacities are uniform)
+        if repeat:
+            case, sink, rack_t = self.case_t, self.sink_t, self.rack_t
+        else:
+            case, sink = net.forced(self.free_case, self.free_sink, power)
+            rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (uniform capacities)
         took = net.stored(rack_t[0] - self.rack_t[0], rack_t[1] - self.rack_t[1])
         rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
-        self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
-        self.temp = case + net.junction * (power - memory)
-        self.temp_max = float(self.temp.max())
-        self.hbm_t = case + net.hbm * memory
-        self.memory = memory
+        if not repeat:
+            before = (*self.rack_t, self.case_t, self.sink_t, self.temp)
+            self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
+            self.temp = case + net.junction * (power - memory)
+            self.temp_max = float(self.temp.max())
+            self.hbm_t = case + net.hbm * memory
+            # Held when the governor ran its scalar path (its result depends on the inputs alone) with
+            # every GPU up, and the tick left the state as it found it.
+            eligible = isinstance(self.k_last, int) and self.all_up
+            self.fixed.settle(eligible, zip(before, (*rack_t, case, sink, self.temp), strict=True))
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
@@ -539,6 +544,25 @@ class Engine:
         self.air_supply, self.q_air = cooling_unit.step(
             self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
         )
+
+    def _gpu_power(self, work: TickWork) -> None:
+        """Watts per GPU (memory's part apart), their extremes, and per node."""
+        power = (self.gpu.idle_power + work.dynamic_w) * self.power_var + self.leak
+        memory = work.memory_w * self.power_var
+        if not self.all_up:
+            up = self.up_at == 0.0
+            power *= up
+            memory = memory * up
+        self.power, self.memory = power, memory
+        # Extremes for the governor's thermal bound next tick and the run's peak; memory's from the spread
+        # where one share holds for every GPU (a product with a non-negative number keeps the order).
+        self.power_range = float(power.min()), float(power.max())
+        m = work.memory_w
+        if np.ndim(m) == 0 and self.all_up and m >= 0:
+            self.memory_range = float(m * self.power_var_range[0]), float(m * self.power_var_range[1])
+        else:
+            self.memory_range = float(memory.min()), float(memory.max())
+        self.node_gpu = group_sum(power, self.gpn)
 
     def _cap_floor(self, now: float) -> None:
         """GPUs whose cap lies below what their lowest clock draws: counted, timed and logged as unmet."""
@@ -708,7 +732,7 @@ class Engine:
             clock = clock * up
             busy = busy * up
         flags = None if self.flags is self.no_flags else self.flags
-        self.rec.add(self.power, clock, busy, self.temp, flags, self.hbm_t)
+        self.rec.add(self.power, clock, busy, self.temp, flags, self.hbm_t, unchanged=self.repeat)
         acc = self.fac_acc
         acc[0] += out / dt
         acc[1] += offered / dt

@@ -120,8 +120,11 @@ class Recorder:
         temp: np.ndarray,
         flags: np.ndarray | None,
         memory_temp: np.ndarray,
+        *,
+        unchanged: bool = False,
     ) -> None:
-        """One tick: clock and activity per GPU or one value for all; flags None where no GPU has any."""
+        """One tick: clock and activity per GPU or one value for all; flags None where no GPU has any.
+        `unchanged`: the temperatures are those of the last call, whose maxima already hold them."""
         self._power += power
         if np.ndim(clock):
             self._clock += clock
@@ -131,8 +134,9 @@ class Recorder:
             self._active += active
         else:
             self._active_all += active
-        np.maximum(self._temp, temp, out=self._temp)
-        np.maximum(self._memory_temp, memory_temp, out=self._memory_temp)
+        if not (unchanged and self._ticks):  # a flush since the last call emptied the maxima
+            np.maximum(self._temp, temp, out=self._temp)
+            np.maximum(self._memory_temp, memory_temp, out=self._memory_temp)
         if flags is not None:
             self._flags |= flags
         self._ticks += 1

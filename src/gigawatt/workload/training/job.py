@@ -276,7 +276,7 @@ class TrainingJob:
         averaged) over a tick with these phase shares, per (stage, bin), flattened: what a GPU does
         depends on its stage and clock bin only, so the tables are formed once and gathered per GPU."""
         fill, steady, drain, _, opt = phases
-        time_t, stage_comm, stage_w, _, opt_t = self._rate_tables
+        time_t, stage_comm, stage_w = self._rate_tables[:3]
         edge = self._edge_t
         # Each GPU runs its stage's kernels for m·T_s at its own clock: in the fill and the drain for its
         # edge share, the rest in the steady state.
