@@ -228,6 +228,7 @@ class Engine:
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
         self.fixed = FixedPoint()
+        self.capping_quiet = False  # last tick's capping moved no cap and found no rack over budget
         self.events = EventLog()
         self.now = 0.0
         self.cond = self.schedule.conditions(0)
@@ -480,11 +481,38 @@ class Engine:
     def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
         dt = self.dt
-        # A repeat of the last tick (gigawatt.fixed_point) keeps every per-GPU result; node, rack and
-        # coolant arithmetic runs either way.
-        self.repeat = repeat = self.fixed.same_work(work)
-        if not repeat:
+        # A repeat of the last tick (gigawatt.fixed_point) keeps every GPU's, node's and rack's results and
+        # the heat each coolant unit takes in; only the units themselves step.
+        self.repeat = self.fixed.same_work(work)
+        if not self.repeat:
             self._gpu_power(work)
+            self.heat_in = self._heat_in(work)
+        q_in, air_in = self.heat_in
+        co = self.sc.cooling
+        cond = self.cond
+        water, air = self.plant.supply(self.tick)
+        if self.liquid and co.liquid is not None:
+            lq = co.liquid
+            self.cdu_supply, self.q_liquid = cooling_unit.step(
+                self.cdu_supply,
+                q_in,
+                lq.cdu.capacity * cond.capacity * cond.flow,
+                water + lq.cdu.approach + cond.supply_rise,
+                self.cdu_mc,
+                dt,
+            )
+            air_cap, air_set = co.air.crah_capacity, air
+        else:
+            self.q_liquid = np.zeros(1)
+            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise
+        self.air_supply, self.q_air = cooling_unit.step(
+            self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
+        )
+
+    def _heat_in(self, work: TickWork) -> tuple[np.ndarray | None, np.ndarray]:
+        """Node and rack power, the stack over the tick, and the heat into each CDU (None when air-cooled)
+        and each air zone."""
+        dt = self.dt
         node_gpu, power, memory = self.node_gpu, self.power, self.memory
         # Host power follows the node's GPU busy share and time in collectives (power.host).
         self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
@@ -501,49 +529,27 @@ class Engine:
 
         # The stack over the tick; heat to the coolant per rack from its energy balance, P·dt − ΣC·ΔT.
         net = self.net
-        if repeat:
-            case, sink, rack_t = self.case_t, self.sink_t, self.rack_t
-        else:
-            case, sink = net.forced(self.free_case, self.free_sink, power)
-            rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (uniform capacities)
+        case, sink = net.forced(self.free_case, self.free_sink, power)
+        rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (capacities are uniform)
         took = net.stored(rack_t[0] - self.rack_t[0], rack_t[1] - self.rack_t[1])
         rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
-        if not repeat:
-            before = (*self.rack_t, self.case_t, self.sink_t, self.temp)
-            self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
-            self.temp = case + net.junction * (power - memory)
-            self.temp_max = float(self.temp.max())
-            self.hbm_t = case + net.hbm * memory
-            # Held when the governor ran its scalar path (its result depends on the inputs alone) with
-            # every GPU up, and the tick left the state as it found it.
-            eligible = isinstance(self.k_last, int) and self.all_up
-            self.fixed.settle(eligible, zip(before, (*rack_t, case, sink, self.temp), strict=True))
+        before = (*self.rack_t, self.case_t, self.sink_t, self.temp)
+        self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
+        self.temp = case + net.junction * (power - memory)
+        self.temp_max = float(self.temp.max())
+        self.hbm_t = case + net.hbm * memory
+        # Held when the governor ran its scalar path (its result depends on the inputs alone) with every GPU
+        # up, and the tick left the state as it found it (then `took` was nothing, as in a repeat).
+        eligible = isinstance(self.k_last, int) and self.all_up
+        self.fixed.settle(eligible, zip(before, (*rack_t, case, sink, self.temp), strict=True))
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
-        cond = self.cond
-        water, air = self.plant.supply(self.tick)
         if self.liquid and co.liquid is not None:
-            lq = co.liquid
             to_liquid = rack_gpu_heat + rack_host * (1.0 - self.host_to_air)
-            q_in = group_sum(to_liquid, lq.racks_per_cdu)
-            self.cdu_supply, self.q_liquid = cooling_unit.step(
-                self.cdu_supply,
-                q_in,
-                lq.cdu.capacity * cond.capacity * cond.flow,
-                water + lq.cdu.approach + cond.supply_rise,
-                self.cdu_mc,
-                dt,
-            )
-            air_in = group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity, air
-        else:
-            self.q_liquid = np.zeros(1)
-            air_in = group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise
-        self.air_supply, self.q_air = cooling_unit.step(
-            self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
-        )
+            q_in = group_sum(to_liquid, co.liquid.racks_per_cdu)
+            return q_in, group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
+        return None, group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
 
     def _gpu_power(self, work: TickWork) -> None:
         """Watts per GPU (memory's part apart), their extremes, and per node."""
@@ -645,6 +651,9 @@ class Engine:
 
     def _capping(self, now: float) -> None:
         """Rack power capping (power.capping.rack_caps), and rack breakers."""
+        if self.repeat and self.capping_quiet:  # the same racks at the same caps: nothing moves
+            return
+        self.capping_quiet = False
         cpg, budget, rack_wall = self.sc.power.capping, self.budget, self.rack_wall
         caps = rack_caps(
             cpg,
@@ -657,11 +666,13 @@ class Engine:
             self.limit,
             self.gpu.power_limit_min,
         )
-        if caps is not self.rack_cap:
+        moved = caps is not self.rack_cap
+        if moved:
             self.rack_cap = caps
             self.power_cap = np.minimum(self.limit, np.repeat(caps, self.gpr))
         exceeded = rack_wall > budget
         if not exceeded.any() and not self.overload_s.any():
+            self.capping_quiet = not moved
             return
         self.totals.budget_exceeded_rack_s += float(exceeded.sum()) * self.dt
         # Capping cannot help a rack whose caps are at their minimum: only then does its breaker time out.
@@ -691,13 +702,15 @@ class Engine:
 
     def _account(self, k: np.ndarray | int, work: TickWork) -> None:
         tot, dt, n = self.totals, self.dt, self.n
-        it_w = float(self.rack_wall.sum())
+        if not self.repeat:  # a repeated tick draws what the last one drew
+            it_w = float(self.rack_wall.sum())
+            rated = self.sc.power.psu.rated_per_node * self.n_nodes
+            ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
+            self.drawn = it_w, ups_eff, float(self.node_gpu.sum()), float(self.rack_wall.max())
+        it_w, ups_eff, gpu_w, rack_max = self.drawn
         q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
         cooling_w = self.plant.power(self.tick, q_liquid, q_air)
-        rated = self.sc.power.psu.rated_per_node * self.n_nodes
-        ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w
-        gpu_w = float(self.node_gpu.sum())
         out = float(work.served.sum())
         tot.it_energy_j += it_w * dt
         tot.facility_energy_j += facility_w * dt
@@ -739,7 +752,7 @@ class Engine:
         acc[2] += it_w
         acc[3] += facility_w
         acc[4] += gpu_w
-        acc[5] = max(acc[5], float(self.rack_wall.max()))
+        acc[5] = max(acc[5], rack_max)
         acc[6] += cooling_w
 
     def _flush(self, t: int, ticks_in_interval: int) -> None:
