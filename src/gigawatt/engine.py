@@ -155,8 +155,9 @@ class Engine:
         self.leakage = leak = Leakage(
             th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin, th.leakage_voltage_exponent
         )
-        # Static power scale per clock bin, at the bin's core voltage.
-        self.leak_scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
+        # Static power per clock bin at the reference temperature, at the bin's core voltage.
+        scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
+        self.leak_w = leak.static_w * scale
         self.case_c = th.junction_heat_capacity + th.package_heat_capacity
         lq, air = self.sc.cooling.liquid, self.sc.cooling.air
         self.fans: ServerFans | None = None
@@ -400,9 +401,9 @@ class Engine:
         # The die's static power above its reference value, at last tick's voltage; a junction held at its
         # limit leaks what the limit sets, so the thermal budget is net of that (not of the leakage now,
         # which a die heating through a degraded interface would underestimate by tens of watts).
-        scale = self.leak_scale[self.k_last]
-        self.leak = self.leakage.extra(self.temp, scale)
-        leak_hot = self.leakage.extra(gpu.temp_max_operating, scale)
+        static_w = self.leak_w[self.k_last]
+        self.leak = self.leakage.extra_w(self.temp, static_w)
+        leak_hot = self.leakage.extra_w(gpu.temp_max_operating, static_w)
         brake = self.cond.brake
         any_hw, any_brake = self.temp_max >= gpu.temp_slowdown, self.any_brake
         hw_thermal = self.temp >= gpu.temp_slowdown if any_hw else None
@@ -533,7 +534,7 @@ class Engine:
         rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (capacities are uniform)
         took = net.stored(rack_t[0] - self.rack_t[0], rack_t[1] - self.rack_t[1])
         rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
-        before = (*self.rack_t, self.case_t, self.sink_t, self.temp)
+        before = (*self.rack_t, self.case_t, self.sink_t, self.temp, *self.last_power)
         self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
         self.temp = case + net.junction * (power - memory)
         self.temp_max = float(self.temp.max())
@@ -541,7 +542,8 @@ class Engine:
         # Held when the governor ran its scalar path (its result depends on the inputs alone) with every GPU
         # up, and the tick left the state as it found it (then `took` was nothing, as in a repeat).
         eligible = isinstance(self.k_last, int) and self.all_up
-        self.fixed.settle(eligible, zip(before, (*rack_t, case, sink, self.temp), strict=True))
+        after = (*rack_t, case, sink, self.temp, power, memory)
+        self.fixed.settle(eligible, zip(before, after, strict=True))
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
@@ -559,6 +561,7 @@ class Engine:
             up = self.up_at == 0.0
             power *= up
             memory = memory * up
+        self.last_power = self.power, self.memory  # for the fixed-point check (the governor reads both)
         self.power, self.memory = power, memory
         # Extremes for the governor's thermal bound next tick and the run's peak; memory's from the spread
         # where one share holds for every GPU (a product with a non-negative number keeps the order).

@@ -25,9 +25,9 @@ def _same(a: object, b: object) -> bool:
         return True
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return a.shape == b.shape and bool((a == b).all())
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return False
-    return type(a) is type(b) and a == b
+    if isinstance(a, (int, float, np.number)) and type(a) is type(b):
+        return bool(a == b)
+    return False  # any other object (conditions, the network) is the same only if it is the same object
 
 
 class FixedPoint:

@@ -116,6 +116,8 @@ def test_fixed_point_needs_a_held_state_and_equal_inputs():
     assert not fp.same_work(_work(0.5, dynamic=100.0 + 1e-12))  # one bit of difference is a difference
     assert not fp.repeats((3, True, np.array([30.0, 31.0 + 1e-13]), None))
     assert not fp.repeats((3, True, np.array([30.0, 31.0 + 1e-13]), None, 0))  # a different shape of key
+    fp.repeats((3, True, np.array([30.0, 31.0]), [1.0]))
+    assert not fp.repeats((3, True, np.array([30.0, 31.0]), [1.0]))  # other objects: the same object only
 
 
 def test_fixed_point_refuses_per_gpu_work_and_changed_state():
