@@ -280,7 +280,7 @@ class TrainingJob:
         edge = self._edge_t
         # Each GPU runs its stage's kernels for m·T_s at its own clock: in the fill and the drain for its
         # edge share, the rest in the steady state.
-        in_steady = np.clip((self.micro * time_t - (fill + drain) * edge) / steady, 0.0, 1.0)
+        in_steady = np.minimum(np.maximum((self.micro * time_t - (fill + drain) * edge) / steady, 0.0), 1.0)
         busy = (shares[FILL] + shares[DRAIN]) * edge + shares[STEADY] * in_steady
         dynamic = busy * stage_w + shares[DATA_PARALLEL] * self.dp_comm_w
         comm = busy * stage_comm + shares[DATA_PARALLEL]
@@ -288,7 +288,7 @@ class TrainingJob:
             dynamic = dynamic + shares[OPTIMIZER] * self._opt_t / opt
         busy = busy + shares[DATA_PARALLEL] + shares[OPTIMIZER]  # NCCL and optimizer kernels run
         # A floor keeps an idle phase from turning the thermal budget into an unbounded one.
-        duty = np.clip(dynamic / stage_w, 0.05, 1.0)
+        duty = np.minimum(np.maximum(dynamic / stage_w, 0.05), 1.0)  # np.clip without its wrapper's cost
         return busy, dynamic, comm, duty
 
     def _advance(self, dt: float, durations: tuple[float, ...]) -> tuple[np.ndarray, int]:
@@ -303,7 +303,7 @@ class TrainingJob:
 
         def covered(x: float) -> np.ndarray:  # seconds spent in each phase from the step's start to x
             whole, rest = divmod(x, total)
-            return whole * d + np.clip(rest - start, 0.0, d)
+            return whole * d + np.minimum(np.maximum(rest - start, 0.0), d)
 
         shares = (covered(t1) - covered(t0)) / dt
         done = int(t1 // total)
@@ -316,7 +316,7 @@ class TrainingJob:
         if k[slowest] == k.max():
             return
         typical = k.copy()
-        typical[slowest] = int(np.median(k))
+        typical[slowest] = _median_bin(k)
         self.straggler_weighted += step_s / sum(self._phases(typical)) - 1.0
         self.straggler_samples += 1
         self.slowest_counts[slowest] += 1
@@ -502,3 +502,12 @@ class TrainingJob:
         if tables["steps"].num_rows == 0:
             return []
         return [step_time_section(tables["steps"], self.reference_step, self.duration)]
+
+
+def _median_bin(k: np.ndarray) -> int:
+    """int(np.median(k)) for clock bins (non-negative integers) from their counts, without sorting."""
+    at_or_below = np.cumsum(np.bincount(k))
+    n = len(k)
+    lo, hi = np.searchsorted(at_or_below, [(n - 1) // 2, n // 2], side="right")  # the middle ones, sorted
+    return int((int(lo) + int(hi)) / 2)
+
