@@ -3,7 +3,9 @@ for all GPUs at once as NumPy arrays (DESIGN §2). This is the only module that 
 
 Hot-path habits (the loop runs 86,400 times for a simulated day): per-GPU quantities that change only
 with events (thermal resistance, decay factors, rack caps) are cached until an event changes them;
-group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) per GPU.
+group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) per GPU; a tick whose
+inputs and state repeat the last tick's bit for bit keeps the last tick's per-GPU results
+(`gigawatt.fixed_point`), which is most of a steady serving run.
 """
 
 from __future__ import annotations
