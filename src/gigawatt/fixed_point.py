@@ -7,8 +7,8 @@ tick's (clock bins, coolant and air supply, rack caps, conditions, thermal path,
 work from the workload) computes exactly what the last tick computed. The check is exact, not a
 tolerance: the per-GPU state must be bitwise unchanged over a whole tick, arrays compare element by
 element, and the objects the engine replaces whenever they change (rack caps, conditions, the thermal
-network) compare by identity. Work repeats only where the workload reports one value for every GPU; a
-workload that reports per-GPU arrays never repeats (its ticks run in full).
+network) compare by identity. The work compared against is a copy taken when the state is found held, so
+a workload that reuses its arrays cannot make a changed tick look like a repeat.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class FixedPoint:
     def __init__(self) -> None:
         self.held = False  # the last tick left every GPU's state bitwise as it found it
         self._inputs: tuple[object, ...] | None = None
-        self._work: tuple[float, ...] | None = None
+        self._work: tuple[object, ...] = ()  # this tick's per-GPU work fields
+        self._held_work: tuple[object, ...] | None = None  # a copy of them from the tick found held
         self.repeating = False
 
     def repeats(self, inputs: tuple[object, ...]) -> bool:
@@ -53,15 +54,17 @@ class FixedPoint:
         return self.repeating
 
     def same_work(self, work: TickWork) -> bool:
-        """True when the tick repeats and the workload did what it did last tick (one value for every
-        GPU in each per-GPU field, equal to last tick's); then every per-GPU result stands."""
-        fields = (work.busy, work.dynamic_w, work.comm, work.memory_w)
-        key = tuple(float(f) for f in fields) if all(np.ndim(f) == 0 for f in fields) else None
-        last, self._work = self._work, key
-        return self.repeating and key is not None and key == last
+        """True when the tick repeats and the workload did what it did in the tick found held (each
+        per-GPU field equal, element by element); then every per-GPU result stands."""
+        self._work = fields = (work.busy, work.dynamic_w, work.comm, work.memory_w)
+        held = self._held_work
+        if not self.repeating or held is None:
+            return False
+        return all(_same(a, b) for a, b in zip(fields, held, strict=True))
 
     def settle(self, eligible: bool, before_after: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
         """After a tick computed in full: the state is held when the tick could repeat (`eligible`: the
-        governor's result depends on the inputs alone, the work is one value for all) and every pair of
-        arrays (before, after) is equal, the cheapest pairs first."""
-        self.held = eligible and self._work is not None and all(_same(a, b) for a, b in before_after)
+        governor's result depends on the inputs alone) and every pair of arrays (before, after) is equal,
+        the cheapest pairs first; the tick's work is kept (copied) to compare the next ticks' with."""
+        self.held = eligible and all(_same(a, b) for a, b in before_after)
+        self._held_work = tuple(np.array(f) if np.ndim(f) else f for f in self._work) if self.held else None

@@ -106,9 +106,8 @@ def test_fixed_point_needs_a_held_state_and_equal_inputs():
     fp = FixedPoint()
     inputs = (3, True, np.array([30.0, 31.0]), None)
     assert not fp.repeats(inputs)  # nothing to repeat yet
-    fp.settle(True, [(np.zeros(3), np.zeros(3))])
-    assert not fp.held  # no work seen yet
     fp.same_work(_work(0.5))
+    assert not fp.same_work(_work(0.5))  # not held: nothing repeats
     fp.settle(True, [(np.zeros(3), np.zeros(3))])
     assert fp.held
     assert fp.repeats((3, True, np.array([30.0, 31.0]), None))  # equal arrays, not the same object
@@ -120,11 +119,22 @@ def test_fixed_point_needs_a_held_state_and_equal_inputs():
     assert not fp.repeats((3, True, np.array([30.0, 31.0]), [1.0]))  # other objects: the same object only
 
 
-def test_fixed_point_refuses_per_gpu_work_and_changed_state():
+def test_per_gpu_work_repeats_only_element_for_element_and_is_copied():
     fp = FixedPoint()
-    fp.same_work(_work(np.full(4, 0.5)))  # per-GPU work: never repeated
+    busy = np.full(4, 0.5)
+    fp.same_work(_work(busy))
     fp.settle(True, [(np.zeros(3), np.zeros(3))])
-    assert not fp.held
+    assert fp.held
+    fp.repeats((1,))
+    assert fp.repeats((1,))
+    assert fp.same_work(_work(np.full(4, 0.5)))  # equal values in a new array
+    busy[2] = 0.75  # a workload writing into the array it returned: the held copy still differs
+    assert not fp.same_work(_work(busy))
+    assert not fp.same_work(_work(np.full(5, 0.5)))
+
+
+def test_fixed_point_refuses_changed_state():
+    fp = FixedPoint()
     fp.same_work(_work(0.5))
     fp.settle(False, [(np.zeros(3), np.zeros(3))])  # the governor ran per GPU
     assert not fp.held

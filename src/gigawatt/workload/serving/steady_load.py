@@ -104,7 +104,7 @@ class SteadyLoad:
         else:  # a GPU's cycle stretches with its share of routed-expert work
             cap_gpu = p.tokens_per_cycle / (p.cycle_time[k] + (self.load - 1.0) * p.cycle_expert[k])
         self._last_k = k
-        if up is None and np.ndim(cap_gpu) == 0 and not self.lost_tokens and self._uniform():
+        if up is None and np.ndim(cap_gpu) == 0 and not self.rework.any() and self._uniform():
             return self._uniform_step(cap_gpu, k, dt)
         if up is not None:
             cap_gpu = cap_gpu * up
@@ -131,7 +131,8 @@ class SteadyLoad:
         )
 
     def _uniform(self) -> bool:
-        """Every replica holds the same backlog (so, at one clock for all, serves the same this tick)."""
+        """Every replica holds the same backlog (so, at one clock for all with no rework left, serves the
+        same this tick): from the start, and again once a failure's lost work has been redone."""
         b = self.backlog
         return b[0] == b.min() and b[0] == b.max()
 
