@@ -3,7 +3,9 @@ for all GPUs at once as NumPy arrays (DESIGN §2). This is the only module that 
 
 Hot-path habits (the loop runs 86,400 times for a simulated day): per-GPU quantities that change only
 with events (thermal resistance, decay factors, rack caps) are cached until an event changes them;
-group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) per GPU.
+group reductions use `gigawatt.groups`; the governor inverts its tables in O(1) per GPU; a tick whose
+inputs and state repeat the last tick's bit for bit keeps the last tick's per-GPU results
+(`gigawatt.fixed_point`), which is most of a steady serving run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pyarrow as pa
 
 from gigawatt import catalog
 from gigawatt.allocator import keep_freed_memory
+from gigawatt.fixed_point import FixedPoint
 from gigawatt.governor import (
     HW_POWER_BRAKE_SLOWDOWN,
     HW_SLOWDOWN,
@@ -155,8 +158,9 @@ class Engine:
         self.leakage = leak = Leakage(
             th.leakage_power, th.leakage_reference_temp, th.leakage_per_kelvin, th.leakage_voltage_exponent
         )
-        # Static power scale per clock bin, at the bin's core voltage.
-        self.leak_scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
+        # Static power per clock bin at the reference temperature, at the bin's core voltage.
+        scale = leak.voltage_scale(voltage(self.gpu, self.workload.clocks) / self.gpu.voltage_max)
+        self.leak_w = leak.static_w * scale
         self.case_c = th.junction_heat_capacity + th.package_heat_capacity
         lq, air = self.sc.cooling.liquid, self.sc.cooling.air
         self.fans: ServerFans | None = None
@@ -182,6 +186,7 @@ class Engine:
         self.power_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.power
         self.inv_power_var = 1.0 / self.power_var
         self.inv_power_var_min = float(self.inv_power_var.min())
+        self.power_var_range = float(self.power_var.min()), float(self.power_var.max())
         self.res_var = 1.0 + np.clip(rng.standard_normal(n), -3, 3) * var.thermal_resistance
 
         # The plant sets facility water and supply air each tick (fixed without a site, DESIGN §4.8).
@@ -198,12 +203,14 @@ class Engine:
         # Every node of the stack starts at the coolant's temperature; temp is the junction's.
         self.temp0 = start_temp
         self.temp = np.full(n, start_temp)
+        self.temp_max = start_temp  # the hottest die, kept with `temp`
         self.case_t, self.sink_t, self.hbm_t = self.temp.copy(), self.temp.copy(), self.temp.copy()
         self.rack_t = group_sum(self.case_t, self.gpr), group_sum(self.sink_t, self.gpr)
         self.memory = np.zeros(n)  # memory's part of each GPU's power last tick
         self.k_last: np.ndarray | int = len(self.workload.clocks) - 1  # last tick's clock bins
         self.fan_w = np.zeros(self.n_nodes)
         self.power = np.full(n, gpu.idle_power)
+        self.power_range, self.memory_range = (gpu.idle_power, gpu.idle_power), (0.0, 0.0)
         self.flags = np.zeros(n, dtype=np.int64)
         self.no_flags = np.zeros(n, dtype=np.int64)
         self.prev_flags = self.no_flags  # last tick's reasons, for throttle start/stop events
@@ -211,7 +218,6 @@ class Engine:
         self.prev_unmet: np.ndarray | None = None  # last tick's unmet GPUs, None when there were none
         self.up_at = np.zeros(n)  # when a down GPU comes back; 0 = up
         self.all_up = True
-        self.energy = np.zeros(n)
         self.halls = Halls(sc, self.n_cdus if self.liquid else 0, self.n_zones, self.limit)
         self.rack_cap = self.halls.caps.effective  # per rack: the lowest of its rack, hall and site caps
         self.power_cap = np.full(n, self.limit)
@@ -226,9 +232,12 @@ class Engine:
         self.host_now = np.full(self.n_nodes, self.host_model.full_w)
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
+        self.fixed = FixedPoint()
+        self.capping_quiet = False  # last tick's capping moved no cap and found no rack over budget
         self.events = EventLog()
         self.now = 0.0
         self.cond = self.schedule.conditions(0)
+        self.any_brake = bool(self.cond.brake.any())
 
     def _thermal_path(self) -> None:
         """Per-GPU resistances of the stack and its exact one-tick factors; recomputed only when coolant
@@ -276,7 +285,7 @@ class Engine:
         self.rec = Recorder(
             self.n, group, sc.recording.level, self.gpu.name, self.gpn, name=sc.name, start=sc.start,
             memory_clock_mhz=self.gpu.memory_clock, fb_total_bytes=self.gpu.hbm_capacity,
-            fb_used_bytes=self.workload.memory_used_bytes(),
+            fb_used_bytes=self.workload.memory_used_bytes(), tick_s=self.dt,
         )
         self.fac_rows: list[dict[str, float]] = []
         self.observe = observe
@@ -355,6 +364,7 @@ class Engine:
         new = self.schedule.conditions(t)
         rebuild = t == 0 or not new.same_thermal_path(self.cond)
         self.cond = new
+        self.any_brake = bool(new.brake.any())
         if rebuild:
             self._thermal_path()
 
@@ -380,6 +390,11 @@ class Engine:
     def _govern(self) -> np.ndarray | int:
         """Clock bin per GPU (a scalar when all run at the top bin) and reason flags (DESIGN §2 step 2)."""
         gpu = self.gpu
+        # The governor's inputs; when they and the state repeat the last tick, so do its results (all kept).
+        inputs = (self.k_last, self.all_up, self.cdu_supply if self.liquid else None, self.air_supply,
+                  self.rack_cap, self.cond, self.net, self.workload.duty)
+        if self.fixed.repeats(inputs):
+            return self.k_last
         self.coolant = coolant = self._coolant()
         net = self.net
         self.free_case, self.free_sink = net.free(self.case_t, self.sink_t, coolant)
@@ -391,12 +406,12 @@ class Engine:
         # The die's static power above its reference value, at last tick's voltage; a junction held at its
         # limit leaks what the limit sets, so the thermal budget is net of that (not of the leakage now,
         # which a die heating through a degraded interface would underestimate by tens of watts).
-        scale = self.leak_scale[self.k_last]
-        self.leak = self.leakage.extra(self.temp, scale)
-        leak_hot = self.leakage.extra(gpu.temp_max_operating, scale)
-        hw_thermal = self.temp >= gpu.temp_slowdown
+        static_w = self.leak_w[self.k_last]
+        self.leak = self.leakage.extra_w(self.temp, static_w)
+        leak_hot = self.leakage.extra_w(gpu.temp_max_operating, static_w)
         brake = self.cond.brake
-        any_hw, any_brake = hw_thermal.any(), brake.any()
+        any_hw, any_brake = self.temp_max >= gpu.temp_slowdown, self.any_brake
+        hw_thermal = self.temp >= gpu.temp_slowdown if any_hw else None
         wl = self.workload
         cap_max = min(self.limit, float(self.rack_cap.max()))  # = power_cap.max(), from the racks
         floor = self._thermal_floor(duty)
@@ -417,29 +432,38 @@ class Engine:
                 net.hold(gpu.temp_max_operating, self.free_case, net.junction, 1.0 - share, duty),
                 net.hold(gpu.temp_memory_max, self.free_case, net.hbm, share, duty),
             )
-        budget = np.minimum(self.power_cap - self.leak, thermal_cap - leak_hot)  # leakage is drawn first
+        # Leakage is drawn first; with no thermal limit (the bound above cleared) the power cap alone binds.
+        power_budget = self.power_cap - self.leak
+        thermal = np.ndim(thermal_cap) > 0
+        budget = np.minimum(power_budget, thermal_cap - leak_hot) if thermal else power_budget
         per_gpu_budget = budget * self.inv_power_var
         k = highest_bin_within(per_gpu_budget, wl.light_query(per_gpu_budget), wl.saturated, wl.light)
         self.thermal_bound = self.power_bound = self.hw_thermal = self.cap_unmet = None
         self.flags = self.no_flags
         if isinstance(k, int) and not (any_hw or any_brake):
             return k
-        below_floor = k < 0 if not isinstance(k, int) else None
-        k = np.clip(k, 0, self.top) if not isinstance(k, int) else np.full(self.n, k)
+        below_floor = None
+        if isinstance(k, int):
+            k = np.full(self.n, k)
+        elif k.min() < 0:
+            below_floor = k < 0
+            k = np.maximum(k, 0)
         limited = k < self.top
-        thermal_bound = limited & (thermal_cap - leak_hot < self.power_cap - self.leak)
-        power_bound = limited & ~thermal_bound
-        if below_floor is not None and below_floor.any():
+        thermal_bound = limited & (thermal_cap - leak_hot < power_budget) if thermal else None
+        power_bound = limited & ~thermal_bound if thermal_bound is not None else limited
+        if below_floor is not None:
             # No clock fits the cap: the GPU holds its lowest clock and draws more (power.cap_floor).
             self.cap_unmet = below_floor & power_bound
+        slowed = hw_thermal | brake if hw_thermal is not None else brake
         if any_hw or any_brake:
-            k = np.where(hw_thermal | brake, self.half[k], k)
-        flags = (
-            power_bound * SW_POWER_CAP
-            + thermal_bound * SW_THERMAL_SLOWDOWN
-            + hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
-            + brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN)
-        )
+            k = np.where(slowed, self.half[k], k)
+        flags = power_bound * SW_POWER_CAP  # the reasons that hold, added bit by bit
+        if thermal_bound is not None:
+            flags += thermal_bound * SW_THERMAL_SLOWDOWN
+        if hw_thermal is not None:
+            flags += hw_thermal * (HW_THERMAL_SLOWDOWN | HW_SLOWDOWN)
+        if any_brake:
+            flags += brake * (HW_POWER_BRAKE_SLOWDOWN | HW_SLOWDOWN)
         if not self.all_up:
             flags *= self.up_at == 0.0
         self.flags = flags
@@ -450,8 +474,9 @@ class Engine:
         """A lower bound, over every GPU, on the power that holds its junction and HBM at their limits;
         memory's share of the power bounded from the extremes of both, without forming it per GPU."""
         gpu, net = self.gpu, self.net
-        s_min = float(self.memory.min()) / max(float(self.power.max()), 1e-9)
-        s_max = float(self.memory.max()) / max(float(self.power.min()), 1e-9)
+        (m_min, m_max), (p_min, p_max) = self.memory_range, self.power_range
+        s_min = m_min / max(p_max, 1e-9)
+        s_max = m_max / max(p_min, 1e-9)
         hot = float(self.free_case.max())
         d = None if duty is None else ((float(np.min(duty[0])), float(np.max(duty[0]))), duty[1])
         return min(
@@ -461,16 +486,42 @@ class Engine:
 
     def _power_and_heat(self, work: TickWork) -> None:
         """Watts per GPU, node and rack, then the heat they become (DESIGN §2 steps 4-5)."""
-        dt, gpu = self.dt, self.gpu
-        power = (gpu.idle_power + work.dynamic_w) * self.power_var + self.leak
-        memory = work.memory_w * self.power_var
-        if not self.all_up:
-            up = self.up_at == 0.0
-            power *= up
-            memory = memory * up
-        self.power = power
-        self.energy += power * dt
-        node_gpu = group_sum(power, self.gpn)
+        dt = self.dt
+        # A repeat of the last tick (gigawatt.fixed_point) keeps every GPU's, node's and rack's results and
+        # the heat each coolant unit takes in; only the units themselves step.
+        self.repeat = self.fixed.same_work(work)
+        if not self.repeat:
+            self._gpu_power(work)
+            self.heat_in = self._heat_in(work)
+        q_in, air_in = self.heat_in
+        co = self.sc.cooling
+        cond = self.cond
+        water, air = self.plant.supply(self.tick)
+        cdu_rise, zone_rise = self.halls.supply_rise()  # a hall short of heat rejection warms its water
+        if self.liquid and co.liquid is not None:
+            lq = co.liquid
+            self.cdu_supply, self.q_liquid = cooling_unit.step(
+                self.cdu_supply,
+                q_in,
+                lq.cdu.capacity * cond.capacity * cond.flow,
+                water + lq.cdu.approach + cond.supply_rise + cdu_rise,
+                self.cdu_mc,
+                dt,
+            )
+            air_cap, air_set = co.air.crah_capacity, air + zone_rise
+        else:
+            self.q_liquid = np.zeros(1)
+            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise + zone_rise
+        self.air_supply, self.q_air = cooling_unit.step(
+            self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
+        )
+        self.halls.cool(self.q_liquid if self.liquid else None, self.q_air, dt)
+
+    def _heat_in(self, work: TickWork) -> tuple[np.ndarray | None, np.ndarray]:
+        """Node and rack power, the stack over the tick, and the heat into each CDU (None when air-cooled)
+        and each air zone."""
+        dt = self.dt
+        node_gpu, power, memory = self.node_gpu, self.power, self.memory
         # Host power follows the node's GPU busy share and time in collectives (power.host).
         self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
         host = self.host_now
@@ -490,38 +541,44 @@ class Engine:
         rack_t = group_sum(case, self.gpr), group_sum(sink, self.gpr)  # ΣT per rack (capacities are uniform)
         took = net.stored(rack_t[0] - self.rack_t[0], rack_t[1] - self.rack_t[1])
         rack_gpu_heat = group_sum(node_gpu, self.npr) - took / dt
+        before = (*self.rack_t, self.case_t, self.sink_t, self.temp, *self.last_power)
         self.case_t, self.sink_t, self.rack_t = case, sink, rack_t
         self.temp = case + net.junction * (power - memory)
+        self.temp_max = float(self.temp.max())
         self.hbm_t = case + net.hbm * memory
-        self.memory = memory
+        # Held when the governor ran its scalar path (its result depends on the inputs alone) with every GPU
+        # up, and the tick left the state as it found it (then `took` was nothing, as in a repeat).
+        eligible = isinstance(self.k_last, int) and self.all_up
+        after = (*rack_t, case, sink, self.temp, power, memory)
+        self.fixed.settle(eligible, zip(before, after, strict=True))
         rack_host = group_sum(host, self.npr)
         rack_loss = group_sum(node_wall - node_dc, self.npr)
         co = self.sc.cooling
-        cond = self.cond
-        water, air = self.plant.supply(self.tick)
-        cdu_rise, zone_rise = self.halls.supply_rise()  # a hall short of heat rejection warms its water
         if self.liquid and co.liquid is not None:
-            lq = co.liquid
             to_liquid = rack_gpu_heat + rack_host * (1.0 - self.host_to_air)
-            q_in = group_sum(to_liquid, lq.racks_per_cdu)
-            self.cdu_supply, self.q_liquid = cooling_unit.step(
-                self.cdu_supply,
-                q_in,
-                lq.cdu.capacity * cond.capacity * cond.flow,
-                water + lq.cdu.approach + cond.supply_rise + cdu_rise,
-                self.cdu_mc,
-                dt,
-            )
-            air_in = group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity, air + zone_rise
+            q_in = group_sum(to_liquid, co.liquid.racks_per_cdu)
+            return q_in, group_sum(rack_host * self.host_to_air + rack_loss, co.air.racks_per_zone)
+        return None, group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
+
+    def _gpu_power(self, work: TickWork) -> None:
+        """Watts per GPU (memory's part apart), their extremes, and per node."""
+        power = (self.gpu.idle_power + work.dynamic_w) * self.power_var + self.leak
+        memory = work.memory_w * self.power_var
+        if not self.all_up:
+            up = self.up_at == 0.0
+            power *= up
+            memory = memory * up
+        self.last_power = self.power, self.memory  # for the fixed-point check (the governor reads both)
+        self.power, self.memory = power, memory
+        # Extremes for the governor's thermal bound next tick and the run's peak; memory's from the spread
+        # where one share holds for every GPU (a product with a non-negative number keeps the order).
+        self.power_range = float(power.min()), float(power.max())
+        m = work.memory_w
+        if np.ndim(m) == 0 and self.all_up and m >= 0:
+            self.memory_range = float(m * self.power_var_range[0]), float(m * self.power_var_range[1])
         else:
-            self.q_liquid = np.zeros(1)
-            air_in = group_sum(rack_gpu_heat + rack_host + rack_loss, co.air.racks_per_zone)
-            air_cap, air_set = co.air.crah_capacity * cond.capacity, air + cond.supply_rise + zone_rise
-        self.air_supply, self.q_air = cooling_unit.step(
-            self.air_supply, air_in, air_cap, air_set, self.zone_mc, dt
-        )
-        self.halls.cool(self.q_liquid if self.liquid else None, self.q_air, dt)
+            self.memory_range = float(memory.min()), float(memory.max())
+        self.node_gpu = group_sum(power, self.gpn)
 
     def _cap_floor(self, now: float) -> None:
         """GPUs whose cap lies below what their lowest clock draws: counted, timed and logged as unmet."""
@@ -546,7 +603,7 @@ class Engine:
 
     def _faults(self, now: float) -> None:
         """A die at its shutdown temperature drops off the bus; its replica loses the work in flight."""
-        if self.temp.max() < self.gpu.temp_shutdown:
+        if self.temp_max < self.gpu.temp_shutdown:
             return
         hot = (self.temp >= self.gpu.temp_shutdown) & (self.up_at == 0.0)
         if not hot.any():
@@ -604,16 +661,23 @@ class Engine:
 
     def _capping(self, now: float) -> None:
         """Site, hall and rack power capping (power.hierarchy), and rack breakers."""
+        # The same racks at the same caps: nothing moves, unless halls keep per-tick accounts or the site's
+        # cooling, which a repeated tick still steps, counts against a feed.
+        if self.repeat and self.capping_quiet and not self.halls.every_tick:
+            return
+        self.capping_quiet = False
         cpg, budget, rack_wall = self.sc.power.capping, self.budget, self.rack_wall
         facility_w = float(self.facility_w[self.tick - 1]) if self.tick else 0.0
         caps = self.halls.cap(
             cpg, rack_wall, budget, facility_w, self.node_dc, self.power, self.npr, self.gpu.power_limit_min
         )
-        if caps is not self.rack_cap:
+        moved = caps is not self.rack_cap
+        if moved:
             self.rack_cap = caps
             self.power_cap = np.minimum(self.limit, np.repeat(caps, self.gpr))
         exceeded = rack_wall > budget
         if not exceeded.any() and not self.overload_s.any():
+            self.capping_quiet = not moved
             return
         self.totals.budget_exceeded_rack_s += float(exceeded.sum()) * self.dt
         # Capping cannot help a rack whose caps are at their minimum: only then does its breaker time out.
@@ -643,14 +707,16 @@ class Engine:
 
     def _account(self, k: np.ndarray | int, work: TickWork) -> None:
         tot, dt, n = self.totals, self.dt, self.n
-        it_w = float(self.rack_wall.sum())
+        if not self.repeat:  # a repeated tick draws what the last one drew
+            it_w = float(self.rack_wall.sum())
+            rated = self.sc.power.psu.rated_per_node * self.n_nodes
+            ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
+            self.drawn = it_w, ups_eff, float(self.node_gpu.sum()), float(self.rack_wall.max())
+        it_w, ups_eff, gpu_w, rack_max = self.drawn
         q_liquid, q_air = float(self.q_liquid.sum()), float(self.q_air.sum())
         share = self.halls.rejected_share  # heat a hall's plant could not reject waits in its water
         cooling_w = self.plant.power(self.tick, q_liquid * share, q_air * share)
-        rated = self.sc.power.psu.rated_per_node * self.n_nodes
-        ups_eff = float(self.ups(np.array([it_w / rated]))[0]) if self.ups is not None else 1.0
         facility_w = it_w / ups_eff + cooling_w
-        gpu_w = float(self.power.sum())
         out = float(work.served.sum())
         tot.it_energy_j += it_w * dt
         tot.facility_energy_j += facility_w * dt
@@ -666,33 +732,38 @@ class Engine:
         if self.power_bound is not None:
             live = (lambda a: a) if up is None else (lambda a: a & up)
             tot.power_capped_gpu_ticks += int(np.count_nonzero(live(self.power_bound)))
-            tot.thermal_gpu_ticks += int(np.count_nonzero(live(self.thermal_bound | self.hw_thermal)))
-            tot.brake_gpu_ticks += int(np.count_nonzero(live(self.cond.brake)))
+            thermal = [a for a in (self.thermal_bound, self.hw_thermal) if a is not None]
+            if thermal:
+                either = thermal[0] | thermal[1] if len(thermal) == 2 else thermal[0]
+                tot.thermal_gpu_ticks += int(np.count_nonzero(live(either)))
+            if self.any_brake:
+                tot.brake_gpu_ticks += int(np.count_nonzero(live(self.cond.brake)))
         if up is not None:
             tot.down_gpu_ticks += n - int(np.count_nonzero(up))
-        tot.gpu_power_max_w = max(tot.gpu_power_max_w, float(self.power.max()))
+        tot.gpu_power_max_w = max(tot.gpu_power_max_w, self.power_range[1])
         tot.facility_power_max_w = max(tot.facility_power_max_w, facility_w)
         self.facility_w[self.tick] = facility_w
-        tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, float(self.temp.max()))
+        tot.gpu_temp_max_c = max(tot.gpu_temp_max_c, self.temp_max)
 
         clock = self.workload.clocks[k]
         busy = work.busy
         if up is not None:
             clock = clock * up
             busy = busy * up
-        self.rec.add(self.power, clock, busy, self.temp, self.flags, self.hbm_t)
+        flags = None if self.flags is self.no_flags else self.flags
+        self.rec.add(self.power, clock, busy, self.temp, flags, self.hbm_t, unchanged=self.repeat)
         acc = self.fac_acc
         acc[0] += out / dt
         acc[1] += offered / dt
         acc[2] += it_w
         acc[3] += facility_w
         acc[4] += gpu_w
-        acc[5] = max(acc[5], float(self.rack_wall.max()))
+        acc[5] = max(acc[5], rack_max)
         acc[6] += cooling_w
 
     def _flush(self, t: int, ticks_in_interval: int) -> None:
         now, m, acc = (t + 1) * self.dt, ticks_in_interval, self.fac_acc
-        self.rec.flush(now, self.energy)
+        self.rec.flush(now)
         finite = np.isfinite(self.budget)
         row = {
             "time_s": now,
@@ -704,7 +775,7 @@ class Engine:
             "gpu_power_kw": acc[4] / m / 1e3,
             "rack_power_max_kw": acc[5] / 1e3,
             "rack_budget_kw": float(self.budget[finite].min()) / 1e3 if finite.any() else np.nan,
-            "gpu_temp_max_c": float(self.temp.max()),
+            "gpu_temp_max_c": self.temp_max,
             "gpus_down": float(np.count_nonzero(self.up_at)),
             "cooling_power_kw": acc[6] / m / 1e3,
             "pue": acc[3] / acc[2] if acc[2] > 0 else np.nan,

@@ -63,8 +63,12 @@ class HighestAtMost:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if not self.exact:
             return np.searchsorted(self.table, x, side="right") - 1
-        pos = (x - self.origin) * self.scale
-        np.clip(pos, 0.0, self.cells - 1, out=pos)  # also maps ±inf to the end cells (x must not be NaN)
+        pos = np.subtract(x, self.origin)
+        np.multiply(pos, self.scale, out=pos)
+        # Clamped to the cells (±inf to the end ones; x must not be NaN): the ufuncs, not np.clip, whose
+        # Python wrapper costs as much as the pass on a cluster's worth of GPUs.
+        np.maximum(pos, 0.0, out=pos)
+        np.minimum(pos, self.cells - 1, out=pos)
         cell = pos.astype(np.int32)
         return np.where(x >= self.threshold.take(cell), self.high.take(cell), self.low.take(cell))
 
@@ -86,11 +90,13 @@ def highest_bin_within(
     (a callable on the tight GPUs' indices) to keep the common case cheap.
     """
     top = len(saturated.table) - 1
-    tight = np.flatnonzero(budget_w < saturated.table[-1])
-    if len(tight) == 0:
+    is_tight = budget_w < saturated.table[-1]
+    count = np.count_nonzero(is_tight)
+    if count == 0:
         return top
-    if light_query is None and len(tight) == len(budget_w):  # every GPU tight (training under its cap)
+    if light_query is None and count == len(budget_w):  # every GPU tight (training under its cap)
         return saturated(budget_w)
+    tight = np.flatnonzero(is_tight)
     k = np.full(len(budget_w), top)
     k[tight] = saturated(budget_w[tight])
     if light_query is not None:

@@ -83,6 +83,9 @@ class Halls:
         )
         self.limited_cooling = bool(np.isfinite(self.capacity).any())
         self.site_budget = np.inf if pw.site_budget is None else pw.site_budget
+        # Capping runs every tick, repeated ones included: per-hall accounts, or a feed that the cooling
+        # (stepped every tick) counts against.
+        self.every_tick = self.active or bool(np.isfinite(self.site_budget))
         self.mc = (
             WATER_PER_RACK_J_PER_K * self.racks_per_hall
             if co.hall_water_heat_capacity is None

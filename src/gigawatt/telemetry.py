@@ -1,8 +1,9 @@
 """Telemetry in dcgm-exporter names, types and units (DESIGN §5), decimated to a recording interval.
 
-Every tick adds to per-GPU accumulators (a handful of in-place array operations); every recording
-interval the accumulators become one row per GPU, node or rack. Aggregated levels keep per-GPU
-semantics: mean power and clock of the group's GPUs, hottest die, OR of the reason flags.
+Every tick adds to per-GPU accumulators (a handful of in-place array operations; a value shared by every
+GPU adds to one number); every recording interval the accumulators become one row per GPU, node or rack.
+Aggregated levels keep per-GPU semantics: mean power and clock of the group's GPUs, hottest die, OR of the
+reason flags. The energy counter is the running sum of power × tick, formed at each interval's end.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class Recorder:
         memory_clock_mhz: float | None = None,
         fb_total_bytes: float = 0.0,
         fb_used_bytes: np.ndarray | float = 0.0,
+        tick_s: float = 1.0,
     ):
         self.group_size = group_size
         self.level = level
@@ -86,6 +88,7 @@ class Recorder:
         self.gpus_per_node = gpus_per_node
         self.name = name
         self.start = start
+        self.tick_s = tick_s
         self.n_groups = n_gpus // group_size
         n = self.n_groups
         # Per-interval constants: the HBM clock and the memory the workload holds (a serving engine
@@ -97,8 +100,12 @@ class Recorder:
         self._fb_used = np.rint(used_g / MIB).astype(np.int64)
         self._fb_free = np.maximum(0, round(fb_total_bytes / MIB) - self._fb_used)
         self._power = np.zeros(n_gpus)
+        self._energy = np.zeros(n_gpus)  # J since the start, from the power sums at each flush
         self._clock = np.zeros(n_gpus)
         self._active = np.zeros(n_gpus)
+        # Where a tick's clock or activity is one value for every GPU it adds here, not to every element.
+        self._clock_all = 0.0
+        self._active_all = 0.0
         self._temp = np.full(n_gpus, -np.inf)
         self._memory_temp = np.full(n_gpus, -np.inf)
         self._flags = np.zeros(n_gpus, dtype=np.int64)
@@ -109,18 +116,30 @@ class Recorder:
     def add(
         self,
         power: np.ndarray,
-        clock: np.ndarray,
-        active: np.ndarray,
+        clock: np.ndarray | float,
+        active: np.ndarray | float,
         temp: np.ndarray,
-        flags: np.ndarray,
+        flags: np.ndarray | None,
         memory_temp: np.ndarray,
+        *,
+        unchanged: bool = False,
     ) -> None:
+        """One tick: clock and activity per GPU or one value for all; flags None where no GPU has any.
+        `unchanged`: the temperatures are those of the last call, whose maxima already hold them."""
         self._power += power
-        self._clock += clock
-        self._active += active
-        np.maximum(self._temp, temp, out=self._temp)
-        np.maximum(self._memory_temp, memory_temp, out=self._memory_temp)
-        self._flags |= flags
+        if np.ndim(clock):
+            self._clock += clock
+        else:
+            self._clock_all += clock
+        if np.ndim(active):
+            self._active += active
+        else:
+            self._active_all += active
+        if not (unchanged and self._ticks):  # a flush since the last call emptied the maxima
+            np.maximum(self._temp, temp, out=self._temp)
+            np.maximum(self._memory_temp, memory_temp, out=self._memory_temp)
+        if flags is not None:
+            self._flags |= flags
         self._ticks += 1
 
     def error(self, gpus: np.ndarray, xid: int | None) -> None:
@@ -128,11 +147,18 @@ class Recorder:
         if xid is not None:
             self._xid[gpus] = xid
 
-    def flush(self, time_s: float, energy_j: np.ndarray) -> None:
+    def flush(self, time_s: float, energy_j: np.ndarray | None = None) -> None:
+        """Close the interval; the energy counter is the sum of power × `tick_s` unless `energy_j` (J per
+        GPU since the start) is given."""
         if self._ticks == 0:
             return
         g, n = self.group_size, self.n_groups
         inv = 1.0 / (self._ticks * g)
+        self._clock += self._clock_all
+        self._active += self._active_all
+        if energy_j is None:
+            self._energy += self._power * self.tick_s
+            energy_j = self._energy
         active = self._active.reshape(n, g).sum(1) * inv
         chunk = {
             TIME: np.full(n, time_s),
@@ -155,6 +181,7 @@ class Recorder:
         self._chunks.append(chunk)
         for acc in (self._power, self._clock, self._active, self._flags):
             acc.fill(0)
+        self._clock_all = self._active_all = 0.0
         self._temp.fill(-np.inf)
         self._memory_temp.fill(-np.inf)
         self._ticks = 0

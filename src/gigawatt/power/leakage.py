@@ -47,8 +47,13 @@ class Leakage:
         """Static power above (or below) its reference-temperature value, W per GPU; `scale` from
         `voltage_scale` at each GPU's voltage. The exponential runs in float32, whose SIMD kernel is ~4x
         faster than float64's (the engine evaluates it every tick); its 1e-7 relative error is µW here."""
+        return self.extra_w(temp_c, self.static_w * scale)
+
+    def extra_w(self, temp_c: np.ndarray, static_w: np.ndarray | float) -> np.ndarray:
+        """`extra` with the static power at each GPU's voltage given in watts (static_w × scale), for a
+        caller that tables it per clock bin."""
         x = (self.per_kelvin * (np.asarray(temp_c, dtype=float) - self.reference_c)).astype(np.float32)
-        return (self.static_w * scale) * (np.exp(x).astype(float) - 1.0)
+        return static_w * (np.exp(x).astype(float) - 1.0)
 
     def slope(self, temp_c: float) -> float:
         """dP/dT at a temperature at the top voltage, W/K."""

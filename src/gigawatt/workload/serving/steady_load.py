@@ -104,6 +104,8 @@ class SteadyLoad:
         else:  # a GPU's cycle stretches with its share of routed-expert work
             cap_gpu = p.tokens_per_cycle / (p.cycle_time[k] + (self.load - 1.0) * p.cycle_expert[k])
         self._last_k = k
+        if up is None and np.ndim(cap_gpu) == 0 and not self.rework.any() and self._uniform():
+            return self._uniform_step(cap_gpu, k, dt)
         if up is not None:
             cap_gpu = cap_gpu * up
         rep_cap = group_min(cap_gpu, self.tp) if np.ndim(cap_gpu) and self.tp > 1 else cap_gpu
@@ -121,6 +123,30 @@ class SteadyLoad:
             busy = np.nan_to_num(busy, nan=0.0, posinf=0.0)
         return TickWork(
             served=served,
+            offered=offered * self.n_replicas,
+            busy=busy,
+            dynamic_w=busy * (p.busy_power[k] - self.gpu.idle_power),
+            comm=busy * p.comm_activity[k],
+            memory_w=busy * self.memory_w[k],
+        )
+
+    def _uniform(self) -> bool:
+        """Every replica holds the same backlog (so, at one clock for all with no rework left, serves the
+        same this tick): from the start, and again once a failure's lost work has been redone."""
+        b = self.backlog
+        return b[0] == b.min() and b[0] == b.max()
+
+    def _uniform_step(self, cap: float, k: int, dt: float) -> TickWork:
+        """`step` when every replica is alike: the per-GPU shares are one value for all, formed once
+        (element for element the same arithmetic as the general step)."""
+        p = self.profile
+        offered = self.demand_rate * dt
+        wanted = self.backlog[0] + offered
+        served = min(wanted, cap * dt)
+        self.backlog.fill(wanted - served)
+        busy = served / (cap * dt)
+        return TickWork(
+            served=np.full(self.n_replicas, served),
             offered=offered * self.n_replicas,
             busy=busy,
             dynamic_w=busy * (p.busy_power[k] - self.gpu.idle_power),

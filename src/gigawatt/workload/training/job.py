@@ -88,7 +88,11 @@ class TrainingJob:
         groups = np.arange(self.n // self.group)
         stage_of_group = groups % self.pp if self.dp_outer else groups // self.dp
         self.stage_of_gpu = np.repeat(stage_of_group, self.group)
-        self.edge_busy = (self.pp - 1 - self.stage_of_gpu) / max(self.pp - 1, 1)  # busy share in fill, drain
+        bins = len(clocks)
+        self._stage_base = self.stage_of_gpu * bins
+        # Busy share in the fill and the drain, per (stage, bin) like the rate tables.
+        edge = (self.pp - 1 - np.arange(self.pp)) / max(self.pp - 1, 1)
+        self._edge_t = np.repeat(edge, bins)
         self.grid_stage = np.broadcast_to(np.arange(self.pp), (self.dp, self.pp))
 
         # Governor: a GPU running the layers' kernels at clock k draws P_busy[k].
@@ -97,7 +101,8 @@ class TrainingJob:
         self.duty: np.ndarray | None = None  # share of the kernels' dynamic power averaged last tick
         self.scale = dynamic_scale(gpu, clocks)
         self.dyn_full = gpu.power_full_activity - gpu.idle_power
-        self._rate_tables: tuple[np.ndarray, ...] | None = None
+        self._rate_tables = self._tables()
+        self._opt_t = np.tile(self._rate_tables[4], self.pp)  # the optimizer's, per (stage, bin)
 
         self.tokens_per_step = float(job.tokens_per_step)
         top = self.top
@@ -182,7 +187,8 @@ class TrainingJob:
             return self._idle(offered)
         fresh = self._clocks_changed(k)
         if fresh:
-            self._per_gpu_rates(k)
+            self._cached_phases = self._phases(k)
+            self._at = self._stage_base + k  # each GPU's (stage, bin) in the rate tables
         phases = self._cached_phases
         step_s = sum(phases)
         self.last_step_s = step_s
@@ -197,12 +203,16 @@ class TrainingJob:
         self.trained_s += run
         if fresh or not np.array_equal(shares, self._shares):  # else the GPUs did what they did last tick
             self._shares = shares
-            self._busy, self._dynamic, self._comm = self._activity(shares)
-            # A floor keeps an idle phase from turning the thermal budget into an unbounded one.
-            self.duty = np.clip(self._dynamic / self._stage_w, 0.05, 1.0)
+            at = self._at
+            busy_t, dynamic_t, comm_t, duty_t = self._activity(shares, phases)
+            self._busy, self._dynamic, self._comm = busy_t.take(at), dynamic_t.take(at), comm_t.take(at)
+            self.duty = duty_t.take(at)
+            self._memory_w = (dynamic_t * self._rate_tables[3]).take(at)
         busy, dynamic, comm = self._busy, self._dynamic, self._comm
+        memory = self._memory_w
         if run < dt:
             busy, dynamic, comm = busy * (run / dt), dynamic * (run / dt), comm * (run / dt)
+            memory = dynamic * self._rate_tables[3].take(self._at)
         self._after_progress(now + dt)
         return TickWork(
             served=np.array([trained]),
@@ -210,7 +220,7 @@ class TrainingJob:
             busy=busy,
             dynamic_w=dynamic,
             comm=comm,
-            memory_w=dynamic * self._memory_share,
+            memory_w=memory,
         )
 
     def _idle(self, offered: float) -> TickWork:
@@ -244,25 +254,6 @@ class TrainingJob:
             self._last_k = k if np.ndim(k) == 0 else np.array(k)
         return not same
 
-    def _per_gpu_rates(self, k: np.ndarray | int) -> None:
-        """What each GPU does per busy second at its clock, and the phases: kept until a clock changes.
-        The rates depend on a GPU's stage and clock bin only, so they are tabled once over (stage, bin)
-        and gathered per GPU (the same arithmetic, element by element)."""
-        self._cached_phases = fill, steady, drain, _, opt = self._phases(k)
-        if self._rate_tables is None:
-            self._rate_tables = self._tables()
-        time_t, comm_t, stage_w_t, share_t, opt_t = self._rate_tables
-        bins = self.stage_time.shape[1]
-        at = self.stage_of_gpu * bins + np.broadcast_to(k, (self.n,))
-        time = time_t.take(at)
-        self._stage_comm = comm_t.take(at)  # share of the stage's time in collectives
-        self._stage_w = stage_w_t.take(at)
-        self._memory_share = share_t.take(at)
-        self._opt_w = opt_t.take(at % bins) / opt
-        # Each GPU runs its stage's kernels for m·T_s at its own clock: in the fill and the drain for its
-        # edge share, the rest in the steady state.
-        self._in_steady = np.clip((self.micro * time - (fill + drain) * self.edge_busy) / steady, 0.0, 1.0)
-
     def _tables(self) -> tuple[np.ndarray, ...]:
         """Per (stage, bin), flattened: stage time, share in collectives, power above idle per busy second
         of the stage's kernels, memory traffic's share of it (links included); per bin, the optimizer's
@@ -278,16 +269,27 @@ class TrainingJob:
         opt_w = self.dyn_full * ((1.0 - w_m) * self.opt_compute * self.scale + w_m * self.opt_memory)
         return time.ravel(), comm.ravel(), stage_w.ravel(), share.ravel(), opt_w
 
-    def _activity(self, shares: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Busy share, power above idle and share in collectives of every GPU over a tick with these
-        phase shares."""
-        busy = (shares[FILL] + shares[DRAIN]) * self.edge_busy + shares[STEADY] * self._in_steady
-        dynamic = busy * self._stage_w + shares[DATA_PARALLEL] * self.dp_comm_w
-        comm = busy * self._stage_comm + shares[DATA_PARALLEL]
+    def _activity(
+        self, shares: np.ndarray, phases: tuple[float, ...]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Busy share, power above idle, share in collectives and duty (the share of the kernels' power
+        averaged) over a tick with these phase shares, per (stage, bin), flattened: what a GPU does
+        depends on its stage and clock bin only, so the tables are formed once and gathered per GPU."""
+        fill, steady, drain, _, opt = phases
+        time_t, stage_comm, stage_w = self._rate_tables[:3]
+        edge = self._edge_t
+        # Each GPU runs its stage's kernels for m·T_s at its own clock: in the fill and the drain for its
+        # edge share, the rest in the steady state.
+        in_steady = np.minimum(np.maximum((self.micro * time_t - (fill + drain) * edge) / steady, 0.0), 1.0)
+        busy = (shares[FILL] + shares[DRAIN]) * edge + shares[STEADY] * in_steady
+        dynamic = busy * stage_w + shares[DATA_PARALLEL] * self.dp_comm_w
+        comm = busy * stage_comm + shares[DATA_PARALLEL]
         if shares[OPTIMIZER] > 0:
-            dynamic = dynamic + shares[OPTIMIZER] * self._opt_w
+            dynamic = dynamic + shares[OPTIMIZER] * self._opt_t / opt
         busy = busy + shares[DATA_PARALLEL] + shares[OPTIMIZER]  # NCCL and optimizer kernels run
-        return busy, dynamic, comm
+        # A floor keeps an idle phase from turning the thermal budget into an unbounded one.
+        duty = np.minimum(np.maximum(dynamic / stage_w, 0.05), 1.0)  # np.clip without its wrapper's cost
+        return busy, dynamic, comm, duty
 
     def _advance(self, dt: float, durations: tuple[float, ...]) -> tuple[np.ndarray, int]:
         """Move through the step's phases for `dt` seconds: each phase's share of the tick, and how many
@@ -301,7 +303,7 @@ class TrainingJob:
 
         def covered(x: float) -> np.ndarray:  # seconds spent in each phase from the step's start to x
             whole, rest = divmod(x, total)
-            return whole * d + np.clip(rest - start, 0.0, d)
+            return whole * d + np.minimum(np.maximum(rest - start, 0.0), d)
 
         shares = (covered(t1) - covered(t0)) / dt
         done = int(t1 // total)
@@ -314,7 +316,7 @@ class TrainingJob:
         if k[slowest] == k.max():
             return
         typical = k.copy()
-        typical[slowest] = int(np.median(k))
+        typical[slowest] = _median_bin(k)
         self.straggler_weighted += step_s / sum(self._phases(typical)) - 1.0
         self.straggler_samples += 1
         self.slowest_counts[slowest] += 1
@@ -500,3 +502,12 @@ class TrainingJob:
         if tables["steps"].num_rows == 0:
             return []
         return [step_time_section(tables["steps"], self.reference_step, self.duration)]
+
+
+def _median_bin(k: np.ndarray) -> int:
+    """int(np.median(k)) for clock bins (non-negative integers) from their counts, without sorting."""
+    at_or_below = np.cumsum(np.bincount(k))
+    n = len(k)
+    lo, hi = np.searchsorted(at_or_below, [(n - 1) // 2, n // 2], side="right")  # the middle ones, sorted
+    return int((int(lo) + int(hi)) / 2)
+
