@@ -242,6 +242,13 @@ def _fmt(value: Any) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def _kw(values: tuple[float, ...], unit: str = "kW", digits: int = 1) -> str:
+    """Powers (in kW) joined by " / ", in MW once they reach 10 MW so a campus reads as one."""
+    if max(abs(v) for v in values) >= 1e4:
+        return " / ".join(f"{v / 1e3:,.2f}" for v in values) + f" M{unit[1:]}"
+    return " / ".join(f"{v:,.{digits}f}" for v in values) + f" {unit}"
+
+
 def _print_summary(s: dict[str, Any]) -> None:
     t = Table(
         title=f"{s['scenario']}: {s['gpus']} × {s['gpu_model']}, {s['model']} TP{s['tensor_parallel']}, "
@@ -258,7 +265,7 @@ def _print_summary(s: dict[str, Any]) -> None:
         ("GPU power mean / max", f"{s['gpu_power_w']['mean']:.0f} / {s['gpu_power_w']['max']:.0f} W"),
         (
             "facility power mean / max",
-            f"{s['facility_power_kw']['mean']:.1f} / {s['facility_power_kw']['max']:.1f} kW",
+            _kw((s["facility_power_kw"]["mean"], s["facility_power_kw"]["max"])),
         ),
         (
             "PUE",
@@ -302,7 +309,8 @@ def _print_summary(s: dict[str, Any]) -> None:
     rows.append(
         (
             f"facility swing / steepest ramp ({swing['resolution_s']:g} s ticks)",
-            f"{swing['amplitude_mw'] * 1e3:,.0f} kW / {swing['ramp_max_mw_per_s'] * 1e3:,.0f} kW/s",
+            f"{_kw((swing['amplitude_mw'] * 1e3,), digits=0)} / "
+            f"{_kw((swing['ramp_max_mw_per_s'] * 1e3,), 'kW/s', digits=0)}",
         )
     )
     for name, value in rows:
