@@ -138,6 +138,9 @@ _RUN_LIMIT = 1024
 # Runs of up to this many iterations are added up in Python floats and ints, longer ones in arrays (the
 # same arithmetic; Python's per-element cost beats NumPy's per-call cost on short windows).
 _SHORT_RUN = 24
+# Windows of up to this many iterations evaluate them one by one in Python floats (IterationModel.decode_time),
+# stopping at the first that does not run.
+_SCALAR_RUN = 12
 _sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
@@ -603,8 +606,11 @@ class ReplicaServer:
         kv_total = sum(kv_list)
         while True:
             seqs, keys = _decode_shapes(n, kv_total, kv0, left, shortest, limit)
-            t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
-            k, ends, durations = _ends(self.now, t, seqs, detokenize, t_end, next_ready)
+            if limit <= _SCALAR_RUN:
+                k, ends, durations, c, m = self._scalar_ends(clock_bin, seqs, keys, t_end, next_ready)
+            else:
+                t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
+                k, ends, durations = _ends(self.now, t, seqs, detokenize, t_end, next_ready)
             if k < limit or limit == most:
                 break
             limit = min(most, 4 * limit)
@@ -639,7 +645,9 @@ class ReplicaServer:
             busy, compute, memory, kv_integral, batch_integral = sums
             if isinstance(seqs, np.ndarray):  # a long window that ran short
                 seqs, durations = seqs.tolist(), durations.tolist()
-            rows = zip(durations[:k], c[:k].tolist(), m[:k].tolist(), used.tolist(), seqs[:k], strict=True)
+            if isinstance(c, np.ndarray):
+                c, m = c.tolist(), m.tolist()
+            rows = zip(durations[:k], c[:k], m[:k], used.tolist(), seqs[:k], strict=True)
             for d, c_j, m_j, u_j, n_j in rows:
                 busy += d
                 compute += c_j
@@ -676,6 +684,30 @@ class ReplicaServer:
         self._time["finish"][ids[finished]] = [ends[g - 1] for g in left_list if g <= k]
         self._running = ids[~finished]
         return sampled
+
+    def _scalar_ends(
+        self, clock_bin: int, seqs: list[int], keys: list[int], t_end: float, next_ready: float
+    ) -> tuple[int, list[float], list[float], list[float], list[float]]:
+        """`_ends` of a short window, its iterations' times evaluated one by one (`decode_time`) until the
+        first that does not run; and the compute and memory busy times of those that do."""
+        ends: list[float] = []
+        durations: list[float] = []
+        compute: list[float] = []
+        memory: list[float] = []
+        end, detokenize, time = self.now, self.cpu.detokenize_s_per_token, self.iteration.decode_time
+        for n_j, keys_j in zip(seqs, keys, strict=True):
+            if ends and end >= next_ready:
+                break
+            t_j, c_j, m_j = time(clock_bin, n_j, keys_j)
+            duration = t_j + n_j * detokenize
+            end += duration
+            if end > t_end:
+                break
+            ends.append(end)
+            durations.append(duration)
+            compute.append(c_j)
+            memory.append(m_j)
+        return len(ends), ends, durations, compute, memory
 
     def _admit(self, tokens: int, need: int) -> list[tuple[int, int, int, int]]:
         """Admit waiting requests FCFS while the token budget (less the running sequences' `tokens`), seats
