@@ -169,8 +169,8 @@ class IterationModel:
     def decode_time(self, clock_bin: int, seqs: float, context: float) -> tuple[float, float, float]:
         """`decode_times` of one iteration, as Python floats (the same bits)."""
         if self._scalar.ready:
-            n = float(seqs)
-            return self._scalar.decode(self._scalar.seconds_per_flop[clock_bin], n, float(context), self._hits(n))
+            n, scalar = float(seqs), self._scalar
+            return scalar.decode(scalar.seconds_per_flop[clock_bin], n, float(context), self._hits(n))
         t, c, m = self.decode_times(clock_bin, np.array([seqs]), np.array([context]))
         return float(t[0]), float(c[0]), float(m[0])
 
@@ -256,7 +256,8 @@ class _ScalarTimes:
                     lines.append(f"    s{o} = ((lo / hi) ** {p!r} + 1.0) ** {1.0 / p!r} * hi")
             ops = range(len(terms))
             busy = [_pairwise([f"{k}{o}" for o in ops]) for k in "cms"]
-            lines.append(f"    return ({busy[2]} + {float(launch)!r}){comm}, {busy[0]}{scale}, {busy[1]}{scale}")
+            total = f"({busy[2]} + {float(launch)!r}){comm}"
+            lines.append(f"    return {total}, {busy[0]}{scale}, {busy[1]}{scale}")
             return "\n".join(lines)
 
         code: dict[str, Callable[..., tuple[float, float, float]]] = {}
@@ -272,7 +273,7 @@ class _ScalarTimes:
                 )
                 for o in range(len(coef[0]))
             ]
-            exec(source("mixed", f"tokens, {args}", terms, launch), {}, code)  # noqa: S102
+            exec(source("mixed", f"tokens, {args}", terms, launch), {}, code)
             self.mixed[mix] = code["mixed"]
         # A pure decode: a0 + n·an + keys·ak (+ hits·ah) per operator, added in that order (decode_times).
         a0, an, ak, ah = model._decode_fold[:, :, 0].tolist()
@@ -283,7 +284,7 @@ class _ScalarTimes:
                 expr = f"({an[k][o]!r} * n + {a0[k][o]!r}) + {ak[k][o]!r} * keys"
                 kinds.append(f"({expr}) + {ah[k][o]!r} * hits" if model._moe else expr)
             terms.append((kinds[0], kinds[1]))
-        exec(source("decode", "n, keys, hits", terms, model._by_mix[(False, True)][1]), {}, code)  # noqa: S102
+        exec(source("decode", "n, keys, hits", terms, model._by_mix[(False, True)][1]), {}, code)
         self.decode = code["decode"]
 
 

@@ -138,8 +138,8 @@ _RUN_LIMIT = 1024
 # Runs of up to this many iterations are added up in Python floats and ints, longer ones in arrays (the
 # same arithmetic; Python's per-element cost beats NumPy's per-call cost on short windows).
 _SHORT_RUN = 24
-# Windows of up to this many iterations evaluate them one by one in Python floats (IterationModel.decode_time),
-# stopping at the first that does not run.
+# Windows of up to this many iterations evaluate them one by one in Python floats
+# (IterationModel.decode_time), stopping at the first that does not run.
 _SCALAR_RUN = 12
 _sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
