@@ -140,7 +140,7 @@ _RUN_LIMIT = 1024
 _SHORT_RUN = 24
 # Windows of up to this many iterations evaluate them one by one in Python floats
 # (IterationModel.decode_time), stopping at the first that does not run.
-_SCALAR_RUN = 12
+_SCALAR_RUN = _SHORT_RUN
 _sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
