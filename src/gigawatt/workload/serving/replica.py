@@ -175,6 +175,31 @@ def _decode_shapes(
     return seqs, keys
 
 
+def _blocks_in_use(kv: list[int], left: list[int], k: int, block: int, other: int) -> list[int]:
+    """HBM blocks in use while each of the next `k` ≤ `block` pure-decode iterations runs: `other`, plus
+    ceil((kv + j) / block) for iteration j = 1..k of each sequence still running (j ≤ its `left`). A
+    sequence with b = ceil(kv / block) blocks and s = b·block − kv free slots needs b + 1 from iteration
+    s + 1 on (at most once in `block` iterations); added up as steps of a running total."""
+    steps = [0] * (k + 1)
+    steps[0] = other
+    for kv_i, left_i in zip(kv, left, strict=True):
+        b = (kv_i + block - 1) // block
+        s = b * block - kv_i
+        steps[0] += b
+        if left_i < k:  # finished after iteration left_i: holds nothing from then on
+            steps[left_i] -= b
+            if s < left_i:
+                steps[s] += 1
+                steps[left_i] -= 1
+        elif s < k:
+            steps[s] += 1
+    used, total = [], 0
+    for step in steps[:k]:
+        total += step
+        used.append(total)
+    return used
+
+
 def _ends(
     now: float,
     t: np.ndarray,
@@ -620,20 +645,30 @@ class ReplicaServer:
         # of each sequence still running; a preemption would be due at the first j over capacity.
         held, block = self.kv.held["hbm"], self.kv.block_tokens
         other = self.kv.used["hbm"] - int(_sum(held[ids]))
-        steps = np.arange(1, k + 1)
-        grid = (kv0[:, None] + (steps + (block - 1))) // block
-        if shortest < k:  # sequences that finished hold nothing
-            grid *= left[:, None] >= steps
-        used = np.add.reduce(grid, axis=0)
-        used += other
         capacity = self.kv.capacity["hbm"]
-        peak = int(used.max())
-        if peak > capacity:
-            k = int(np.argmax(used > capacity))
-            if k == 0:
-                return 0
-            used = used[:k]
+        if k <= min(block, _SHORT_RUN):
+            used = _blocks_in_use(kv_list, left_list, k, block, other)
+            peak = max(used)
+            if peak > capacity:
+                k = next(j for j, u in enumerate(used) if u > capacity)
+                if k == 0:
+                    return 0
+                used = used[:k]
+                peak = max(used)
+        else:
+            steps = np.arange(1, k + 1)
+            grid = (kv0[:, None] + (steps + (block - 1))) // block
+            if shortest < k:  # sequences that finished hold nothing
+                grid *= left[:, None] >= steps
+            used = np.add.reduce(grid, axis=0)
+            used += other
             peak = int(used.max())
+            if peak > capacity:
+                k = int(np.argmax(used > capacity))
+                if k == 0:
+                    return 0
+                used = used[:k]
+                peak = int(used.max())
         now = self.now
         self.now = float(ends[k - 1])
         self._decode_pace_s = (self.now - now) / k
@@ -647,7 +682,9 @@ class ReplicaServer:
                 seqs, durations = seqs.tolist(), durations.tolist()
             if isinstance(c, np.ndarray):
                 c, m = c.tolist(), m.tolist()
-            rows = zip(durations[:k], c[:k], m[:k], used.tolist(), seqs[:k], strict=True)
+            if isinstance(used, np.ndarray):
+                used = used.tolist()
+            rows = zip(durations[:k], c[:k], m[:k], used, seqs[:k], strict=True)
             for d, c_j, m_j, u_j, n_j in rows:
                 busy += d
                 compute += c_j
