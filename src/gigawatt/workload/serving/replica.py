@@ -484,12 +484,15 @@ class ReplicaServer:
 
     def _plan_tail(
         self, ids: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
-        """`_plan` when all but the last `_tail` (≤ 1) running sequences are known to decode; and the last
-        one's (id, tokens, KV tokens, target), if any."""
+    ) -> tuple[np.ndarray, int, np.ndarray, tuple[int, int, int, int] | None]:
+        """`_plan` when all but the last `_tail` (≤ 1) running sequences are known to decode, with the tokens
+        computed as their total; and the last one's (id, tokens, KV tokens, target), if any."""
         kv = self._int["kv_tokens"][ids]
-        tokens = np.ones(ids.size, dtype=np.int64)
-        last = None
+        held, block = self.kv.held["hbm"], self.kv.block_tokens
+        need = kv + block  # one token each: ceil((kv + 1) / block) blocks
+        need //= block
+        need -= held[ids]
+        tokens, last = ids.size, None
         if self._tail:
             r, kv_r = int(ids[-1]), int(kv[-1])
             target = int(self._int["target"][r])
@@ -497,9 +500,10 @@ class ReplicaServer:
                 chunk = 1
             else:  # the only prefill: what the budget leaves after the decodes
                 chunk = min(max(self.config.max_num_batched_tokens - (ids.size - 1), 0), target - kv_r)
-                tokens[-1] = chunk
+                tokens += chunk - 1
+                need[-1] = (kv_r + chunk + block - 1) // block - int(held[r])
             last = (r, chunk, kv_r, target)
-        return kv, tokens, self._need(ids, kv, tokens), last
+        return kv, tokens, need, last
 
     def _need(self, ids: np.ndarray, kv: np.ndarray, tokens: np.ndarray) -> np.ndarray:
         block = self.kv.block_tokens
@@ -513,7 +517,8 @@ class ReplicaServer:
             self._next_ready = ready_end
         self._swap_s = 0.0
 
-        def plan() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
+        # Tokens computed: per sequence in the general case, their total when all but the last are known.
+        def plan() -> tuple[np.ndarray, np.ndarray | int, np.ndarray, tuple[int, int, int, int] | None]:
             if self._tail is None:
                 return (*self._plan(self._running), None)
             return self._plan_tail(self._running)
@@ -527,19 +532,22 @@ class ReplicaServer:
         if self._swapped and not preempted and self._swap_in(needed):
             kv, tokens, need, last = plan()
             needed = int(_sum(need))
-        known = self._tail is not None
         prompts = []
+        if isinstance(tokens, int):  # all but the last known to decode
+            if self._waiting and not self._swapped:
+                prompts = self._admit(tokens, needed)
+            self.kv.allocate(self._running[: need.size], need, needed)
+            for r, _, blocks, _ in prompts:
+                self.kv.grow(r, blocks)
+            return self._known_iteration(self._running, kv, last, prompts)
         if self._waiting and not self._swapped:
             prompts = self._admit(int(_sum(tokens)), needed)
             if prompts:
                 need = np.concatenate([need, [p[2] for p in prompts]])
-                if not known:
-                    tokens = np.concatenate([tokens, [p[1] for p in prompts]])
+                tokens = np.concatenate([tokens, [p[1] for p in prompts]])
 
         ids = self._running
         self.kv.allocate(ids, need)
-        if known:
-            return self._known_iteration(ids, kv, last, prompts)
         active = tokens > 0
         if not active.all():
             ids, tokens = ids[active], tokens[active]
