@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -168,11 +169,24 @@ class IterationModel:
 
     def decode_time(self, clock_bin: int, seqs: float, context: float) -> tuple[float, float, float]:
         """`decode_times` of one iteration, as Python floats (the same bits)."""
-        if self._scalar.ready:
-            n, scalar = float(seqs), self._scalar
-            return scalar.decode(scalar.seconds_per_flop[clock_bin], n, float(context), self._hits(n))
-        t, c, m = self.decode_times(clock_bin, np.array([seqs]), np.array([context]))
-        return float(t[0]), float(c[0]), float(m[0])
+        return self.decode_timer(clock_bin)(seqs, context)
+
+    def decode_timer(self, clock_bin: int) -> Callable[[float, float], tuple[float, float, float]]:
+        """`decode_time` at `clock_bin` as a function of (sequences, keys read), for many calls."""
+        scalar = self._scalar
+        if not scalar.ready:
+
+            def arrays(seqs: float, context: float) -> tuple[float, float, float]:
+                t, c, m = self.decode_times(clock_bin, np.array([seqs]), np.array([context]))
+                return float(t[0]), float(c[0]), float(m[0])
+
+            return arrays
+        if self._moe:
+            return lambda seqs, context: scalar.decode(
+                scalar.seconds_per_flop[clock_bin], seqs, context, self._hits(seqs)
+            )
+        # Integers multiply Python floats as their exact float values: no conversion needed.
+        return partial(scalar.decode, scalar.seconds_per_flop[clock_bin], hits=0.0)
 
     def decode_times(
         self, clock_bin: int, seqs: np.ndarray, context: np.ndarray

@@ -739,11 +739,12 @@ class ReplicaServer:
         durations: list[float] = []
         compute: list[float] = []
         memory: list[float] = []
-        end, detokenize, time = self.now, self.cpu.detokenize_s_per_token, self.iteration.decode_time
+        end, detokenize = self.now, self.cpu.detokenize_s_per_token
+        time = self.iteration.decode_timer(clock_bin)
         for n_j, keys_j in zip(seqs, keys, strict=True):
             if ends and end >= next_ready:
                 break
-            t_j, c_j, m_j = time(clock_bin, n_j, keys_j)
+            t_j, c_j, m_j = time(n_j, keys_j)
             duration = t_j + n_j * detokenize
             end += duration
             if end > t_end:
