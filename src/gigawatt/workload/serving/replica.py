@@ -141,7 +141,9 @@ _SHORT_RUN = 24
 # Windows of up to this many iterations evaluate them one by one in Python floats
 # (IterationModel.decode_time), stopping at the first that does not run.
 _SCALAR_RUN = _SHORT_RUN
-_sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
+# Sums of small integer arrays on hot paths are taken as Python ints over `tolist()`: NumPy's reduction
+# costs more per call than the list and the additions (the same integers). Long arrays: `_sum`.
+_sum = np.add.reduce  # ndarray.sum without its Python wrapper
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
@@ -525,13 +527,13 @@ class ReplicaServer:
 
         kv, tokens, need, last = plan()
         preempted = False
-        while (needed := int(_sum(need))) > self.kv.free_hbm:
+        while (needed := sum(need.tolist())) > self.kv.free_hbm:
             self._preempt(int(self._running[-1]))
             preempted = True
             kv, tokens, need, last = plan()
         if self._swapped and not preempted and self._swap_in(needed):
             kv, tokens, need, last = plan()
-            needed = int(_sum(need))
+            needed = sum(need.tolist())
         prompts = []
         if isinstance(tokens, int):  # all but the last known to decode
             if self._waiting and not self._swapped:
@@ -582,7 +584,7 @@ class ReplicaServer:
         if ids.size == 0:
             return None
         decoders = kv[: kv.size - 1] if last else kv
-        decoding, keys = decoders.size, int(_sum(decoders))
+        decoding, keys = decoders.size, sum(decoders.tolist())
         chunks, offset = [p[1] for p in prompts], 0
         samples = decoding + sum(p[1] == p[3] for p in prompts)
         if last:
@@ -652,7 +654,7 @@ class ReplicaServer:
         # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
         # of each sequence still running; a preemption would be due at the first j over capacity.
         held, block = self.kv.held["hbm"], self.kv.block_tokens
-        other = self.kv.used["hbm"] - int(_sum(held[ids]))
+        other = self.kv.used["hbm"] - sum(held[ids].tolist())
         capacity = self.kv.capacity["hbm"]
         if k <= min(block, _SHORT_RUN):
             used = _blocks_in_use(kv_list, left_list, k, block, other)
@@ -718,14 +720,14 @@ class ReplicaServer:
         blocks = (kv + (block - 1)) // block
         self.iterations += k
         sampled = int(sum(seqs[:k])) if isinstance(seqs, list) else int(_sum(seqs[:k]))
-        if shortest > k:
+        if shortest > k:  # all still running: the blocks in use in the last iteration
             held[ids] = blocks
-            self.kv.used["hbm"] = other + int(_sum(blocks))
+            self.kv.used["hbm"] = int(used[-1])
             return sampled
         finished = left <= k
         blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
         held[ids] = blocks
-        self.kv.used["hbm"] = other + int(_sum(blocks))
+        self.kv.used["hbm"] = other + sum(blocks.tolist())
         self._time["finish"][ids[finished]] = [ends[g - 1] for g in left_list if g <= k]
         self._running = ids[~finished]
         return sampled
@@ -867,7 +869,7 @@ class ReplicaServer:
         gen = generated[decoders] + 1
         generated[decoders] = gen
         keep = gen < output[decoders]
-        done = [] if keep.all() else decoders[~keep].tolist()
+        done = decoders[~keep].tolist() if False in keep.tolist() else []
         stay, self._tail = [], 0
         others = [(p[0], p[1]) for p in it.prompts]
         if it.last:
