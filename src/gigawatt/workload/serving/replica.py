@@ -184,17 +184,24 @@ def _blocks_in_use(kv: list[int], left: list[int], k: int, block: int, other: in
     s + 1 on (at most once in `block` iterations); added up as steps of a running total."""
     steps = [0] * (k + 1)
     steps[0] = other
-    for kv_i, left_i in zip(kv, left, strict=True):
-        b = (kv_i + block - 1) // block
-        s = b * block - kv_i
-        steps[0] += b
-        if left_i < k:  # finished after iteration left_i: holds nothing from then on
-            steps[left_i] -= b
-            if s < left_i:
+    if min(left) >= k:  # nobody finishes: Σ b = (Σ kv + Σ s) / block, and a count of each s below k
+        free = [-kv_i % block for kv_i in kv]
+        steps[0] += (sum(kv) + sum(free)) // block
+        for s in free:
+            if s < k:
                 steps[s] += 1
-                steps[left_i] -= 1
-        elif s < k:
-            steps[s] += 1
+    else:
+        for kv_i, left_i in zip(kv, left, strict=True):
+            b = (kv_i + block - 1) // block
+            s = b * block - kv_i
+            steps[0] += b
+            if left_i < k:  # finished after iteration left_i: holds nothing from then on
+                steps[left_i] -= b
+                if s < left_i:
+                    steps[s] += 1
+                    steps[left_i] -= 1
+            elif s < k:
+                steps[s] += 1
     used, total = [], 0
     for step in steps[:k]:
         total += step
