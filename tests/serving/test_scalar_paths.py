@@ -88,7 +88,7 @@ def test_blocks_in_use_equal_the_grid() -> None:
     rng = np.random.default_rng(11)
     for _ in range(2000):
         block = int(rng.choice([1, 4, 16]))
-        n, k = int(rng.integers(1, 60)), int(rng.integers(1, block + 1))
+        n, k = int(rng.integers(1, 60)), int(rng.integers(1, 3 * block + 1))
         kv = rng.integers(0, 5000, n)
         # Half the draws with nobody finishing within the window, half with some finishing.
         left = rng.integers(k if rng.random() < 0.5 else 1, 3 * k + 2, n)

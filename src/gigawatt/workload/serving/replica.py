@@ -178,30 +178,30 @@ def _decode_shapes(
 
 
 def _blocks_in_use(kv: list[int], left: list[int], k: int, block: int, other: int) -> list[int]:
-    """HBM blocks in use while each of the next `k` ≤ `block` pure-decode iterations runs: `other`, plus
+    """HBM blocks in use while each of the next `k` pure-decode iterations runs: `other`, plus
     ceil((kv + j) / block) for iteration j = 1..k of each sequence still running (j ≤ its `left`). A
-    sequence with b = ceil(kv / block) blocks and s = b·block − kv free slots needs b + 1 from iteration
-    s + 1 on (at most once in `block` iterations); added up as steps of a running total."""
+    sequence with b = ceil(kv / block) blocks and s = b·block − kv free slots needs one more block at
+    iterations s + 1, s + 1 + block, ...; added up as steps of a running total (for short windows)."""
     steps = [0] * (k + 1)
     steps[0] = other
-    if min(left) >= k:  # nobody finishes: Σ b = (Σ kv + Σ s) / block, and a count of each s below k
+    if min(left) >= k:  # nobody finishes: Σ b = (Σ kv + Σ s) / block, and the steps up
         free = [-kv_i % block for kv_i in kv]
         steps[0] += (sum(kv) + sum(free)) // block
         for s in free:
-            if s < k:
+            while s < k:
                 steps[s] += 1
+                s += block
     else:
         for kv_i, left_i in zip(kv, left, strict=True):
             b = (kv_i + block - 1) // block
             s = b * block - kv_i
             steps[0] += b
-            if left_i < k:  # finished after iteration left_i: holds nothing from then on
-                steps[left_i] -= b
-                if s < left_i:
-                    steps[s] += 1
-                    steps[left_i] -= 1
-            elif s < k:
+            end = min(left_i, k)  # a sequence finished after iteration left_i holds nothing from then on
+            while s < end:
                 steps[s] += 1
+                s += block
+            if left_i < k:
+                steps[left_i] -= b + (end - (b * block - kv_i) + block - 1) // block
     used, total = [], 0
     for step in steps[:k]:
         total += step
@@ -663,7 +663,7 @@ class ReplicaServer:
         held, block = self.kv.held["hbm"], self.kv.block_tokens
         other = self.kv.used["hbm"] - sum(held[ids].tolist())
         capacity = self.kv.capacity["hbm"]
-        if k <= min(block, _SHORT_RUN):
+        if k <= _SHORT_RUN:
             used = _blocks_in_use(kv_list, left_list, k, block, other)
             peak = max(used)
             if peak > capacity:
