@@ -21,7 +21,9 @@ Between events (a request becoming ready, the tick's end, KV blocks running out,
 waiting the first sequence to finish) the iterations are pure decodes of a known set of sequences, so
 such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it: the
 iteration times as one array expression, their ends, busy times and integrals added in order (in Python
-floats for a short run, cumulative sums for a long one).
+floats for a short run, cumulative sums for a long one). A short window evaluates its iterations one by
+one in Python floats (`IterationModel.decode_timer`, the array path's bits) up to the first that does not
+run, and counts its KV blocks in use as a running total; small integer sums are taken over `tolist()`.
 """
 
 from __future__ import annotations
