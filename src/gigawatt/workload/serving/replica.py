@@ -296,6 +296,7 @@ class ReplicaServer:
         self._time = {name: np.zeros(0) for name in _TIME_FIELDS}
         self._tokenizer_free = -np.inf
         self._next_ready = 0  # first request not yet moved to the waiting queue
+        self._next_ready_at = np.inf  # its ready time (kept: read once per event)
         self._waiting: deque[int] = deque()
         self._swapped: deque[int] = deque()
         self._running = np.zeros(0, dtype=np.int64)  # admission order, newest last
@@ -354,6 +355,7 @@ class ReplicaServer:
         self._int["output"][new] = output
         self._int["target"][new] = prompt
         self._n += arrival.size
+        self._next_ready_at = float(self._time["ready"][self._next_ready])
         self.kv.track(self._n)
 
     def _tokenized(self, arrival: np.ndarray, prompt: np.ndarray) -> np.ndarray:
@@ -476,7 +478,7 @@ class ReplicaServer:
         self.now += dt
 
     def _next_ready_s(self) -> float:
-        return float(self._time["ready"][self._next_ready]) if self._next_ready < self._n else np.inf
+        return self._next_ready_at
 
     def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """KV tokens of each running sequence, tokens it computes this iteration (decodes first) and KV
@@ -522,10 +524,11 @@ class ReplicaServer:
 
     def _schedule(self) -> _Iteration | None:
         ready = self._time["ready"]
-        if self._next_ready < self._n and ready[self._next_ready] <= self.now:
+        if self._next_ready_at <= self.now:
             ready_end = int(np.searchsorted(ready[: self._n], self.now, side="right"))
             self._waiting.extend(range(self._next_ready, ready_end))
             self._next_ready = ready_end
+            self._next_ready_at = float(ready[ready_end]) if ready_end < self._n else np.inf
         self._swap_s = 0.0
 
         # Tokens computed: per sequence in the general case, their total when all but the last are known.
@@ -883,19 +886,20 @@ class ReplicaServer:
         others = [(p[0], p[1]) for p in it.prompts]
         if it.last:
             others.insert(0, it.last[:2])
-        for r, tokens in others:
-            kv[r] += tokens
-            if kv[r] < target[r]:  # part of a prompt (the newest running sequence): nothing sampled
+        for r, tokens in others:  # Python ints: NumPy scalars cost more per operation
+            kv_r, target_r = int(kv[r]) + tokens, int(target[r])
+            kv[r] = kv_r
+            if kv_r < target_r:  # part of a prompt (the newest running sequence): nothing sampled
                 stay.append(True)
                 self._tail = 1
                 continue
             n += 1
             g = int(generated[r]) + 1
             generated[r] = g
-            target[r] += 1
+            target[r] = target_r + 1
             if first[r] != first[r]:  # NaN: the request's first token
                 first[r] = self.now
-            stay.append(g < output[r])
+            stay.append(g < int(output[r]))
             if not stay[-1]:
                 done.append(r)
         if done:
