@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -127,6 +128,7 @@ class IterationModel:
         p2p = [(pp - 1) * send_recv_time(n * activation_bytes, INFINIBAND_SAME_LEAF) for n in (0, 1)]
         self._comm_const = float(all_reduce[0] + p2p[0])
         self._comm_per_token = float(all_reduce[1] - all_reduce[0] + p2p[1] - p2p[0])
+        self._scalar = _ScalarTimes(self)
 
     def iteration_time(
         self,
@@ -148,22 +150,43 @@ class IterationModel:
         if prefill_seqs <= 0:
             if decode_seqs <= 0:
                 return 0.0, 0.0, 0.0
-            t, c, m = self.decode_times(clock_bin, np.array([decode_seqs]), np.array([decode_context]))
-            return float(t[0]), float(c[0]), float(m[0])
+            return self.decode_time(clock_bin, decode_seqs, decode_context)
         tokens = prefill_tokens + decode_seqs
         hit_all = self._hits(tokens)
-        v = np.array(
-            [
+        v = (
                 1.0, tokens, prefill_seqs + decode_seqs, prefill_pairs + decode_context,
                 prefill_context + decode_context, hit_all,
                 float(prefill_seqs > 0), prefill_tokens, prefill_seqs, prefill_pairs, prefill_context,
                 self._hits(prefill_tokens),
                 float(decode_seqs > 0), decode_seqs, decode_seqs, decode_context, decode_context,
                 self._hits(decode_seqs),
-            ]
         )  # fmt: skip
-        t, c, m = self._evaluate((prefill_seqs > 0, decode_seqs > 0), clock_bin, v[None, :], tokens)
+        mix = (True, decode_seqs > 0)
+        if self._scalar.ready:
+            return self._scalar.mixed[mix](self._scalar.seconds_per_flop[clock_bin], tokens, *v)
+        t, c, m = self._evaluate(mix, clock_bin, np.array(v)[None, :], tokens)
         return float(t[0]), float(c[0]), float(m[0])
+
+    def decode_time(self, clock_bin: int, seqs: float, context: float) -> tuple[float, float, float]:
+        """`decode_times` of one iteration, as Python floats (the same bits)."""
+        return self.decode_timer(clock_bin)(seqs, context)
+
+    def decode_timer(self, clock_bin: int) -> Callable[[float, float], tuple[float, float, float]]:
+        """`decode_time` at `clock_bin` as a function of (sequences, keys read), for many calls."""
+        scalar = self._scalar
+        if not scalar.ready:
+
+            def arrays(seqs: float, context: float) -> tuple[float, float, float]:
+                t, c, m = self.decode_times(clock_bin, np.array([seqs]), np.array([context]))
+                return float(t[0]), float(c[0]), float(m[0])
+
+            return arrays
+        if self._moe:
+            return lambda seqs, context: scalar.decode(
+                scalar.seconds_per_flop[clock_bin], seqs, context, self._hits(seqs)
+            )
+        # Integers multiply Python floats as their exact float values: no conversion needed.
+        return partial(scalar.decode, scalar.seconds_per_flop[clock_bin], hits=0.0)
 
     def decode_times(
         self, clock_bin: int, seqs: np.ndarray, context: np.ndarray
@@ -210,6 +233,103 @@ class IterationModel:
 
     def _hits(self, tokens: float) -> float:
         return expected_experts_hit(int(tokens), *self._experts) if self._moe else 0.0
+
+
+class _ScalarTimes:
+    """`IterationModel`'s times of one iteration in Python floats, with the same bits as its arrays.
+
+    A batch has a handful of operators, so NumPy's cost per call, not per element, bounds one iteration.
+    Each phase mix gets one straight-line function, generated once from the model's coefficients: every
+    product of the array path, summed in the order NumPy's reductions sum (`_pairwise`: eight partial
+    sums over a contiguous axis; a zero coefficient's product adds nothing and is left out), then the
+    soft maximum and the reductions over operators, as `_finish` does. Python's float `**` is the C
+    library's pow, as NumPy's power is for exponents it does not special-case; for those (and where
+    NumPy's power uses its own vector kernel) `ready` is False and the array path runs.
+    """
+
+    def __init__(self, model: IterationModel) -> None:
+        p = model._overlap_p
+        self.ready = math.isinf(p) or (p not in _NUMPY_FAST_POWERS and 1.0 / p not in _NUMPY_FAST_POWERS)
+        self.seconds_per_flop = model._seconds_per_flop.tolist()
+        comm = ""
+        if model.tp > 1 or model.pp > 1:
+            comm = f" + ({model._comm_const!r} + {model._comm_per_token!r} * tokens)"
+        scale = f" / {float(model.pp)!r}" if model.pp > 1 else ""
+
+        def source(name: str, args: str, terms: list[tuple[str, str]], launch: float) -> str:
+            lines = [f"def {name}(spf, {args}):"]
+            if "tokens" not in args:
+                lines.append("    tokens = n")
+            for o, (flops, memory) in enumerate(terms):
+                lines.append(f"    c{o} = ({flops}) * spf")
+                lines.append(f"    m{o} = {memory}")
+                if math.isinf(p):
+                    lines.append(f"    s{o} = c{o} if c{o} >= m{o} else m{o}")
+                else:
+                    lines.append(f"    hi, lo = (c{o}, m{o}) if c{o} >= m{o} else (m{o}, c{o})")
+                    lines.append(f"    s{o} = ((lo / hi) ** {p!r} + 1.0) ** {1.0 / p!r} * hi")
+            ops = range(len(terms))
+            busy = [_pairwise([f"{k}{o}" for o in ops]) for k in "cms"]
+            total = f"({busy[2]} + {float(launch)!r}){comm}"
+            lines.append(f"    return {total}, {busy[0]}{scale}, {busy[1]}{scale}")
+            return "\n".join(lines)
+
+        code: dict[str, Callable[..., tuple[float, float, float]]] = {}
+        self.mixed: dict[tuple[bool, bool], Callable[..., tuple[float, float, float]]] = {}
+        args = ", ".join(f"v{j}" for j in range(len(_PHASES) * _N_VARS))
+        for mix in ((True, False), (True, True)):
+            both, launch = model._by_mix[mix]
+            coef = both[:, 0].tolist()  # Python floats: their repr reads back exactly
+            terms = [
+                tuple(
+                    _pairwise([f"{a!r} * v{j}" if a != 0.0 else None for j, a in enumerate(coef[k][o])])
+                    for k in (0, 1)
+                )
+                for o in range(len(coef[0]))
+            ]
+            exec(source("mixed", f"tokens, {args}", terms, launch), {}, code)
+            self.mixed[mix] = code["mixed"]
+        # A pure decode: a0 + n·an + keys·ak (+ hits·ah) per operator, added in that order (decode_times).
+        a0, an, ak, ah = model._decode_fold[:, :, 0].tolist()
+        terms = []
+        for o in range(len(a0[0])):
+            kinds = []
+            for k in (0, 1):
+                expr = f"({an[k][o]!r} * n + {a0[k][o]!r}) + {ak[k][o]!r} * keys"
+                kinds.append(f"({expr}) + {ah[k][o]!r} * hits" if model._moe else expr)
+            terms.append((kinds[0], kinds[1]))
+        exec(source("decode", "n, keys, hits", terms, model._by_mix[(False, True)][1]), {}, code)
+        self.decode = code["decode"]
+
+
+# Exponents NumPy's power evaluates otherwise than by pow() (numpy/_core/src/umath: fast_scalar_power).
+_NUMPY_FAST_POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0)
+
+
+def _pairwise(terms: list[str | None]) -> str:
+    """An expression adding `terms` (None: zero, left out) in the order of NumPy's pairwise sum along a
+    contiguous axis (numpy/_core/src/umath/loops_utils.h.src, up to its block of 128)."""
+
+    def add(a: str | None, b: str | None) -> str | None:
+        return b if a is None else a if b is None else f"({a} + {b})"
+
+    n = len(terms)
+    if n > 128:
+        raise ValueError("more than one pairwise block")
+    if n < 8:
+        total = None
+        for term in terms:
+            total = add(total, term)
+        return total or "0.0"
+    r = terms[:8]
+    i = 8
+    while i < n - n % 8:
+        r = [add(r[j], terms[i + j]) for j in range(8)]
+        i += 8
+    total = add(add(add(r[0], r[1]), add(r[2], r[3])), add(add(r[4], r[5]), add(r[6], r[7])))
+    for term in terms[i:]:
+        total = add(total, term)
+    return total or "0.0"
 
 
 def _soft_max(t_c: np.ndarray, t_m: np.ndarray, p: float) -> np.ndarray:

@@ -57,13 +57,23 @@ class PagedKvCache:
             for tier, held in self.held.items():
                 self.held[tier] = np.concatenate([held, np.zeros(grown - size, dtype=np.int64)])
 
-    def allocate(self, ids: np.ndarray, blocks: np.ndarray) -> None:
-        """Give each of the distinct requests `ids` `blocks` more HBM blocks; the caller checked they fit."""
-        total = int(np.add.reduce(blocks))
+    def allocate(self, ids: np.ndarray, blocks: np.ndarray, total: int | None = None) -> None:
+        """Give each of the distinct requests `ids` `blocks` more HBM blocks (`total` of them, if the caller
+        has summed them); the caller checked they fit."""
+        if total is None:
+            total = int(np.add.reduce(blocks))
         if total > self.free_hbm:
             raise RuntimeError(f"KV allocation of {total} blocks with {self.free_hbm} free")
         self.held["hbm"][ids] += blocks
         self.used["hbm"] += total
+        self.peak_hbm_used = max(self.peak_hbm_used, self.used["hbm"])
+
+    def grow(self, request: int, blocks: int) -> None:
+        """`allocate` for one request."""
+        if blocks > self.free_hbm:
+            raise RuntimeError(f"KV allocation of {blocks} blocks with {self.free_hbm} free")
+        self.held["hbm"][request] += blocks
+        self.used["hbm"] += blocks
         self.peak_hbm_used = max(self.peak_hbm_used, self.used["hbm"])
 
     def release(self, ids: np.ndarray) -> None:

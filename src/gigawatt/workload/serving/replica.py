@@ -21,7 +21,9 @@ Between events (a request becoming ready, the tick's end, KV blocks running out,
 waiting the first sequence to finish) the iterations are pure decodes of a known set of sequences, so
 such a run is advanced in closed form (`_decode_run`), with the same bits as stepping through it: the
 iteration times as one array expression, their ends, busy times and integrals added in order (in Python
-floats for a short run, cumulative sums for a long one).
+floats for a short run, cumulative sums for a long one). A short window evaluates its iterations one by
+one in Python floats (`IterationModel.decode_timer`, the array path's bits) up to the first that does not
+run, and counts its KV blocks in use as a running total; small integer sums are taken over `tolist()`.
 """
 
 from __future__ import annotations
@@ -138,7 +140,12 @@ _RUN_LIMIT = 1024
 # Runs of up to this many iterations are added up in Python floats and ints, longer ones in arrays (the
 # same arithmetic; Python's per-element cost beats NumPy's per-call cost on short windows).
 _SHORT_RUN = 24
-_sum = np.add.reduce  # ndarray.sum without its Python wrapper (small arrays, hot paths)
+# Windows of up to this many iterations evaluate them one by one in Python floats
+# (IterationModel.decode_time), stopping at the first that does not run.
+_SCALAR_RUN = _SHORT_RUN
+# Sums of small integer arrays on hot paths are taken as Python ints over `tolist()`: NumPy's reduction
+# costs more per call than the list and the additions (the same integers). Long arrays: `_sum`.
+_sum = np.add.reduce  # ndarray.sum without its Python wrapper
 _INT_FIELDS = ("prompt", "output", "generated", "kv_tokens", "target", "preemptions", "interruptions")
 _TIME_FIELDS = ("arrival", "ready", "admitted", "first_token", "finish")
 
@@ -170,6 +177,38 @@ def _decode_shapes(
         seqs.append(n)
         keys.append(kv_total + n * (j + 1))
     return seqs, keys
+
+
+def _blocks_in_use(kv: list[int], left: list[int], k: int, block: int, other: int) -> list[int]:
+    """HBM blocks in use while each of the next `k` pure-decode iterations runs: `other`, plus
+    ceil((kv + j) / block) for iteration j = 1..k of each sequence still running (j ≤ its `left`). A
+    sequence with b = ceil(kv / block) blocks and s = b·block − kv free slots needs one more block at
+    iterations s + 1, s + 1 + block, ...; added up as steps of a running total (for short windows)."""
+    steps = [0] * (k + 1)
+    steps[0] = other
+    if min(left) >= k:  # nobody finishes: Σ b = (Σ kv + Σ s) / block, and the steps up
+        free = [-kv_i % block for kv_i in kv]
+        steps[0] += (sum(kv) + sum(free)) // block
+        for s in free:
+            while s < k:
+                steps[s] += 1
+                s += block
+    else:
+        for kv_i, left_i in zip(kv, left, strict=True):
+            b = (kv_i + block - 1) // block
+            s = b * block - kv_i
+            steps[0] += b
+            end = min(left_i, k)  # a sequence finished after iteration left_i holds nothing from then on
+            while s < end:
+                steps[s] += 1
+                s += block
+            if left_i < k:
+                steps[left_i] -= b + (end - (b * block - kv_i) + block - 1) // block
+    used, total = [], 0
+    for step in steps[:k]:
+        total += step
+        used.append(total)
+    return used
 
 
 def _ends(
@@ -257,6 +296,7 @@ class ReplicaServer:
         self._time = {name: np.zeros(0) for name in _TIME_FIELDS}
         self._tokenizer_free = -np.inf
         self._next_ready = 0  # first request not yet moved to the waiting queue
+        self._next_ready_at = np.inf  # its ready time (kept: read once per event)
         self._waiting: deque[int] = deque()
         self._swapped: deque[int] = deque()
         self._running = np.zeros(0, dtype=np.int64)  # admission order, newest last
@@ -315,6 +355,7 @@ class ReplicaServer:
         self._int["output"][new] = output
         self._int["target"][new] = prompt
         self._n += arrival.size
+        self._next_ready_at = float(self._time["ready"][self._next_ready])
         self.kv.track(self._n)
 
     def _tokenized(self, arrival: np.ndarray, prompt: np.ndarray) -> np.ndarray:
@@ -437,7 +478,7 @@ class ReplicaServer:
         self.now += dt
 
     def _next_ready_s(self) -> float:
-        return float(self._time["ready"][self._next_ready]) if self._next_ready < self._n else np.inf
+        return self._next_ready_at
 
     def _plan(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """KV tokens of each running sequence, tokens it computes this iteration (decodes first) and KV
@@ -456,12 +497,15 @@ class ReplicaServer:
 
     def _plan_tail(
         self, ids: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
-        """`_plan` when all but the last `_tail` (≤ 1) running sequences are known to decode; and the last
-        one's (id, tokens, KV tokens, target), if any."""
+    ) -> tuple[np.ndarray, int, np.ndarray, tuple[int, int, int, int] | None]:
+        """`_plan` when all but the last `_tail` (≤ 1) running sequences are known to decode, with the tokens
+        computed as their total; and the last one's (id, tokens, KV tokens, target), if any."""
         kv = self._int["kv_tokens"][ids]
-        tokens = np.ones(ids.size, dtype=np.int64)
-        last = None
+        held, block = self.kv.held["hbm"], self.kv.block_tokens
+        need = kv + block  # one token each: ceil((kv + 1) / block) blocks
+        need //= block
+        need -= held[ids]
+        tokens, last = ids.size, None
         if self._tail:
             r, kv_r = int(ids[-1]), int(kv[-1])
             target = int(self._int["target"][r])
@@ -469,9 +513,10 @@ class ReplicaServer:
                 chunk = 1
             else:  # the only prefill: what the budget leaves after the decodes
                 chunk = min(max(self.config.max_num_batched_tokens - (ids.size - 1), 0), target - kv_r)
-                tokens[-1] = chunk
+                tokens += chunk - 1
+                need[-1] = (kv_r + chunk + block - 1) // block - int(held[r])
             last = (r, chunk, kv_r, target)
-        return kv, tokens, self._need(ids, kv, tokens), last
+        return kv, tokens, need, last
 
     def _need(self, ids: np.ndarray, kv: np.ndarray, tokens: np.ndarray) -> np.ndarray:
         block = self.kv.block_tokens
@@ -479,39 +524,44 @@ class ReplicaServer:
 
     def _schedule(self) -> _Iteration | None:
         ready = self._time["ready"]
-        if self._next_ready < self._n and ready[self._next_ready] <= self.now:
+        if self._next_ready_at <= self.now:
             ready_end = int(np.searchsorted(ready[: self._n], self.now, side="right"))
             self._waiting.extend(range(self._next_ready, ready_end))
             self._next_ready = ready_end
+            self._next_ready_at = float(ready[ready_end]) if ready_end < self._n else np.inf
         self._swap_s = 0.0
 
-        def plan() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
+        # Tokens computed: per sequence in the general case, their total when all but the last are known.
+        def plan() -> tuple[np.ndarray, np.ndarray | int, np.ndarray, tuple[int, int, int, int] | None]:
             if self._tail is None:
                 return (*self._plan(self._running), None)
             return self._plan_tail(self._running)
 
         kv, tokens, need, last = plan()
         preempted = False
-        while (needed := int(_sum(need))) > self.kv.free_hbm:
+        while (needed := sum(need.tolist())) > self.kv.free_hbm:
             self._preempt(int(self._running[-1]))
             preempted = True
             kv, tokens, need, last = plan()
         if self._swapped and not preempted and self._swap_in(needed):
             kv, tokens, need, last = plan()
-            needed = int(_sum(need))
-        known = self._tail is not None
+            needed = sum(need.tolist())
         prompts = []
+        if isinstance(tokens, int):  # all but the last known to decode
+            if self._waiting and not self._swapped:
+                prompts = self._admit(tokens, needed)
+            self.kv.allocate(self._running[: need.size], need, needed)
+            for r, _, blocks, _ in prompts:
+                self.kv.grow(r, blocks)
+            return self._known_iteration(self._running, kv, last, prompts)
         if self._waiting and not self._swapped:
             prompts = self._admit(int(_sum(tokens)), needed)
             if prompts:
                 need = np.concatenate([need, [p[2] for p in prompts]])
-                if not known:
-                    tokens = np.concatenate([tokens, [p[1] for p in prompts]])
+                tokens = np.concatenate([tokens, [p[1] for p in prompts]])
 
         ids = self._running
         self.kv.allocate(ids, need)
-        if known:
-            return self._known_iteration(ids, kv, last, prompts)
         active = tokens > 0
         if not active.all():
             ids, tokens = ids[active], tokens[active]
@@ -546,7 +596,7 @@ class ReplicaServer:
         if ids.size == 0:
             return None
         decoders = kv[: kv.size - 1] if last else kv
-        decoding, keys = decoders.size, int(_sum(decoders))
+        decoding, keys = decoders.size, sum(decoders.tolist())
         chunks, offset = [p[1] for p in prompts], 0
         samples = decoding + sum(p[1] == p[3] for p in prompts)
         if last:
@@ -603,8 +653,11 @@ class ReplicaServer:
         kv_total = sum(kv_list)
         while True:
             seqs, keys = _decode_shapes(n, kv_total, kv0, left, shortest, limit)
-            t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
-            k, ends, durations = _ends(self.now, t, seqs, detokenize, t_end, next_ready)
+            if limit <= _SCALAR_RUN:
+                k, ends, durations, c, m = self._scalar_ends(clock_bin, seqs, keys, t_end, next_ready)
+            else:
+                t, c, m = self.iteration.decode_times(clock_bin, seqs, keys)
+                k, ends, durations = _ends(self.now, t, seqs, detokenize, t_end, next_ready)
             if k < limit or limit == most:
                 break
             limit = min(most, 4 * limit)
@@ -613,21 +666,31 @@ class ReplicaServer:
         # HBM blocks in use while iteration j runs: what else holds blocks, plus ceil((kv + j + 1) / block)
         # of each sequence still running; a preemption would be due at the first j over capacity.
         held, block = self.kv.held["hbm"], self.kv.block_tokens
-        other = self.kv.used["hbm"] - int(_sum(held[ids]))
-        steps = np.arange(1, k + 1)
-        grid = (kv0[:, None] + (steps + (block - 1))) // block
-        if shortest < k:  # sequences that finished hold nothing
-            grid *= left[:, None] >= steps
-        used = np.add.reduce(grid, axis=0)
-        used += other
+        other = self.kv.used["hbm"] - sum(held[ids].tolist())
         capacity = self.kv.capacity["hbm"]
-        peak = int(used.max())
-        if peak > capacity:
-            k = int(np.argmax(used > capacity))
-            if k == 0:
-                return 0
-            used = used[:k]
+        if k <= _SHORT_RUN:
+            used = _blocks_in_use(kv_list, left_list, k, block, other)
+            peak = max(used)
+            if peak > capacity:
+                k = next(j for j, u in enumerate(used) if u > capacity)
+                if k == 0:
+                    return 0
+                used = used[:k]
+                peak = max(used)
+        else:
+            steps = np.arange(1, k + 1)
+            grid = (kv0[:, None] + (steps + (block - 1))) // block
+            if shortest < k:  # sequences that finished hold nothing
+                grid *= left[:, None] >= steps
+            used = np.add.reduce(grid, axis=0)
+            used += other
             peak = int(used.max())
+            if peak > capacity:
+                k = int(np.argmax(used > capacity))
+                if k == 0:
+                    return 0
+                used = used[:k]
+                peak = int(used.max())
         now = self.now
         self.now = float(ends[k - 1])
         self._decode_pace_s = (self.now - now) / k
@@ -639,7 +702,11 @@ class ReplicaServer:
             busy, compute, memory, kv_integral, batch_integral = sums
             if isinstance(seqs, np.ndarray):  # a long window that ran short
                 seqs, durations = seqs.tolist(), durations.tolist()
-            rows = zip(durations[:k], c[:k].tolist(), m[:k].tolist(), used.tolist(), seqs[:k], strict=True)
+            if isinstance(c, np.ndarray):
+                c, m = c.tolist(), m.tolist()
+            if isinstance(used, np.ndarray):
+                used = used.tolist()
+            rows = zip(durations[:k], c[:k], m[:k], used, seqs[:k], strict=True)
             for d, c_j, m_j, u_j, n_j in rows:
                 busy += d
                 compute += c_j
@@ -665,17 +732,42 @@ class ReplicaServer:
         blocks = (kv + (block - 1)) // block
         self.iterations += k
         sampled = int(sum(seqs[:k])) if isinstance(seqs, list) else int(_sum(seqs[:k]))
-        if shortest > k:
+        if shortest > k:  # all still running: the blocks in use in the last iteration
             held[ids] = blocks
-            self.kv.used["hbm"] = other + int(_sum(blocks))
+            self.kv.used["hbm"] = int(used[-1])
             return sampled
         finished = left <= k
         blocks[finished] = 0  # a finished sequence frees its blocks (it holds none in DRAM or on SSD)
         held[ids] = blocks
-        self.kv.used["hbm"] = other + int(_sum(blocks))
+        self.kv.used["hbm"] = other + sum(blocks.tolist())
         self._time["finish"][ids[finished]] = [ends[g - 1] for g in left_list if g <= k]
         self._running = ids[~finished]
         return sampled
+
+    def _scalar_ends(
+        self, clock_bin: int, seqs: list[int], keys: list[int], t_end: float, next_ready: float
+    ) -> tuple[int, list[float], list[float], list[float], list[float]]:
+        """`_ends` of a short window, its iterations' times evaluated one by one (`decode_time`) until the
+        first that does not run; and the compute and memory busy times of those that do."""
+        ends: list[float] = []
+        durations: list[float] = []
+        compute: list[float] = []
+        memory: list[float] = []
+        end, detokenize = self.now, self.cpu.detokenize_s_per_token
+        time = self.iteration.decode_timer(clock_bin)
+        for n_j, keys_j in zip(seqs, keys, strict=True):
+            if ends and end >= next_ready:
+                break
+            t_j, c_j, m_j = time(n_j, keys_j)
+            duration = t_j + n_j * detokenize
+            end += duration
+            if end > t_end:
+                break
+            ends.append(end)
+            durations.append(duration)
+            compute.append(c_j)
+            memory.append(m_j)
+        return len(ends), ends, durations, compute, memory
 
     def _admit(self, tokens: int, need: int) -> list[tuple[int, int, int, int]]:
         """Admit waiting requests FCFS while the token budget (less the running sequences' `tokens`), seats
@@ -789,24 +881,25 @@ class ReplicaServer:
         gen = generated[decoders] + 1
         generated[decoders] = gen
         keep = gen < output[decoders]
-        done = [] if keep.all() else decoders[~keep].tolist()
+        done = decoders[~keep].tolist() if False in keep.tolist() else []
         stay, self._tail = [], 0
         others = [(p[0], p[1]) for p in it.prompts]
         if it.last:
             others.insert(0, it.last[:2])
-        for r, tokens in others:
-            kv[r] += tokens
-            if kv[r] < target[r]:  # part of a prompt (the newest running sequence): nothing sampled
+        for r, tokens in others:  # Python ints: NumPy scalars cost more per operation
+            kv_r, target_r = int(kv[r]) + tokens, int(target[r])
+            kv[r] = kv_r
+            if kv_r < target_r:  # part of a prompt (the newest running sequence): nothing sampled
                 stay.append(True)
                 self._tail = 1
                 continue
             n += 1
             g = int(generated[r]) + 1
             generated[r] = g
-            target[r] += 1
+            target[r] = target_r + 1
             if first[r] != first[r]:  # NaN: the request's first token
                 first[r] = self.now
-            stay.append(g < output[r])
+            stay.append(g < int(output[r]))
             if not stay[-1]:
                 done.append(r)
         if done:
