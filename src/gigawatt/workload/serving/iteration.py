@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -249,7 +249,7 @@ class _ScalarTimes:
 
     def __init__(self, model: IterationModel) -> None:
         p = model._overlap_p
-        self.ready = math.isinf(p) or (p not in _NUMPY_FAST_POWERS and 1.0 / p not in _NUMPY_FAST_POWERS)
+        self.ready = math.isinf(p) or (numpy_power_is_pow(p) and numpy_power_is_pow(1.0 / p))
         self.seconds_per_flop = model._seconds_per_flop.tolist()
         comm = ""
         if model.tp > 1 or model.pp > 1:
@@ -304,6 +304,19 @@ class _ScalarTimes:
 
 # Exponents NumPy's power evaluates otherwise than by pow() (numpy/_core/src/umath: fast_scalar_power).
 _NUMPY_FAST_POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0)
+# Bases the soft maximum raises: ratios in (0, 1], then 1 + ratio in (1, 2].
+_POWER_PROBE = np.linspace(1e-3, 2.0, 2001)
+
+
+@cache
+def numpy_power_is_pow(p: float) -> bool:
+    """Does NumPy's power give the C library's pow() bits for exponent `p` on this machine? Not for the
+    exponents it special-cases, nor where its build uses a vector kernel of its own (e.g. SVML on AVX-512):
+    checked over the bases the soft maximum meets."""
+    if p in _NUMPY_FAST_POWERS:
+        return False
+    got = np.power(_POWER_PROBE, p).tolist()
+    return all(g == b**p for g, b in zip(got, _POWER_PROBE.tolist(), strict=True))
 
 
 def _pairwise(terms: list[str | None]) -> str:
