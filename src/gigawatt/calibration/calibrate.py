@@ -14,6 +14,7 @@ import numpy as np
 from gigawatt.calibration.fit import LinkFit, RooflineFit, fit_gpu, fit_group
 from gigawatt.calibration.predict import gemm_work, groups, resolve_gpu
 from gigawatt.calibration.vidur import LINEAR_OPS, find_files, read_all_reduce, read_compute
+from gigawatt.hardware.roofline import Efficiency
 
 VIDUR_COMMIT = "7d47513363ec447a741ac5e47241580b47724fbf"
 SCRIPT = "scripts/fit_roofline.py"
@@ -48,8 +49,19 @@ def fit_all(root: Path, data_label: str) -> Calibration:
     return Calibration(roofline, collectives)
 
 
-def _g(x: float) -> str:
+def fmt_number(x: float) -> str:
+    """Four significant digits, as the calibration catalogs write fitted values."""
     return f"{x:.4g}"
+
+
+def efficiency_lines(eff: Efficiency, indent: str = "    ") -> list[str]:
+    """An efficiency's fitted values as calibration.yaml writes them (both roofline sections)."""
+    return [
+        f"{indent}compute: {fmt_number(eff.compute)}",
+        f"{indent}memory: {fmt_number(eff.memory)}",
+        f"{indent}launch_s: {fmt_number(eff.launch_s)}",
+        f"{indent}overlap_p: {fmt_number(eff.overlap_p)}",
+    ]
 
 
 def render_yaml(cal: Calibration, data_label: str) -> str:
@@ -69,15 +81,12 @@ def render_yaml(cal: Calibration, data_label: str) -> str:
     for name in sorted(cal.roofline):
         fit = cal.roofline[name]
         eff = fit.efficiency
-        held = "null" if fit.mdape_held_out is None else _g(fit.mdape_held_out)
+        held = "null" if fit.mdape_held_out is None else fmt_number(fit.mdape_held_out)
         lines += [
             f"  {name}:",
-            f"    compute: {_g(eff.compute)}",
-            f"    memory: {_g(eff.memory)}",
-            f"    launch_s: {_g(eff.launch_s)}",
-            f"    overlap_p: {_g(eff.overlap_p)}",
+            *efficiency_lines(eff),
             f"    rows: {fit.rows}",
-            f"    mdape_in_sample: {_g(fit.mdape_in_sample)}",
+            f"    mdape_in_sample: {fmt_number(fit.mdape_in_sample)}",
             f"    mdape_held_out: {held}",
             f'    source: "{eff.source}"',
         ]
@@ -101,8 +110,9 @@ def render_yaml(cal: Calibration, data_label: str) -> str:
         for f in fits:
             lines.append(
                 f"      - {{num_workers: {f.num_workers}, devices_per_node: {f.devices_per_node}, "
-                f"bus_bandwidth: {_g(f.link.bandwidth)}, step_latency_s: {_g(f.link.latency)}, "
-                f"rows: {f.rows}, mdape_in_sample: {_g(f.mdape_in_sample)}, "
-                f"mdape_held_out: {_g(f.mdape_held_out)}}}"
+                f"bus_bandwidth: {fmt_number(f.link.bandwidth)}, "
+                f"step_latency_s: {fmt_number(f.link.latency)}, "
+                f"rows: {f.rows}, mdape_in_sample: {fmt_number(f.mdape_in_sample)}, "
+                f"mdape_held_out: {fmt_number(f.mdape_held_out)}}}"
             )
     return "\n".join(lines) + "\n"

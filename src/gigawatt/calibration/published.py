@@ -23,6 +23,7 @@ import numpy as np
 
 from gigawatt.arch.kv import BYTES_PER_ELEMENT
 from gigawatt.arch.spec import load_model
+from gigawatt.calibration.calibrate import efficiency_lines, fmt_number
 from gigawatt.calibration.fit import nelder_mead
 from gigawatt.catalog import CatalogError, GpuSpec, _load, gpu
 from gigawatt.hardware.roofline import Efficiency, efficiency
@@ -240,10 +241,6 @@ def blackwell_efficiency(fp8_ratio: float) -> Efficiency:
     )
 
 
-def _g(x: float) -> str:
-    return f"{x:.4g}"
-
-
 MARKER = "# --- roofline_published"
 
 
@@ -262,12 +259,9 @@ def render_section(fits: list[PublishedFit], b200: Efficiency) -> str:
     for name, eff, rows, mape in sorted(entries, key=lambda e: e[0]):
         lines += [
             f"  {name}:",
-            f"    compute: {_g(eff.compute)}",
-            f"    memory: {_g(eff.memory)}",
-            f"    launch_s: {_g(eff.launch_s)}",
-            f"    overlap_p: {_g(eff.overlap_p)}",
+            *efficiency_lines(eff),
             f"    rows: {len(rows)}",
-            f"    mape_fitted: {'null' if mape is None else _g(mape)}",
+            f"    mape_fitted: {'null' if mape is None else fmt_number(mape)}",
             f'    source: "{eff.source}"',
         ]
     return "\n".join(lines) + "\n"
