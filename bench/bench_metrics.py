@@ -15,6 +15,7 @@ import statistics
 import time
 import urllib.request
 
+from bench_engine import WORKLOADS
 from gigawatt.engine import Engine
 from gigawatt.metrics.server import MetricsServer
 from gigawatt.scenario import Scenario
@@ -36,14 +37,7 @@ def bench(gpus: int, scrapes: int) -> None:
         "duration": "20 s",
         "tick": "1 s",
         **hall(max(1, gpus // 8)),
-        "workload": {
-            "kind": "steady_serving",
-            "model": "Llama-3.1-70B",
-            "batch_size": 64,
-            "prompt_tokens": 1024,
-            "output_tokens": 256,
-            "demand": 0.8,
-        },
+        "workload": WORKLOADS["serving"],
     }
     if gpus < 512:  # a smaller hall: one CDU and zone per rack
         data["cooling"]["liquid"]["racks_per_cdu"] = 1
