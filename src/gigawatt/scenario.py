@@ -218,7 +218,8 @@ class PowerConfig(Strict):
     site_budget: NonNegativePower | None = Field(
         None,
         description="the site's feed: facility power (IT, conversion and cooling); a site above it lowers "
-        "every GPU's cap (power.capping, on the previous tick's facility power)",
+        "every GPU's cap (power.hierarchy, on this tick's IT power plus the previous tick's conversion "
+        "losses and cooling)",
     )
     host_power_per_node: NonNegativePower | None = Field(
         None,
