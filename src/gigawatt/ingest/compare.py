@@ -127,6 +127,8 @@ def compare(
 
 
 MAX_LINES = 8  # GPUs drawn per chart; the statistics use them all
+_MEASURED = {"color": "#111111"}
+_TWIN = {"color": "#ff7f0e", "dash": "dash"}
 
 
 def overlay_html(errors: list[MetricError], series: dict[str, list[Series]], title: str) -> str:
@@ -143,31 +145,10 @@ def overlay_html(errors: list[MetricError], series: dict[str, list[Series]], tit
     )
     for row, e in enumerate(shown, start=1):
         for i, s in enumerate(series[e.column][:MAX_LINES]):
-            legend = row == 1 and i == 0
-            fig.add_trace(
-                go.Scatter(
-                    x=s.time_s,
-                    y=s.measured,
-                    name="measured",
-                    legendgroup="measured",
-                    showlegend=legend,
-                    line={"color": "#111111"},
-                ),
-                row=row,
-                col=1,
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=s.time_s,
-                    y=s.run,
-                    name="twin",
-                    legendgroup="twin",
-                    showlegend=legend,
-                    line={"color": "#ff7f0e", "dash": "dash"},
-                ),
-                row=row,
-                col=1,
-            )
+            legend = row == 1 and i == 0  # one legend entry per kind of line
+            for name, y, line in (("measured", s.measured, _MEASURED), ("twin", s.run, _TWIN)):
+                trace = go.Scatter(x=s.time_s, y=y, name=name, legendgroup=name, showlegend=legend, line=line)
+                fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(title_text=e.unit, row=row, col=1)
     fig.update_xaxes(title_text="time (s)", row=len(shown), col=1)
     fig.update_layout(
