@@ -214,13 +214,6 @@ def _run(
     out.print(f"results: {result.folder}/", highlight=False)
 
 
-def _inputs(scenario: Path, scenarios: list[tuple[str, Any]]) -> list[Path]:
-    """The files a run reads, which its results folder must never hold (`gigawatt sweep` asks too)."""
-    from gigawatt.api import input_files
-
-    return [scenario, *input_files(scenarios[0][1], scenarios)]
-
-
 def _print_comparison(rows: list[dict[str, Any]]) -> None:
     from gigawatt.summary import COMPARED
 

@@ -111,8 +111,6 @@ def _aggregate(values: np.ndarray, size: int, how: str) -> np.ndarray:
         return rows.mean(1)
     if how == "max":
         return rows.max(1)
-    if how == "sum":
-        return rows.sum(1)
     return np.bitwise_or.reduce(rows, axis=1)
 
 

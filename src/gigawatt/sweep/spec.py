@@ -362,7 +362,7 @@ def read_sweep(path: str | Path) -> Sweep:
         combos = combinations(tuple(axes), combine, samples, seed)
     except ValueError as exc:
         raise at(["axes"], str(exc)) from None
-    from gigawatt.cli import _inputs  # the files `gigawatt run` keeps out of its results folder
+    from gigawatt.api import input_files  # the files `gigawatt run` keeps out of its results folder
 
     points, seen, inputs = [], {}, {path.resolve(): None}
     for i, values in enumerate(combos):
@@ -372,7 +372,7 @@ def read_sweep(path: str | Path) -> Sweep:
         seen[pid] = i
         point_data = _with_values(raw, values)
         sc = _validate_point(path, root, base_path, axes, i, len(combos), values, point_data)
-        inputs.update((p.resolve(), None) for p in _inputs(base_path, [("base", sc)]))
+        inputs.update((p.resolve(), None) for p in [base_path, *input_files(sc, [("base", sc)])])
         points.append(Point(len(points), pid, values, {p: _value_at(sc, p) for p in values}, point_data))
     return Sweep(
         path=path,
