@@ -56,6 +56,11 @@ def gpu_uuid(name: str, index: int) -> str:
     return f"GPU-{uuid.uuid5(uuid.NAMESPACE_URL, f'gigawatt:{name}/gpu/{index}')}"
 
 
+def hostname(node: int) -> str:
+    """The node's Hostname label."""
+    return f"node-{node:05d}"
+
+
 def pci_bus_id(index: int, gpus_per_node: int = 8) -> str:
     """The GPU's PCI bus id label as DCGM writes it (domain:bus:device.function). Synthetic (an assumption:
     real boards use their own layout): the GPU's slot in its node picks the bus, 0x18 apart from 0x18 up,
@@ -226,7 +231,7 @@ class Recorder:
         if host is not None:
             hosts = int(host.max()) + 1 if len(host) else 1
             columns["Hostname"] = pa.DictionaryArray.from_arrays(
-                pa.array(host, pa.int32()), pa.array([f"node-{i:05d}" for i in range(hosts)])
+                pa.array(host, pa.int32()), pa.array([hostname(i) for i in range(hosts)])
             )
         columns["modelName"] = pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(n * repeats, dtype=np.int32)), pa.array([self.gpu_model])

@@ -2,22 +2,19 @@
 
 A real exporter reads UUID and PCI bus id from NVML; a simulated GPU has neither, so they are derived:
 UUID from the scenario name and the GPU's global index (a name-based UUID, RFC 4122 version 5), bus id
-from the GPU's slot in its node (synthetic: unique within a host, the same on every host). Both are the
-functions timeseries.parquet's labels come from, so a scrape and the file name a GPU alike.
+from the GPU's slot in its node (synthetic: unique within a host, the same on every host). UUID, bus id
+and Hostname come from the functions timeseries.parquet's labels do, so a scrape and the file join on
+them; `gpu` here counts within the host, as dcgm-exporter's does, where the file's `gpu` column is the
+cluster-wide index.
 """
 
 from __future__ import annotations
 
-from gigawatt.telemetry import gpu_uuid, pci_bus_id
+from gigawatt.telemetry import gpu_uuid, hostname, pci_bus_id
 
 __all__ = ["LABEL_NAMES", "gpu_labels", "gpu_uuid", "hostname", "pci_bus_id"]
 
 LABEL_NAMES = ("gpu", "UUID", "device", "modelName", "Hostname", "pci_bus_id")
-
-
-def hostname(node: int) -> str:
-    """As timeseries.parquet names nodes."""
-    return f"node-{node:05d}"
 
 
 def gpu_labels(scenario: str, model: str, n_gpus: int, gpus_per_node: int) -> list[tuple[str, ...]]:
