@@ -159,8 +159,7 @@ class StepModel:
         """One micro-batch, forward and backward, on a stage of `layers` layers (per configuration)."""
         n = np.asarray(layers, dtype=float).reshape(-1, 1)
         work = (self.layer_forward + self.layer_backward) * n + self.head * np.asarray(last).reshape(-1, 1)
-        extra = n * self.layer_comm + self.stage_send
-        return Work(work.time + extra, work.compute, work.memory)
+        return Work(work.time + self.stage_comm(layers), work.compute, work.memory)
 
     def stage_comm(self, layers: np.ndarray) -> np.ndarray:
         """Seconds of a stage's micro-batch (per configuration) in exposed TP/CP/EP collectives and sends."""
