@@ -95,7 +95,10 @@ def main() -> None:
         f"  by CPU time: min {min(cpu_rates):,.0f}, median {statistics.median(cpu_rates):,.0f}, "
         f"max {max(cpu_rates):,.0f} iterations per CPU second"
     )
-    print(f"  vs Vidur's ~{VIDUR_BATCHES_PER_S:,} batches/s: {mid / VIDUR_BATCHES_PER_S:.1f}x (median)")
+    print(
+        f"  vs Vidur's ~{VIDUR_BATCHES_PER_S:,} batches/s (measured once, not re-run here): "
+        f"{mid / VIDUR_BATCHES_PER_S:.1f}x (median)"
+    )
     print(
         f"  one iteration costs {1 / (mid * op_s):.1f} small fused NumPy ops "
         f"({op_s * 1e9:.0f} ns each on this machine)"
