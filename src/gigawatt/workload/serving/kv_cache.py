@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gigawatt.workload.serving import paged
+
 
 class PagedKvCache:
     def __init__(
@@ -47,7 +49,7 @@ class PagedKvCache:
         return self.used["hbm"] / self.capacity["hbm"] if self.capacity["hbm"] else 0.0
 
     def blocks_for(self, tokens: np.ndarray | int) -> np.ndarray | int:
-        return -(-tokens // self.block_tokens)
+        return paged.blocks_for(tokens, self.block_tokens)
 
     def track(self, requests: int) -> None:
         """Make room in the per-request arrays for request ids below `requests`."""

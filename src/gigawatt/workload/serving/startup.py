@@ -46,13 +46,6 @@ def figure(name: str, dimension: str) -> float:
     return parse_quantity(entry["value"], dimension)
 
 
-def source(name: str) -> str:
-    entry: Any = startup_catalog()
-    for key in name.split("."):
-        entry = entry[key]
-    return str(entry["source"])
-
-
 @dataclass(frozen=True)
 class StartupStages:
     """Seconds each stage of one replica's start takes."""
