@@ -24,8 +24,10 @@ BYTES_PER_FACILITY_ROW = 2_000  # a dict of a couple of dozen floats per recordi
 BYTES_PER_REQUEST = 1_000  # arrival arrays and the replica's per-request record
 REPORT_BYTES = 6_000_000  # the HTML report and plotly.js (about 4.6 MB, shared or inlined)
 SECONDS_PER_TICK = 3e-4
-# CPU time measured with bench/: 2.3×10⁷ GPU-ticks/s for steady serving on 16,384 GPUs, 1.0×10⁷ on the
-# 1,048,576 of examples/campus-1gw.yaml, whose arrays no longer fit the caches; the slower figure is taken.
+# Ticks computed in full: bench/bench_engine.py's throttled stretch costs ~226 fused passes of ~9.3 µs on
+# 16,384 GPUs (8×10⁶ GPU-ticks/s); bench/bench_campus.py's first full ticks ~107 ms of CPU on 1,048,576
+# (1.0×10⁷). Ticks that repeat the last one (gigawatt.fixed_point) cost far less (bench_engine's 24 h:
+# 1.0×10⁸ overall), but whether a run settles is not known beforehand: the full-tick rate is taken.
 SECONDS_PER_GPU_TICK = 1 / 1e7
 # Training keeps per-GPU clocks, phases and step times every tick: 1.1×10⁷ GPU-ticks/s measured for
 # Llama-3.1-405B on 16,384 GPUs (bench/bench_engine.py --workload training), 5.6×10⁶ with other work beside

@@ -31,6 +31,8 @@ from gigawatt.catalog import CatalogError, GpuSpec
 GEMM_N = 8192
 GEMM_PRECISION = "bf16"
 # Decode activities: memory streaming the weights and KV all the time, tensor cores nearly idle.
+# Assumption: a decode step's GEMMs do ~2·batch FLOPs per 2-byte weight read, so at batch 1–16 they reach
+# 0.3–5 % of an H100's bf16 ridge (~295 FLOP/B); the upper end is taken. Not held out against any figure.
 DECODE_COMPUTE_ACTIVITY = 0.05
 DECODE_MEMORY_ACTIVITY = 1.0
 
