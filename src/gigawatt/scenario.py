@@ -181,6 +181,10 @@ class Psu(Strict):
 class Capping(Strict):
     """Rack power capping with two thresholds and hysteresis (POLCA, arXiv 2308.12908)."""
 
+    # Assumption: the 97–99 % band is a choice, not a published figure: POLCA's scheme (two thresholds,
+    # hysteresis) with the band just under the budget, so a capped rack uses nearly all its power, as a
+    # proportional controller can (power.capping); POLCA's own thresholds are left to the operator.
+
     upper: float = Field(
         0.99, gt=0, le=1.0, description="lower GPU caps when rack power exceeds upper × budget"
     )
