@@ -21,23 +21,35 @@ from gigawatt.ingest.compare import compare
 from gigawatt.ingest.read import ingest
 from gigawatt.ingest.schema import DRAM_ACTIVE
 from gigawatt.ingest.table import IngestError
-from gigawatt.power.dvfs import clock_grid
+from gigawatt.power.dvfs import clock_grid, voltage
 from gigawatt.power.gpu_power import gpu_power
+from gigawatt.power.leakage import Leakage
 from gigawatt.telemetry import ACTIVE, GPU_TEMP, POWER, REASONS, SM_CLOCK
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "telemetry"
 H100 = catalog.gpu("H100-SXM")
 
 
-def _telemetry(gpu, n=400, noise=0.02, seed=3, memory=True, clocks=None) -> pa.Table:
+def _telemetry(gpu, n=400, noise=0.02, seed=3, memory=True, clocks=None, coolant=None) -> pa.Table:
+    """Power from the twin's model; with `coolant` (low, high C) the die sits 0.06 K/W above a coolant
+    drifting over that range, the GPU's catalog leakage is added at that temperature and the voltage of
+    gpu's V-f curve, and the temperature is logged in whole degrees."""
     rng = np.random.default_rng(seed)
     grid = clock_grid(gpu)
     f = grid[rng.integers(0, len(grid), n)] if clocks is None else np.full(n, float(clocks))
     a_c, a_m = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
-    p = gpu_power(gpu, f, a_c, a_m if memory else 0.0) * np.exp(rng.normal(0, noise, n))
+    p = gpu_power(gpu, f, a_c, a_m if memory else 0.0)
+    temp = None
+    if coolant is not None:
+        temp = np.rint(rng.uniform(*coolant, n) + 0.06 * p)
+        leak = Leakage.of(catalog.gpu_entry(gpu.name)["thermal"])
+        p = p + leak.extra(temp, leak.voltage_scale(voltage(gpu, f) / gpu.voltage_max))
+    p = p * np.exp(rng.normal(0, noise, n))
     cols = {"time_s": np.arange(n) * 10.0, POWER: p, SM_CLOCK: f, ACTIVE: a_c}
     if memory:
         cols[DRAM_ACTIVE] = a_m
+    if temp is not None:
+        cols[GPU_TEMP] = temp
     return pa.table(cols)
 
 
@@ -61,6 +73,44 @@ def test_recovers_the_catalog_parameters_from_the_synthetic_fixture():
         "voltage_min",
     }
     assert (fit.rows_fit, fit.rows_held) == (180, 60)
+    # the fixture's power includes the catalog leakage at a logged die temperature of 29-91 C
+    assert fit.leakage_separated and any(n.startswith("leakage separated") for n in fit.notes)
+    assert fit.mdape_held_catalog < 0.012  # the catalog (the truth) with its leakage: 1 % noise only
+
+
+def test_the_fixture_without_its_temperature_column_misfits():
+    table = ingest([DATA / "synthetic-h100-power-scrapes.prom"]).table.drop_columns([GPU_TEMP])
+    fit = fit_power(table, H100)
+    assert not fit.leakage_separated and any("leakage not separated" in n for n in fit.notes)
+    # the leakage above 30 C rises with power (a hotter die): P_max absorbs it, and the twin adds it again
+    assert fit.gpu.power_full_activity > 1.05 * H100.power_full_activity
+    assert fit.gpu.idle_power > H100.idle_power
+
+
+def test_leakage_is_taken_out_at_the_voltage_of_the_fitted_curve():
+    truth = dataclasses.replace(
+        H100,
+        idle_power=95.0,
+        power_full_activity=950.0,
+        memory_power_fraction=0.3,
+        voltage_knee_clock=1300.0,
+        voltage_min=0.8,
+    )
+    fit = fit_power(_telemetry(truth, noise=0.02, coolant=(20.0, 40.0)), H100)
+    assert fit.leakage_separated
+    _close(fit, truth, idle=0.05, pmax=0.04, w_m=0.03, knee=120.0, vmin=0.04)
+    assert 0.008 < fit.mdape_held < 0.025
+
+
+def test_ignoring_leakage_biases_idle_upward():
+    table = _telemetry(H100, noise=0.02, coolant=(35.0, 45.0))  # a warm coolant: the die above 30 C at idle
+    separated = fit_power(table, H100)
+    ignored = fit_power(table.drop_columns([GPU_TEMP]), H100)
+    _close(separated, H100, idle=0.03)
+    assert ignored.gpu.idle_power > 1.05 * H100.idle_power
+    assert ignored.gpu.power_full_activity > 1.05 * H100.power_full_activity
+    # judged without its leakage, the catalog model (here the truth) looks several times worse than noise
+    assert separated.mdape_held_catalog < 0.02 < 2 * separated.mdape_held_catalog < ignored.mdape_held_catalog
 
 
 def test_recovers_other_parameters_than_the_catalog_starts_from():
@@ -191,6 +241,7 @@ def test_cli_ingest_calibrate_compare(run_table, tmp_path):
     res = runner.invoke(app, ["calibrate", "power", str(tmp_path / "t"), "--gpu", "h100", "--holdout", "0.3"])
     assert res.exit_code == 0, res.output
     assert "held out" in res.output and "voltage_knee_clock: {value:" in res.output
+    assert "leakage separated" in res.output
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     pq.write_table(run_table, run_dir / "timeseries.parquet")

@@ -12,6 +12,15 @@ For a fixed knee and ratio the model is linear in (P_idle, X, Y); it is solved b
 relative error (rows weighted by 1/P, i.e. log error to first order), and the knee and ratio by a grid
 over both. The last `holdout` share of the time span is kept out of the fit and its error reported:
 time-blocked, as neighbouring samples of a log are nearly the same sample.
+
+The twin draws (P_idle + dynamic) + leakage, the leakage above its reference temperature rising with the die
+temperature and the core voltage (power.leakage; the catalog's power anchors are solved net of it). Where the
+telemetry has the GPU temperature (DCGM_FI_DEV_GPU_TEMP, nvidia-smi temperature.gpu), the catalog's leakage
+at each sample's temperature and voltage is taken out of the measured power before the fit and added back
+in every prediction the errors judge, the fit's and the catalog's; otherwise the fitted idle and P_max absorb
+it and the twin would add it a second time. The voltage is the one of the V–f curve being judged (each grid
+point's in the fit, the catalog's for the catalog): the twin computes leakage through the curve it is given,
+so pasting the fitted parameters reproduces the prediction the fit scored.
 """
 
 from __future__ import annotations
@@ -22,11 +31,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from gigawatt.catalog import GpuSpec
+from gigawatt.catalog import GpuSpec, gpu_entry
 from gigawatt.ingest.schema import DRAM_ACTIVE, MEM_COPY_UTIL
 from gigawatt.ingest.table import IngestError
+from gigawatt.power.dvfs import dynamic_scale, voltage
 from gigawatt.power.gpu_power import gpu_power
-from gigawatt.telemetry import ACTIVE, POWER, SM_CLOCK
+from gigawatt.power.leakage import Leakage
+from gigawatt.telemetry import ACTIVE, GPU_TEMP, POWER, SM_CLOCK
 
 KNEE_STEPS = 45
 RATIO_GRID = np.linspace(0.5, 1.0, 51)
@@ -41,6 +52,7 @@ class PowerFit:
     catalog: GpuSpec
     fitted: tuple[str, ...]  # GpuSpec fields fitted; the others kept as catalogued
     memory_activity: str  # the column read as a_m, or "" when none
+    leakage_separated: bool  # the catalog's leakage at the measured GPU temperature taken out before the fit
     holdout: float  # share of the time span held out (its end)
     rows_fit: int
     rows_held: int
@@ -70,6 +82,10 @@ def _columns(table: pa.Table) -> tuple[dict[str, np.ndarray], str, list[str]]:
     else:
         mem = ""
         notes.append("no memory activity column: memory_power_fraction kept as catalogued")
+    if GPU_TEMP in table.column_names:
+        temp = table.column(GPU_TEMP).to_numpy(zero_copy_only=False).astype(float)
+        if np.isfinite(temp).any():
+            cols["temp"] = temp
     keep = np.ones(len(cols["time_s"]), dtype=bool)
     for v in cols.values():
         keep &= np.isfinite(v)
@@ -77,23 +93,38 @@ def _columns(table: pa.Table) -> tuple[dict[str, np.ndarray], str, list[str]]:
     return {k: v[keep] for k, v in cols.items()}, mem, notes
 
 
-def _scale(f: np.ndarray, gpu: GpuSpec, knee: float, ratio: float) -> np.ndarray:
-    v = np.interp(f, [gpu.clock_min, knee, gpu.clock_boost], [ratio, ratio, 1.0])
-    return (f / gpu.clock_boost) * v * v
+def _leakage(gpu: GpuSpec, cols: dict[str, np.ndarray]) -> tuple[Leakage | None, np.ndarray | None, str]:
+    """The GPU's catalog leakage and its value at each row's temperature at the top voltage (W), or None and
+    the reason it is not separated."""
+    if "temp" not in cols:
+        return None, None, (
+            f"no {GPU_TEMP} column (nvidia-smi temperature.gpu): leakage not separated, so the fitted idle "
+            "and P_max include the leakage above its reference temperature, which the twin adds again"
+        )
+    thermal = gpu_entry(gpu.name).get("thermal")
+    if thermal is None:
+        return None, None, f"{gpu.name} has no thermal block in gpus.yaml: leakage not separated"
+    leak = Leakage.of(thermal)
+    return leak, leak.extra(cols["temp"]), (
+        f"leakage separated: the catalog's ({leak.static_w:.0f} W at {leak.reference_c:.0f} C and V_max) at "
+        f"the measured {GPU_TEMP} and the V-f curve's voltage, out of the fit and back in every prediction"
+    )
 
 
-def _solve(design: np.ndarray, power: np.ndarray) -> tuple[np.ndarray, float]:
-    """Least squares on relative error; coefficients kept non-negative by dropping the offending term."""
+def _solve(design: np.ndarray, target: np.ndarray, power: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least squares of design · coef on target, on the error relative to the measured power; coefficients
+    kept non-negative by dropping the offending term."""
     w = design / power[:, None]
+    rhs = target / power
     active = list(range(design.shape[1]))
     while True:
-        coef, *_ = np.linalg.lstsq(w[:, active], np.ones(len(power)), rcond=None)
+        coef, *_ = np.linalg.lstsq(w[:, active], rhs, rcond=None)
         if (coef >= 0).all() or len(active) == 1:
             break
         active.pop(int(np.argmin(coef)))
     full = np.zeros(design.shape[1])
     full[active] = coef
-    resid = w @ full - 1.0
+    resid = w @ full - rhs
     return full, float(resid @ resid)
 
 
@@ -105,6 +136,8 @@ def fit_power(table: pa.Table, gpu: GpuSpec, holdout: float = 0.25) -> PowerFit:
     if not 0.0 < holdout < 1.0:
         raise IngestError(f"--holdout must be between 0 and 1 (a share of the time span), not {holdout:g}")
     cols, mem, notes = _columns(table)
+    leak, heat, leak_note = _leakage(gpu, cols)
+    notes.append(leak_note)
     t = cols["time_s"]
     if len(t) < MIN_ROWS:
         raise IngestError(
@@ -127,8 +160,18 @@ def fit_power(table: pa.Table, gpu: GpuSpec, holdout: float = 0.25) -> PowerFit:
     )
     ratios = RATIO_GRID if shape_free else [ratio_cat]
 
-    def design(knee: float, ratio: float, rows: np.ndarray) -> np.ndarray:
-        s = a_c[rows] * _scale(f[rows], gpu, knee, ratio)
+    def curve(knee: float, ratio: float) -> GpuSpec:
+        vmin = float(ratio * gpu.voltage_max)
+        return dataclasses.replace(gpu, voltage_knee_clock=float(knee), voltage_min=vmin)
+
+    def leakage(spec: GpuSpec, rows: np.ndarray) -> np.ndarray | float:
+        """The catalog leakage at each row's temperature and at the voltage of spec's V-f curve."""
+        if leak is None or heat is None:
+            return 0.0
+        return heat[rows] * leak.voltage_scale(voltage(spec, f[rows]) / spec.voltage_max)
+
+    def design(spec: GpuSpec, rows: np.ndarray) -> np.ndarray:
+        s = a_c[rows] * dynamic_scale(spec, f[rows])
         if mem:
             return np.column_stack([np.ones(rows.sum()), s, a_m[rows]])
         # w_m as catalogued: one dynamic term with the catalog's split between compute and memory
@@ -137,7 +180,8 @@ def fit_power(table: pa.Table, gpu: GpuSpec, holdout: float = 0.25) -> PowerFit:
     best = None
     for knee in knees:
         for ratio in ratios:
-            coef, sse = _solve(design(knee, ratio, train), p[train])
+            spec = curve(knee, ratio)
+            coef, sse = _solve(design(spec, train), p[train] - leakage(spec, train), p[train])
             if best is None or sse < best[0]:
                 best = (sse, knee, ratio, coef)
     assert best is not None
@@ -154,22 +198,21 @@ def fit_power(table: pa.Table, gpu: GpuSpec, holdout: float = 0.25) -> PowerFit:
     if shape_free:
         fitted_fields += ["voltage_knee_clock", "voltage_min"]
     fitted = dataclasses.replace(
-        gpu,
+        curve(knee, ratio),
         idle_power=float(idle),
         power_full_activity=float(idle + dyn),
         memory_power_fraction=float(w_m),
-        voltage_knee_clock=float(knee),
-        voltage_min=float(ratio * gpu.voltage_max),
     )
 
     def predict(spec: GpuSpec, rows: np.ndarray) -> np.ndarray:
-        return gpu_power(spec, f[rows], a_c[rows], a_m[rows] if mem else 0.0)
+        return gpu_power(spec, f[rows], a_c[rows], a_m[rows] if mem else 0.0) + leakage(spec, rows)
 
     return PowerFit(
         gpu=fitted,
         catalog=gpu,
         fitted=tuple(fitted_fields),
         memory_activity=mem,
+        leakage_separated=leak is not None,
         holdout=holdout,
         rows_fit=int(train.sum()),
         rows_held=int(held.sum()),
