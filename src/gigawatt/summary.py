@@ -224,7 +224,8 @@ def site_day(result: RunResult, fac: dict[str, list[float]], pue_mean: float) ->
     assert sc.site is not None
     t = np.asarray(fac["time_s"])
     col = {k: np.asarray(fac[k]) for k in fac if k != "time_s"}
-    step = float(t[0]) if len(t) == 1 else float(t[1] - t[0])
+    hours = np.diff(t, prepend=0.0) / 3600.0  # each row's interval; the last may be short
+    eco = col["economiser_share"]
     liquid = "facility_water_c" in col and sc.cooling.kind == "liquid"
     supply_key = "facility_water_c" if liquid else "supply_air_c"
     db = col["outdoor_dry_bulb_c"]
@@ -244,14 +245,10 @@ def site_day(result: RunResult, fac: dict[str, list[float]], pue_mean: float) ->
         "supply_c": span(supply_key),
         "pue": {"min": float(np.nanmin(col["pue"])), "mean": pue_mean, "max": float(np.nanmax(col["pue"]))},
         "economiser_hours": {
-            "full": float(np.count_nonzero(col["economiser_share"] >= 0.999) * step / 3600.0),
-            "partial": float(
-                np.count_nonzero((col["economiser_share"] > 0.001) & (col["economiser_share"] < 0.999))
-                * step
-                / 3600.0
-            ),
+            "full": float(hours[eco >= 0.999].sum()),
+            "partial": float(hours[(eco > 0.001) & (eco < 0.999)].sum()),
         },
-        "chiller_kwh": float(col["chiller_kw"].sum() * step / 3600.0),
+        "chiller_kwh": float((col["chiller_kw"] * hours).sum()),
         "peak": {"time_s": float(t[hot]), "clock": clock, "start_s": start},
         "night": {"time_s": float(t[cool])},
         "gpu_temp_max_c": {"peak": around(hot, "gpu_temp_max_c"), "night": around(cool, "gpu_temp_max_c")},

@@ -220,3 +220,11 @@ def test_weather_file_is_read_relative_to_the_scenario_and_bad_rows_exit_2(tmp_p
     (tmp_path / "wx" / "day.csv").write_text("hour,dry_bulb_c,wet_bulb_c\n0,20,15\n1,22,16\n")
     ok = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
     assert ok.exit_code == 0, ok.output
+
+
+def test_economiser_hours_weigh_a_short_last_interval_by_its_length():
+    """A chiller-less dry-cooler plant runs on its economiser all the time: 100 minutes recorded every
+    30 minutes (the last interval 10 minutes) are 100/60 h of economiser, not 4 × 30 minutes."""
+    data = site_scenario({"heat_rejection": "dry-cooler", "chiller": False}).raw | {"duration": "100 min"}
+    site = summarize(Engine(Scenario.model_validate(data)).run())["site"]
+    assert site["economiser_hours"]["full"] + site["economiser_hours"]["partial"] == pytest.approx(100 / 60)
