@@ -299,7 +299,8 @@ def _table(table: pa.Table, axes: list[str]) -> str:
 
 def write_sweep_report(folder: Path, sweep: Sweep) -> Path:
     path = folder / REPORT
-    write_atomic(folder / PLOTLY_FILE, plotly_js_bytes())
+    if not (folder / PLOTLY_FILE).is_file():  # the sweep's prepare writes it before the first point
+        write_atomic(folder / PLOTLY_FILE, plotly_js_bytes())
     write_atomic(path, render(read_dataset(folder), sweep).encode())
     return path
 
