@@ -24,8 +24,9 @@ from gigawatt.units import parse_quantity
 KINDS = ("cooling-tower", "dry-cooler", "chiller-air-cooled")
 KELVIN = 273.15
 KW_PER_TON = 3.517  # 12,000 Btu/h
-WATER_CP = 4180.0  # J/(kg K), as catalog fluids.water
-KG_S_PER_GPM = 0.0631 * 0.997  # 1 US gal/min = 0.0631 L/s of water at 25 C
+_WATER = catalog.cooling_catalog()["fluids"]["water"]
+WATER_CP = parse_quantity(_WATER["specific_heat"]["value"], "heat_capacity")  # J/(kg K)
+KG_S_PER_GPM = 0.0631 * float(_WATER["density_kg_per_l"]["value"])  # 1 US gal/min = 0.0631 L/s
 
 
 def _c(entry: dict) -> float:
