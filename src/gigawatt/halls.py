@@ -104,7 +104,7 @@ class Halls:
         self.heat_peak = np.zeros(n)
         self.rise_max = np.zeros(n)
         self.power_acc = np.zeros(n)
-        self.energy = np.zeros(n)
+        self.power_sum = np.zeros(n)  # over the run (power_acc: over the recording interval)
         self.ticks = 0
 
     def supply_rise(self) -> tuple[np.ndarray | float, np.ndarray | float]:
@@ -169,7 +169,7 @@ class Halls:
             self.over_ticks += hall_wall > self.budget
             self.capped_ticks += self.caps.hall < self.limit
             self.power_acc += hall_wall
-            self.energy += hall_wall
+            self.power_sum += hall_wall
         self.site_capped_ticks += int(self.caps.site[0] < self.limit)
         self.ticks += 1
         return self.caps.effective
@@ -201,7 +201,7 @@ class Halls:
             self.capacity,
             self.site_budget,
             self.power_peak,
-            self.energy / max(self.ticks, 1),
+            self.power_sum / max(self.ticks, 1),
             self.over_ticks * dt,
             self.capped_ticks * dt,
             self.site_capped_ticks * dt,
