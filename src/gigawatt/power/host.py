@@ -62,7 +62,7 @@ def host_model(gpus_per_node: int, name: str = DEFAULT_HOST) -> HostModel:
     hosts = _load("node_power.yaml")["hosts"]
     if name not in hosts:
         raise CatalogError(f"unknown host {excerpt(name)}; known: {', '.join(hosts)}")
-    idle = {"busy": 0.0, "comm": 0.0, "rest": 0.0, "fans": 0.0}
+    idle = {"rest": 0.0, "fans": 0.0}
     active = {"gpu_busy": 0.0, "comm": 0.0, "none": 0.0}
     for part, entry in hosts[name]["parts"].items():
         count = gpus_per_node if entry.get("per") == "gpu" else 1
