@@ -152,18 +152,16 @@ class Recorder:
         if xid is not None:
             self._xid[gpus] = xid
 
-    def flush(self, time_s: float, energy_j: np.ndarray | None = None) -> None:
-        """Close the interval; the energy counter is the sum of power × `tick_s` unless `energy_j` (J per
-        GPU since the start) is given."""
+    def flush(self, time_s: float) -> None:
+        """Close the interval; the energy counter is the sum of power × `tick_s` since the start."""
         if self._ticks == 0:
             return
         g, n = self.group_size, self.n_groups
         inv = 1.0 / (self._ticks * g)
         self._clock += self._clock_all
         self._active += self._active_all
-        if energy_j is None:
-            self._energy += self._power * self.tick_s
-            energy_j = self._energy
+        self._energy += self._power * self.tick_s
+        energy_j = self._energy
         active = self._active.reshape(n, g).sum(1) * inv
         chunk = {
             TIME: np.full(n, time_s),

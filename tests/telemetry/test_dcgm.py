@@ -128,7 +128,7 @@ def test_recorder_keeps_the_last_code_and_groups_show_the_highest():
     rec.error(np.array([3]), 95)  # HBM: uncontained ECC error
     rec.error(np.array([3]), 79)  # then off the bus: the last code wins
     rec.error(np.array([9]), None)  # an event with no Xid leaves the code as it was
-    rec.flush(1.0, np.zeros(16))
+    rec.flush(1.0)
     table = rec.table()
     assert table.column(telemetry.XID).to_pylist() == [79, 0]
     assert table.column(telemetry.MEM_CLOCK).null_count == 2  # no catalogued HBM clock: blank, as DCGM
