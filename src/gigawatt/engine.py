@@ -228,7 +228,7 @@ class Engine:
                 self.host_model = replace(self.host_model, fans_w=0.0)
             else:  # a constant host figure is the whole host, fans included
                 self.fans = None
-        self.host = np.ones(self.n_nodes)  # 1 where a node is powered: hosts of unpowered nodes draw nothing
+        self.node_powered = np.ones(self.n_nodes)  # 1 where a node is powered (its host and fans draw)
         self.host_now = np.full(self.n_nodes, self.host_model.full_w)
         self.node_up_at = np.zeros(self.n_nodes)  # when an unpowered node is back; 0 = powered
         self.totals = Totals()
@@ -373,7 +373,7 @@ class Engine:
             return
         if self.node_up_at.any():
             self.node_up_at[(self.node_up_at > 0) & (self.node_up_at <= now + 1e-9)] = 0.0
-            self.host = (self.node_up_at == 0.0).astype(float)
+            self.node_powered = (self.node_up_at == 0.0).astype(float)
         back = (self.up_at > 0) & (self.up_at <= now + 1e-9)
         if back.any():
             idx = np.flatnonzero(back)
@@ -523,12 +523,13 @@ class Engine:
         dt = self.dt
         node_gpu, power, memory = self.node_gpu, self.power, self.memory
         # Host power follows the node's GPU busy share and time in collectives (power.host).
-        self.host_now = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes) * self.host
+        host_w = self.host_model.node_power(work.busy, work.comm, self.gpn, self.n_nodes)
+        self.host_now = host_w * self.node_powered
         host = self.host_now
         if self.fans is not None:  # air-cooled nodes: fan power follows the zone's inlet air
             self.fan_w = np.repeat(self.fans.power(self.air_supply, self.gpn), self.n_nodes // self.n_zones)
             if self.node_up_at.any():
-                self.fan_w = self.fan_w * (self.node_up_at == 0.0)
+                self.fan_w = self.fan_w * self.node_powered
             host = host + self.fan_w
         node_dc = node_gpu + host
         node_wall = node_dc / self.psu(node_dc / self.sc.power.psu.rated_per_node)
@@ -650,7 +651,7 @@ class Engine:
         (`power_back`, default now) they take the node-reset recovery time to return."""
         back = max(now, power_back if power_back is not None else now) + self.sc.recovery.node_reset
         self.node_up_at[nodes] = np.maximum(self.node_up_at[nodes], back)
-        self.host = (self.node_up_at == 0.0).astype(float)
+        self.node_powered = (self.node_up_at == 0.0).astype(float)
         gpus = (nodes[:, None] * self.gpn + np.arange(self.gpn)).ravel()
         live = gpus[self.up_at[gpus] == 0.0]
         self.up_at[gpus] = np.maximum(self.up_at[gpus], back)
