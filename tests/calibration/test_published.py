@@ -42,6 +42,7 @@ def test_fit_ignores_held_out_values() -> None:
     """Corrupting every held-out figure of H200 leaves its fit unchanged (they are not read)."""
     corrupted = [replace(r, published=r.published * 7.0) if r.held_out else r for r in ROWS]
     assert pub.fit_rows(corrupted, "H200-SXM") == pub.fit_rows(ROWS, "H200-SXM")
+    assert pub.fit_gpu("H200-SXM", corrupted).efficiency == pub.fit_gpu("H200-SXM", ROWS).efficiency
 
 
 def test_catalog_holds_the_fit_the_script_writes() -> None:
