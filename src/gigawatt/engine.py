@@ -43,7 +43,7 @@ from gigawatt.scenario import Scenario
 from gigawatt.schedule import EventSchedule
 from gigawatt.telemetry import CAUSE_XID, EventLog, Recorder, Snapshot
 from gigawatt.thermal import cooling_unit, stack
-from gigawatt.thermal.cold_plate import FLOW_EXPONENT, cold_plate
+from gigawatt.thermal.cold_plate import cold_plate, liquid_path
 from gigawatt.units import parse_quantity
 from gigawatt.workload.base import TickWork, Workload
 from gigawatt.workload.registry import build_workload
@@ -168,8 +168,9 @@ class Engine:
             self.sink_c = stack.cold_plate_heat_capacity(lq.cold_plate, self.cp)
         else:
             sink = stack.heat_sink(th.air_heat_sink)
-            self.sink_c, self.sink_r = sink.heat_capacity, sink.base_resistance
-            self.sink_to_air = air.heat_sink_resistance - th.junction_to_case - sink.base_resistance
+            self.sink_c = sink.heat_capacity
+            path = stack.air_path(air.heat_sink_resistance, th.junction_to_case, sink)
+            self.sink_r, self.sink_to_air = path
             if self.sink_to_air <= 0:
                 raise ValueError(
                     f"cooling.air.heat_sink_resistance: {air.heat_sink_resistance:g} K/W is no more than the "
@@ -243,10 +244,7 @@ class Engine:
         """Per-GPU resistances of the stack and its exact one-tick factors; recomputed only when coolant
         flow or a thermal interface changes.
 
-        Liquid: package to plate is the cold plate's conduction term; plate to loop supply its convective
-        term at the flow plus the coolant's own rise, 1/(2·ṁ·c_p) (the plate sees the mean of inlet and
-        outlet). As flow stops that resistance grows without bound and the stack heats at P/(C_k + C_s).
-        Air: the scenario's junction-to-air resistance less the junction-to-case and heat-sink base terms.
+        Liquid: `cold_plate.liquid_path` at each plate's flow; air: `stack.air_path`, formed once in setup.
         The part-to-part spread and a degraded interface act on junction-to-case (die + TIM).
         """
         sc = self.sc
@@ -254,10 +252,7 @@ class Engine:
         junction = self.thermal.junction_to_case * self.res_var * self.cond.interface
         if self.liquid and lq is not None:
             flow_l = lq.cold_plate_flow * np.repeat(self.cond.flow, self.gpr * lq.racks_per_cdu)
-            m_dot = np.maximum(flow_l, 1e-6) * self.kg_per_l / 60.0
-            to_sink = self.plate.conduction
-            convection = self.plate.convection * np.maximum(flow_l, 1e-6) ** FLOW_EXPONENT
-            to_coolant = convection + 0.5 / (m_dot * self.cp)
+            to_sink, to_coolant = liquid_path(self.plate, flow_l, self.kg_per_l, self.cp)
         else:
             to_sink, to_coolant = self.sink_r, self.sink_to_air
         self.net = stack.network(

@@ -5,6 +5,7 @@ import pytest
 
 from gigawatt.catalog import CatalogError
 from gigawatt.thermal import physics, stack
+from gigawatt.thermal.cold_plate import cold_plate, liquid_path
 
 C_K, C_S = 41.0, 437.0
 R_KS, R_SA, R_JC, R_MK = 0.013, np.array([0.0077, 0.02, 5.0]), np.array([0.02, 0.03, 0.02]), 0.1
@@ -123,3 +124,21 @@ def test_hold_with_a_duty_cycle_caps_the_kernels_draw():
     new_case, _ = n.forced(free_case, free_sink, base + d * (draw - base))
     np.testing.assert_allclose(new_case + n.junction * (1.0 - share) * draw, 87.0, rtol=1e-12)
     np.testing.assert_allclose(draw[2], n.hold(87.0, free_case, n.junction, 1.0 - share)[2], rtol=1e-12)
+
+
+def test_liquid_path_is_the_plate_fit_plus_the_coolant_rise_and_grows_as_flow_stops():
+    plate = cold_plate("oam-1kW-water")
+    flows = np.array([0.0, 0.5, 1.0, 2.0, 5.0])
+    to_sink, to_coolant = liquid_path(plate, flows, 0.997, 4180.0)
+    assert to_sink == plate.conduction
+    # At 2 L/min of water: ṁ = 2 × 0.997 / 60 kg/s, so the mean-coolant rise is 1/(2·ṁ·c_p) ≈ 3.6 mK/W.
+    rise = 0.5 / (2.0 * 0.997 / 60.0 * 4180.0)
+    assert to_sink + to_coolant[3] == pytest.approx(0.0172 + rise, rel=0.02)  # catalog point at 2 L/min
+    assert np.all(np.diff(to_coolant) < 0) and to_coolant[0] > 1e3  # stopped flow: no way to the loop
+
+
+def test_air_path_splits_the_whole_junction_to_air_resistance():
+    sink = stack.heat_sink(stack.gpu_thermal(physics.GPU).air_heat_sink)
+    base, to_air = stack.air_path(0.082, 0.02, sink)
+    assert base == sink.base_resistance and 0.02 + base + to_air == pytest.approx(0.082)
+    assert stack.air_path(0.02 + sink.base_resistance, 0.02, sink)[1] == pytest.approx(0.0, abs=1e-15)

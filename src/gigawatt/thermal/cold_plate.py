@@ -26,9 +26,21 @@ class ColdPlate:
     convection: float  # K/W at 1 L/min, b
     source: str
 
-    def resistance(self, flow_l_per_min: np.ndarray | float) -> np.ndarray:
-        q = np.maximum(np.asarray(flow_l_per_min, dtype=float), 1e-6)
-        return self.conduction + self.convection * q**FLOW_EXPONENT
+    def convective(self, flow_l_per_min: np.ndarray | float) -> np.ndarray:
+        """The fitted convective term b·q^−0.8 (K/W) at the flow (L/min); the plate's whole resistance is
+        `conduction` plus this."""
+        return self.convection * np.maximum(flow_l_per_min, 1e-6) ** FLOW_EXPONENT
+
+
+def liquid_path(
+    plate: ColdPlate, flow_l_per_min: np.ndarray | float, density_kg_per_l: float, specific_heat: float
+) -> tuple[float, np.ndarray]:
+    """The liquid stack's two resistances (K/W) below the package, at the flow (L/min) through each plate:
+    package to plate, the plate's conduction term; plate to loop supply, its convective term plus the
+    coolant's own rise 1/(2·ṁ·c_p) (the plate sees the mean of inlet and outlet). As flow stops the second
+    grows without bound and the stack heats at P/(C_k + C_s)."""
+    m_dot = np.maximum(flow_l_per_min, 1e-6) * density_kg_per_l / 60.0  # kg/s
+    return plate.conduction, plate.convective(flow_l_per_min) + 0.5 / (m_dot * specific_heat)
 
 
 def cold_plate(name: str) -> ColdPlate:

@@ -7,7 +7,7 @@ import numpy as np
 from gigawatt.catalog import cooling_catalog
 from gigawatt.power.fans import server_fans
 from gigawatt.thermal import stack
-from gigawatt.thermal.cold_plate import FLOW_EXPONENT, cold_plate
+from gigawatt.thermal.cold_plate import cold_plate, liquid_path
 from gigawatt.units import parse_quantity
 from gigawatt.validation.check import Check
 
@@ -26,18 +26,17 @@ def _liquid(dt: float, flow: float, tin: float = 0.0) -> tuple[stack.Network, fl
     th, plate = stack.gpu_thermal(GPU), cold_plate(PLATE)
     fluid = cooling_catalog()["fluids"]["water"]
     cp = parse_quantity(fluid["specific_heat"]["value"], "heat_capacity")
-    m_dot = max(flow, 1e-6) * float(fluid["density_kg_per_l"]["value"]) / 60.0
-    to_coolant = plate.convection * max(flow, 1e-6) ** FLOW_EXPONENT + 0.5 / (m_dot * cp)
+    to_sink, to_coolant = liquid_path(plate, flow, float(fluid["density_kg_per_l"]["value"]), cp)
     net = stack.network(
         dt,
         th.junction_heat_capacity + th.package_heat_capacity,
         stack.cold_plate_heat_capacity(PLATE, cp),
-        plate.conduction,
+        to_sink,
         to_coolant,
         np.array([th.junction_to_case]),
         th.hbm_to_case,
     )
-    return net, plate.conduction, to_coolant
+    return net, to_sink, float(to_coolant)
 
 
 def steady_junction(inlet: float, power: float = POWER) -> float:
@@ -71,10 +70,10 @@ def air_time_constant() -> tuple[float, float]:
     """The air-cooled stack's slow time constant (s): from the exact factors, and R_sa·(C_k + C_s)."""
     th = stack.gpu_thermal(GPU)
     sink = stack.heat_sink(th.air_heat_sink)
-    to_air = AIR_RESISTANCE - th.junction_to_case - sink.base_resistance
+    base, to_air = stack.air_path(AIR_RESISTANCE, th.junction_to_case, sink)
     c_k = th.junction_heat_capacity + th.package_heat_capacity
     dt = 1.0
-    net = stack.network(dt, c_k, sink.heat_capacity, sink.base_resistance, to_air, np.array([0.0]), 0.0)
+    net = stack.network(dt, c_k, sink.heat_capacity, base, to_air, np.array([0.0]), 0.0)
     # The slow mode is what is left of a unit rise after the fast one has died away: decay over dt.
     f00, f01, f10, f11 = (float(np.asarray(x)) for x in net.phi)
     slow = 0.5 * (f00 + f11) + np.sqrt(0.25 * (f00 - f11) ** 2 + f01 * f10)

@@ -102,6 +102,13 @@ def heat_sink(name: str) -> HeatSink:
     )
 
 
+def air_path(junction_to_air: float, junction_to_case: float, sink: HeatSink) -> tuple[float, float]:
+    """The air stack's two resistances (K/W) below the package: package to fin stack, the heat sink's base;
+    fin stack to inlet air, what the whole junction-to-inlet-air resistance leaves after junction-to-case
+    and that base (not positive when the whole is too small: the caller refuses it)."""
+    return sink.base_resistance, junction_to_air - junction_to_case - sink.base_resistance
+
+
 @dataclass(frozen=True)
 class Network:
     """Exact one-tick factors of the two-mass network, per GPU (arrays, or scalars when uniform)."""
