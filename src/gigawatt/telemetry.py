@@ -215,12 +215,14 @@ class Recorder:
             columns["UUID"] = pa.DictionaryArray.from_arrays(
                 index, pa.array([gpu_uuid(self.name, i) for i in range(n)])
             )
+            # Per slot: a dictionary of distinct values (one with repeats writes different bytes each run).
+            gpn = self.gpus_per_node
+            slot = pa.array(np.tile(ids % gpn, repeats).astype(np.int32))
             columns["pci_bus_id"] = pa.DictionaryArray.from_arrays(
-                index, pa.array([pci_bus_id(i, self.gpus_per_node) for i in range(n)])
+                slot, pa.array([pci_bus_id(i, gpn) for i in range(gpn)])
             )
-            columns["device"] = pa.DictionaryArray.from_arrays(
-                index, pa.array([f"nvidia{i % self.gpus_per_node}" for i in range(n)])
-            )
+            devices = pa.array([f"nvidia{i}" for i in range(gpn)])
+            columns["device"] = pa.DictionaryArray.from_arrays(slot, devices)
             host = np.tile(ids // self.gpus_per_node, repeats)
         elif self.level == "node":
             host = np.tile(ids, repeats)

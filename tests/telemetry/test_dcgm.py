@@ -133,3 +133,14 @@ def test_recorder_keeps_the_last_code_and_groups_show_the_highest():
     assert table.column(telemetry.XID).to_pylist() == [79, 0]
     assert table.column(telemetry.MEM_CLOCK).null_count == 2  # no catalogued HBM clock: blank, as DCGM
     assert "UUID" not in table.column_names  # node rows have no one GPU to name
+
+
+def test_timeseries_file_is_the_same_bytes_run_after_run(tmp_path):
+    """Same scenario, same seed: timeseries.parquet byte for byte (label dictionaries hold distinct values;
+    one with repeats compressed differently from run to run)."""
+    from gigawatt.api import simulate
+
+    sc = scenario("balanced", duration="30 s")
+    runs = [simulate(sc, out=tmp_path / f"run{i}", inputs=[]) for i in (1, 2, 3)]
+    files = [run.folder / "timeseries.parquet" for run in runs]
+    assert files[0].read_bytes() == files[1].read_bytes() == files[2].read_bytes()
